@@ -1,0 +1,235 @@
+"""The catalogue of problems: one class per kind, a stable code, a Vietnamese message.
+
+The error log, the CSV twin, the terminal and the tests all read these
+classes, so a problem is described in exactly one place.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+ERROR = "error"
+WARNING = "warning"
+SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo"}
+
+
+class Problem:
+    """One thing wrong with the inbox, located as precisely as we can."""
+
+    code: ClassVar[str]
+    severity: ClassVar[str] = ERROR
+    title: ClassVar[str]
+    template: ClassVar[str]
+    hint: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        file: str = "",
+        sheet: str = "",
+        cell: str = "",
+        unit: str = "",
+        **params: object,
+    ) -> None:
+        self.file = file
+        self.sheet = sheet
+        self.cell = cell
+        self.unit = unit
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return self.template.format(**self.params)
+
+    @property
+    def how_to_fix(self) -> str:
+        return self.hint.format(**self.params)
+
+    @property
+    def severity_label(self) -> str:
+        return SEVERITY_LABELS[self.severity]
+
+    def as_row(self) -> dict[str, str]:
+        return {
+            "file": self.file,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "unit": self.unit,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.how_to_fix,
+        }
+
+    def __repr__(self) -> str:
+        where = "!".join(p for p in (self.file, self.sheet, self.cell) if p)
+        return f"<{self.code} {where}: {self.message}>"
+
+
+CATALOGUE: dict[str, type[Problem]] = {}
+
+
+def _register(cls: type[Problem]) -> type[Problem]:
+    assert cls.code not in CATALOGUE, cls.code
+    CATALOGUE[cls.code] = cls
+    return cls
+
+
+# Files ---------------------------------------------------------------------
+
+
+@_register
+class FileSkipped(Problem):
+    code = "file-skipped"
+    severity = WARNING
+    title = "Tệp không phải bảng tính"
+    template = "Tệp “{name}” không phải bảng tính Excel (.xlsx) nên không được đọc."
+    hint = "Nếu đây là báo cáo của một đơn vị, đề nghị đơn vị gửi lại bằng tệp Excel theo mẫu."
+
+
+@_register
+class FileUnreadable(Problem):
+    code = "file-unreadable"
+    title = "Không mở được tệp"
+    template = "Không mở được tệp như một bảng tính Excel ({reason})."
+    hint = "Mở thử tệp bằng Excel; nếu tệp hỏng, đề nghị đơn vị lưu lại theo mẫu và gửi lại."
+
+
+@_register
+class FormMissing(Problem):
+    code = "form-missing"
+    title = "Thiếu biểu mẫu"
+    template = "Không tìm thấy {form} trong tệp (không có trang tính nào có tiêu đề cột của biểu này)."
+    hint = "Dùng đúng tệp mẫu; không xóa hoặc đổi tiêu đề cột của {form}."
+
+
+@_register
+class HeaderIncomplete(Problem):
+    code = "header-incomplete"
+    title = "Thiếu cột"
+    template = "Bảng {form} thiếu cột “{label}”."
+    hint = "Khôi phục cột “{label}” như trong tệp mẫu rồi nhập số liệu."
+
+
+# Units ---------------------------------------------------------------------
+
+
+@_register
+class UnitNameMissing(Problem):
+    code = "unit-name-missing"
+    title = "Thiếu tên đơn vị"
+    template = "Dòng số liệu không ghi tên đơn vị (cột “Bộ phận Một cửa”)."
+    hint = "Ghi tên đơn vị đúng như trong danh sách đơn vị báo cáo."
+
+
+@_register
+class UnitUnknown(Problem):
+    code = "unit-unknown"
+    title = "Đơn vị không có trong danh sách"
+    template = "Đơn vị “{name}” không có trong danh sách đơn vị báo cáo{suggestion}; số liệu của dòng này không được tổng hợp."
+    hint = "Sửa tên đơn vị cho đúng danh sách, hoặc bổ sung đơn vị vào danh sách đơn vị báo cáo."
+
+
+@_register
+class UnitNotReported(Problem):
+    code = "unit-not-reported"
+    title = "Đơn vị chưa báo cáo"
+    template = "Chưa nhận được báo cáo của {name}."
+    hint = "Liên hệ đơn vị để nhận báo cáo rồi chạy lại."
+
+
+@_register
+class Superseded(Problem):
+    code = "superseded"
+    severity = WARNING
+    title = "Báo cáo được thay bằng bản mới hơn"
+    template = "{name} gửi nhiều tệp; dùng tệp mới hơn “{used}”, bỏ tệp “{file_name}”."
+    hint = "Kiểm tra lại đúng tệp cần dùng; xóa tệp cũ khỏi thư mục nếu không cần."
+
+
+@_register
+class Form2UnitAmbiguous(Problem):
+    code = "form2-unit-ambiguous"
+    title = "Không xác định được đơn vị của Biểu mẫu 2"
+    template = "Biểu mẫu 1 của tệp có {count} dòng đơn vị nên không biết Biểu mẫu 2 thuộc đơn vị nào; số liệu Biểu mẫu 2 của tệp không được tổng hợp."
+    hint = "Mỗi đơn vị gửi một tệp riêng, ghi tên đơn vị ở đúng một dòng của Biểu mẫu 1."
+
+
+# Values --------------------------------------------------------------------
+
+
+@_register
+class MissingValue(Problem):
+    code = "missing-value"
+    title = "Ô bỏ trống"
+    template = "Ô “{label}” bỏ trống."
+    hint = "Nhập số liệu vào ô này (nếu không có thì nhập 0)."
+
+
+@_register
+class NotANumber(Problem):
+    code = "not-a-number"
+    title = "Không phải số"
+    template = "Ô “{label}” ghi “{raw}”, không phải là số."
+    hint = "Chỉ nhập số vào ô này, không kèm chữ hoặc ký hiệu."
+
+
+@_register
+class FormulaWithoutValue(Problem):
+    code = "formula-without-value"
+    title = "Công thức chưa có giá trị"
+    template = "Ô “{label}” chứa công thức {formula} nhưng tệp không lưu kết quả và không tính lại được."
+    hint = "Mở tệp bằng Excel, lưu lại (để Excel tính công thức) rồi gửi lại; hoặc nhập trực tiếp con số."
+
+
+@_register
+class NotWholeNumber(Problem):
+    code = "not-whole-number"
+    title = "Không phải số nguyên"
+    template = "Ô “{label}” ghi {value}, nhưng số lượng phải là số nguyên."
+    hint = "Nhập số nguyên (0, 1, 2, …)."
+
+
+@_register
+class NegativeCount(Problem):
+    code = "negative-count"
+    title = "Số lượng âm"
+    template = "Ô “{label}” ghi {value}, nhưng số lượng không được âm."
+    hint = "Nhập số từ 0 trở lên."
+
+
+@_register
+class TotalMismatch(Problem):
+    code = "total-mismatch"
+    title = "Tổng số không khớp"
+    template = "Tổng số {total} ≠ {own} + {seconded} + {bcci} (= {expected})."
+    hint = "Tổng số phải bằng tổng ba cột thành phần: sửa Tổng số thành {expected} hoặc sửa lại các cột thành phần."
+
+
+@_register
+class RateOutOfRange(Problem):
+    code = "rate-out-of-range"
+    title = "Tỷ lệ ngoài 0–100"
+    template = "Ô “{label}” ghi {value}, nhưng tỷ lệ phải nằm trong khoảng 0–100 (%)."
+    hint = "Nhập tỷ lệ phần trăm từ 0 đến 100 (ví dụ 97,8)."
+
+
+@_register
+class IndicatorMissing(Problem):
+    code = "indicator-missing"
+    title = "Thiếu chỉ tiêu"
+    template = "Biểu mẫu 2 thiếu dòng chỉ tiêu “{label}”."
+    hint = "Khôi phục dòng “{label}” như trong tệp mẫu rồi nhập số liệu."
+
+
+@_register
+class IndicatorUnknown(Problem):
+    code = "indicator-unknown"
+    severity = WARNING
+    title = "Dòng chỉ tiêu lạ"
+    template = "Dòng “{label}” không phải chỉ tiêu của Biểu mẫu 2 nên không được tổng hợp."
+    hint = "Xóa dòng này hoặc đưa số liệu vào đúng dòng chỉ tiêu của mẫu."
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity == ERROR for p in problems)

@@ -1,0 +1,396 @@
+"""Turn one submitted workbook into tidy records that remember their source cell.
+
+The only module that knows about workbook files: where the tables are (found
+by their header labels, never by fixed addresses), merged headers, numbers
+typed as text, percent formats and formulas without a cached value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+
+from . import problems as P
+from .template import (
+    FORM1,
+    FORM1_FIELDS,
+    FORM1_SHEET,
+    FORM1_UNIT,
+    FORM2,
+    FORM2_INDICATOR,
+    FORM2_INDICATORS,
+    FORM2_SHEET,
+    field_label,
+)
+from .text import clean, fold
+
+# A template's tables sit in the first few dozen rows and ten columns; reading
+# is bounded so a sheet with junk to XFD1048576 cannot stall the run.
+MAX_ROWS = 300
+MAX_COLS = 40
+HEADER_SCAN_ROWS = 60
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    sheet: str
+    cell: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """One value of one form for one unit: (unit, form, item, field) → value."""
+
+    form: str
+    unit: str  # the unit name as typed (NFC)
+    item: str  # Biểu mẫu 2 indicator key; "" for Biểu mẫu 1
+    field: str
+    value: float | str | None  # a number, the text that is not one, or blank
+    raw: object
+    source: Source
+
+
+@dataclass(frozen=True)
+class UnitCell:
+    name: str
+    source: Source
+
+
+@dataclass
+class Submission:
+    path: Path
+    name: str
+    units: list[UnitCell] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    problems: list[P.Problem] = field(default_factory=list)
+    forms: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    value: object
+    number_format: str = "General"
+
+
+class _Grid:
+    """The values of one sheet, bounded to MAX_ROWS × MAX_COLS, 1-based."""
+
+    def __init__(self, title: str, cells: dict[tuple[int, int], _Cell]) -> None:
+        self.title = title
+        self.cells = cells
+        self.max_row = max((r for r, _ in cells), default=0)
+
+    def get(self, row: int, col: int) -> _Cell | None:
+        return self.cells.get((row, col))
+
+    def text(self, row: int, col: int) -> str:
+        c = self.cells.get((row, col))
+        return clean(c.value) if c is not None else ""
+
+    def find(self, predicate, max_row: int = HEADER_SCAN_ROWS) -> tuple[int, int] | None:
+        for (r, c), cell in sorted(self.cells.items()):
+            if r <= max_row and isinstance(cell.value, str) and predicate(fold(cell.value)):
+                return r, c
+        return None
+
+
+def address(row: int, col: int) -> str:
+    return f"{get_column_letter(col)}{row}"
+
+
+# Values --------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
+def parse_number(raw: object, number_format: str = "General", percent: bool = False) -> float | str | None:
+    """A cell as a number, or the text that is not one, or None when blank.
+
+    Rates stored as 0.978 with a percent format mean 97.8; "97,8" and "97,8%"
+    mean 97.8 too.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return clean(raw)
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+        if not math.isfinite(value):
+            return clean(raw)
+        if percent and "%" in (number_format or ""):
+            value = round(value * 100, 10)
+        return value
+    text = clean(raw).replace("\u00a0", "")
+    if not text:
+        return None
+    if percent and text.endswith("%"):
+        text = text[:-1].strip()
+    if _NUMBER.match(text):
+        return float(text.replace(",", "."))
+    return clean(raw)
+
+
+# Formulas without a cached value --------------------------------------------
+
+_REF = r"\$?([A-Z]{1,3})\$?(\d+)"
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def evaluate_formula(formula: str, grid: _Grid) -> float | None:
+    """Evaluate + and - over numbers, cells and SUM(...) of the same sheet; None otherwise."""
+    expr = formula.lstrip("=").replace(" ", "").upper()
+    if not expr:
+        return None
+    total = 0.0
+    for sign, term in re.findall(r"([+-]?)((?:SUM\([^()]*\))|[^+-]+)", expr):
+        value = _evaluate_term(term, grid)
+        if value is None:
+            return None
+        total += -value if sign == "-" else value
+    rebuilt = "".join(s + t for s, t in re.findall(r"([+-]?)((?:SUM\([^()]*\))|[^+-]+)", expr))
+    return total if rebuilt.lstrip("+") == expr.lstrip("+") else None
+
+
+def _evaluate_term(term: str, grid: _Grid) -> float | None:
+    if term.startswith("SUM(") and term.endswith(")"):
+        total = 0.0
+        for arg in re.split(r"[,;]", term[4:-1]):
+            m = re.fullmatch(_REF + ":" + _REF, arg)
+            if m:
+                c1, r1, c2, r2 = _col_index(m[1]), int(m[2]), _col_index(m[3]), int(m[4])
+                for r in range(min(r1, r2), max(r1, r2) + 1):
+                    for c in range(min(c1, c2), max(c1, c2) + 1):
+                        v = _cell_number(grid, r, c)
+                        if isinstance(v, float):  # SUM skips blanks and text
+                            total += v
+                continue
+            v = _evaluate_term(arg, grid)
+            if v is None:
+                return None
+            total += v
+        return total
+    m = re.fullmatch(_REF, term)
+    if m:
+        v = _cell_number(grid, int(m[2]), _col_index(m[1]))
+        return v if isinstance(v, float) else (0.0 if v is None else None)
+    if re.fullmatch(r"\d+(\.\d+)?", term):
+        return float(term)
+    return None
+
+
+def _cell_number(grid: _Grid, row: int, col: int) -> float | str | None:
+    cell = grid.get(row, col)
+    return parse_number(cell.value if cell else None)
+
+
+# Workbook loading ------------------------------------------------------------
+
+
+def _load_grids(path: Path, data_only: bool = True) -> list[_Grid]:
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    try:
+        grids = []
+        for ws in wb.worksheets:
+            cells: dict[tuple[int, int], _Cell] = {}
+            for r, row in enumerate(ws.iter_rows(min_row=1, max_row=MAX_ROWS, min_col=1, max_col=MAX_COLS), start=1):
+                for c, cell in enumerate(row, start=1):
+                    if cell.value is not None and cell.value != "":
+                        cells[(r, c)] = _Cell(cell.value, getattr(cell, "number_format", "General"))
+            grids.append(_Grid(ws.title, cells))
+        return grids
+    finally:
+        wb.close()
+
+
+def _ordered(grids: list[_Grid], sheet_name: str) -> list[_Grid]:
+    """The sheet named like the form first, then the others."""
+    return sorted(grids, key=lambda g: fold(g.title) != fold(sheet_name))
+
+
+# Tables --------------------------------------------------------------------
+
+
+def _is_numbering(text: str) -> bool:
+    return bool(re.fullmatch(r"\(?\d+\)?", text))
+
+
+def _is_stop(text: str) -> bool:
+    f = fold(text)
+    return f.startswith("ghi chu") or f in {"tong cong", "cong", "tong"}
+
+
+def _data_rows(grid: _Grid, first: int, key_col: int, value_cols: list[int]) -> list[int]:
+    """Rows of a table below its header: contiguous rows, plus later rows that carry numbers."""
+    rows, gap = [], False
+    for r in range(first, grid.max_row + 1):
+        key = grid.text(r, key_col)
+        values = [grid.get(r, c) for c in value_cols]
+        if not key and all(v is None for v in values):
+            gap = gap or bool(rows)
+            continue
+        if key and _is_stop(key):
+            break
+        if _is_numbering(key):
+            continue
+        has_number = any(v is not None and isinstance(parse_number(v.value), float) for v in values)
+        if not gap or has_number:
+            rows.append(r)
+    return rows
+
+
+def _find_columns(grid: _Grid, header_row: int, wanted: dict[str, object]) -> tuple[dict[str, int], int]:
+    """Columns whose header (in the header row or the two below) matches each wanted label,
+    and the last row those headers use (data starts below it)."""
+    found: dict[str, int] = {}
+    last = header_row
+    for (r, c), cell in sorted(grid.cells.items()):
+        if not header_row <= r < header_row + 3 or not isinstance(cell.value, str):
+            continue
+        f = fold(cell.value)
+        for key, match in wanted.items():
+            if key not in found and match(f):
+                found[key] = c
+                last = max(last, r)
+    return found, last
+
+
+def _read_form1(grid: _Grid, sub: Submission) -> int:
+    """Append Biểu mẫu 1 records; return the last header row (the table start), or 0."""
+    anchor = grid.find(lambda f: f == fold(FORM1_UNIT))
+    if anchor is None:
+        return 0
+    header_row, unit_col = anchor
+    wanted = {f.key: (lambda lbl: lambda t: t == lbl or t.startswith(lbl + " "))(fold(f.label)) for f in FORM1_FIELDS}
+    cols, last_header = _find_columns(grid, header_row, wanted)
+    for f in FORM1_FIELDS:
+        if f.key not in cols:
+            sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM1_SHEET, label=f.label))
+    if len(cols) < len(FORM1_FIELDS):
+        return -1
+    sub.forms.add(FORM1)
+    for r in _data_rows(grid, last_header + 1, unit_col, list(cols.values())):
+        name = grid.text(r, unit_col)
+        src = Source(sub.name, grid.title, address(r, unit_col))
+        if not name:
+            sub.problems.append(P.UnitNameMissing(file=sub.name, sheet=grid.title, cell=src.cell))
+            continue
+        sub.units.append(UnitCell(name, src))
+        for f in FORM1_FIELDS:
+            c = cols[f.key]
+            cell = grid.get(r, c)
+            raw = cell.value if cell else None
+            sub.records.append(
+                Record(FORM1, name, "", f.key, parse_number(raw), raw, Source(sub.name, grid.title, address(r, c)))
+            )
+    return header_row
+
+
+def _rate_matchers() -> dict[str, object]:
+    return {
+        "before": lambda t: "truoc khi chuyen giao" in t,
+        "target": lambda t: t.startswith("chi tieu") and t != "chi tieu" and "giao" in t,
+        "after": lambda t: t.startswith("ket qua dat duoc") and "truoc" not in t,
+    }
+
+
+def _read_form2(grid: _Grid, sub: Submission, unit: str | None) -> int:
+    anchor = grid.find(lambda f: f == fold(FORM2_INDICATOR))
+    if anchor is None:
+        return 0
+    header_row, ind_col = anchor
+    cols, last_header = _find_columns(grid, header_row, _rate_matchers())
+    labels = {"before": "(i) Kết quả đạt được trước khi chuyển giao", "target": "Chỉ tiêu UBND tỉnh giao", "after": "Kết quả đạt được (sau khi chuyển giao)"}
+    for key in ("before", "target", "after"):
+        if key not in cols:
+            sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM2_SHEET, label=labels[key]))
+    if len(cols) < 3:
+        return -1
+    sub.forms.add(FORM2)
+    if unit is None:
+        return header_row
+    by_label = {fold(i.label): i for i in FORM2_INDICATORS}
+    seen = set()
+    for r in _data_rows(grid, last_header + 1, ind_col, list(cols.values())):
+        label = grid.text(r, ind_col)
+        indicator = by_label.get(fold(label))
+        if indicator is None:
+            sub.problems.append(P.IndicatorUnknown(file=sub.name, sheet=grid.title, cell=address(r, ind_col), unit=unit, label=label))
+            continue
+        seen.add(indicator.key)
+        for key, c in cols.items():
+            cell = grid.get(r, c)
+            raw = cell.value if cell else None
+            value = parse_number(raw, cell.number_format if cell else "General", percent=True)
+            sub.records.append(Record(FORM2, unit, indicator.key, key, value, raw, Source(sub.name, grid.title, address(r, c))))
+    for i in FORM2_INDICATORS:
+        if i.key not in seen:
+            sub.problems.append(P.IndicatorMissing(file=sub.name, sheet=grid.title, unit=unit, label=i.label))
+    return header_row
+
+
+def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission) -> None:
+    """Give blank-looking cells that hold a formula without cached value their computed value."""
+    blanks = [rec for rec in sub.records if rec.value is None]
+    if not blanks or path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        return
+    formulas = {g.title: g for g in _load_grids(path, data_only=False)}
+    values = {g.title: g for g in grids}
+    for i, rec in enumerate(sub.records):
+        if rec.value is not None:
+            continue
+        fgrid = formulas.get(rec.source.sheet)
+        m = re.fullmatch(_REF, rec.source.cell)
+        cell = fgrid.get(int(m[2]), _col_index(m[1])) if fgrid and m else None
+        if cell is None or not isinstance(cell.value, str) or not cell.value.startswith("="):
+            continue
+        value = evaluate_formula(cell.value, values[rec.source.sheet])
+        if value is None:
+            sub.problems.append(
+                P.FormulaWithoutValue(
+                    file=sub.name, sheet=rec.source.sheet, cell=rec.source.cell, unit=rec.unit,
+                    label=field_label(rec.form, rec.field, rec.item), formula=cell.value,
+                )
+            )
+            value = cell.value  # keep the formula text so the cell is not taken as blank
+        sub.records[i] = Record(rec.form, rec.unit, rec.item, rec.field, value, cell.value, rec.source)
+
+
+def read_submission(path: Path, name: str | None = None) -> Submission:
+    """Read one workbook; problems are collected, never raised."""
+    sub = Submission(path=path, name=name or path.name)
+    try:
+        grids = _load_grids(path)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__ + (f": {exc}" if str(exc) else "")))
+        return sub
+    except Exception as exc:  # any library failure on a hostile file is one log entry, not a crash
+        sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__))
+        return sub
+
+    for grid in _ordered(grids, FORM1_SHEET):
+        if _read_form1(grid, sub):
+            break
+    unit = sub.units[0].name if len(sub.units) == 1 else None
+    for grid in _ordered(grids, FORM2_SHEET):
+        if _read_form2(grid, sub, unit):
+            if unit is None and FORM2 in sub.forms:
+                sub.problems.append(P.Form2UnitAmbiguous(file=sub.name, sheet=grid.title, count=len(sub.units)))
+            break
+    for form, sheet in ((FORM1, FORM1_SHEET), (FORM2, FORM2_SHEET)):
+        if form not in sub.forms and not any(isinstance(p, P.HeaderIncomplete) and p.params["form"] == sheet for p in sub.problems):
+            sub.problems.append(P.FormMissing(file=sub.name, unit=unit or "", form=sheet))
+    _fill_formulas(path, grids, sub)
+    return sub

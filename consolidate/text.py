@@ -1,0 +1,40 @@
+"""Vietnamese text handling: one normal form for display, one key for matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
+# Old vs new tone placement differs only in oa, oe, uy ("Hoà"/"Hòa"): in NFD
+# move a tone that follows the second vowel back onto the first one.
+_NEW_STYLE_TONE = re.compile(rf"([oOuU])([aAeEyY])([{_TONES}])")
+
+
+def clean(value: object) -> str:
+    """NFC text with runs of whitespace (line breaks in merged headers too) made one space."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFC", str(value))
+    return _SPACES.sub(" ", text).strip()
+
+
+def unit_key(value: object) -> str:
+    """Key under which two spellings of the same unit name compare equal.
+
+    Keeps the diacritics (Phước Hòa and Phước Hóa are different places) but
+    ignores Unicode form, case, spacing and old/new tone placement.
+    """
+    text = unicodedata.normalize("NFD", clean(value)).casefold()
+    text = _NEW_STYLE_TONE.sub(r"\1\3\2", text)
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(value: object) -> str:
+    """Accent-, case- and whitespace-insensitive key for header labels."""
+    text = unicodedata.normalize("NFD", clean(value).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("đ", "d")
+    text = re.sub(r"[^\w%]+", " ", text)
+    return _SPACES.sub(" ", text).strip()
