@@ -7,8 +7,6 @@ exactly the table the district sends upward.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +15,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from .files import atomic_target
 from .registry import ReportSettings
 from .template import (
     AFTER_GROUP,
@@ -36,28 +35,21 @@ FIRST_DATA_ROW = HEADER_ROW + 2
 
 
 @contextmanager
-def new_workbook(path: Path, created: dt.date) -> Iterator[Workbook]:
+def new_workbook(path: Path, created: dt.date, title: str = "") -> Iterator[Workbook]:
     """An XlsxWriter workbook written beside ``path`` and renamed over it only when complete.
 
     Text stays text (no formula or URL conversion, so a cell typed "=..." by a unit
     never becomes a formula), and the creation date is fixed so that the same
     input gives the same file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    wb = xlsxwriter.Workbook(
-        tmp,
-        {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
-    )
-    wb.set_properties({"created": dt.datetime.combine(created, dt.time()), "author": "consolidate"})
-    try:
+    with atomic_target(path) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+        )
+        wb.set_properties({"created": dt.datetime.combine(created, dt.time()), "author": "consolidate", "title": title})
         yield wb
         wb.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class Formats:
@@ -97,6 +89,9 @@ def write_titles(ws: Worksheet, fmt: Formats, form_label: str, title: str, subti
     ws.merge_range(1, 0, 1, last_col, title, fmt.title)
     ws.set_row(1, 36)
     ws.merge_range(2, 0, 2, last_col, subtitle, fmt.subtitle)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
 
 
 def write_form1_header(ws: Worksheet, fmt: Formats, row: int = HEADER_ROW) -> int:

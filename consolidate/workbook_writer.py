@@ -1,0 +1,192 @@
+"""Write the district's merged workbook: the two official forms, a detail sheet, the error log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
+
+from . import problems as P
+from .consolidation import Consolidated
+from .pipeline import RunResult
+from .reader import Record
+from .sheets import (
+    FIRST_DATA_ROW,
+    FORM1_LAST_COL,
+    FORM2_LAST_COL,
+    Formats,
+    new_workbook,
+    write_form1_header,
+    write_form2_header,
+    write_notes,
+    write_titles,
+)
+from .template import FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, RATE_SHORT, RATES
+
+DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
+LOG_SHEET = "Nhật ký lỗi"
+NOT_REPORTED = "Chưa báo cáo"
+LOG_COLUMNS = (
+    ("STT", 6),
+    ("Tệp", 30),
+    ("Trang tính", 16),
+    ("Ô", 7),
+    ("Đơn vị", 22),
+    ("Mã lỗi", 20),
+    ("Mức độ", 10),
+    ("Nội dung", 60),
+    ("Cách khắc phục", 60),
+)
+
+
+def _write_value(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record | None, kind: str, flags) -> None:
+    """A unit's value as submitted; a flagged cell is coloured and carries the messages as a comment."""
+    found = flags.get(rec.source, []) if rec is not None else []
+    style = getattr(fmt, kind)
+    if found:
+        table = fmt.error if any(p.severity == P.ERROR for p in found) else fmt.warning
+        style = table[kind] if isinstance(rec.value, float) or rec.value is None else table["text"]
+        where = f"{rec.source.file} – {rec.source.sheet}!{rec.source.cell}"
+        ws.write_comment(row, col, "\n".join([*(p.message for p in found), where]), {"x_scale": 2.2, "y_scale": 1.6})
+    if rec is None or rec.value is None:
+        ws.write_blank(row, col, None, style)
+    elif isinstance(rec.value, float):
+        ws.write_number(row, col, rec.value, style)
+    else:
+        ws.write_string(row, col, rec.value, style if found else fmt.text)
+
+
+def _form1(wb, fmt: Formats, result: RunResult) -> None:
+    c: Consolidated = result.consolidated
+    s = result.settings
+    ws = wb.add_worksheet(FORM1_SHEET)
+    write_titles(ws, fmt, FORM1_SHEET, s.form1_title, s.attachment_line, FORM1_LAST_COL)
+    row = write_form1_header(ws, fmt)
+    first = row
+    for n, unit in enumerate(c.units, start=1):
+        ws.write_number(row, 0, n, fmt.center)
+        ws.write_string(row, 1, unit.name, fmt.text)
+        values = c.form1.get(unit.code)
+        if values is None:
+            ws.merge_range(row, 2, row, FORM1_LAST_COL, NOT_REPORTED, fmt.missing)
+        else:
+            for col, f in enumerate(FORM1_FIELDS, start=2):
+                _write_value(ws, fmt, row, col, values.get(f.key), "count", c.flags)
+        row += 1
+    ws.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_label)
+    for col, f in enumerate(FORM1_FIELDS, start=2):
+        top, bottom = xl_rowcol_to_cell(first, col), xl_rowcol_to_cell(row - 1, col)
+        ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.total, c.form1_totals[f.key])
+    notes = [f"Số đơn vị đã báo cáo: {len(c.reported)}/{len(c.units)}."]
+    if c.missing:
+        notes.append(f"{NOT_REPORTED}: {', '.join(u.name for u in c.missing)}.")
+    flagged = sum(1 for p in result.problems if p.sheet and p.cell and p.severity == P.ERROR)
+    if flagged:
+        notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô); xem ghi chú trong ô và trang “{LOG_SHEET}”.")
+    write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL)
+    ws.freeze_panes(FIRST_DATA_ROW, 2)
+
+
+def _form2(wb, fmt: Formats, result: RunResult) -> None:
+    c = result.consolidated
+    s = result.settings
+    ws = wb.add_worksheet(FORM2_SHEET)
+    write_titles(ws, fmt, FORM2_SHEET, s.form2_title, s.attachment_line, FORM2_LAST_COL)
+    row = write_form2_header(ws, fmt, s)
+    for n, ind in enumerate(FORM2_INDICATORS, start=1):
+        ws.write_number(row, 0, n, fmt.center)
+        ws.write_string(row, 1, ind.label, fmt.text)
+        for col, rate in enumerate(RATES, start=2):
+            agg = c.form2_means[ind.key][rate]
+            if agg.value is None:
+                ws.write_blank(row, col, None, fmt.rate)
+            else:
+                ws.write_number(row, col, round(agg.value, 10), fmt.rate)
+        row += 1
+    counts = {
+        rate: sorted({c.form2_means[i.key][rate].count for i in FORM2_INDICATORS}) for rate in RATES
+    }
+    how = "; ".join(
+        f"{RATE_SHORT[r]}: {'/'.join(str(n) for n in counts[r])} đơn vị" for r in RATES
+    )
+    notes = [
+        "Ghi chú:",
+        *s.form2_notes,
+        "Cách tổng hợp: trung bình cộng (không trọng số) tỷ lệ của các đơn vị đã báo cáo, "
+        "không tính các ô bỏ trống hoặc có lỗi. Số đơn vị được tính — " + how + ".",
+        f"Số liệu từng đơn vị: xem trang “{DETAIL_SHEET}”.",
+    ]
+    write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL)
+
+
+def _detail(wb, fmt: Formats, result: RunResult) -> None:
+    c = result.consolidated
+    s = result.settings
+    ws = wb.add_worksheet(DETAIL_SHEET)
+    ws.write_string(0, 0, DETAIL_SHEET, fmt.form_label)
+    ws.merge_range(1, 0, 1, 5, f"{s.form2_title} – số liệu của từng đơn vị", fmt.title)
+    heads = ["STT", "Đơn vị", "Chỉ tiêu", *(RATE_SHORT[r] + " (%)" for r in RATES)]
+    for col, h in enumerate(heads):
+        ws.write_string(3, col, h, fmt.header)
+    ws.set_row(3, 48)
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, 1, 24)
+    ws.set_column(2, 2, 34)
+    ws.set_column(3, 5, 18)
+    row = 4
+    for n, unit in enumerate(c.units, start=1):
+        values = c.form2.get(unit.code)
+        if values is None:
+            ws.write_number(row, 0, n, fmt.center)
+            ws.write_string(row, 1, unit.name, fmt.text)
+            ws.merge_range(row, 2, row, 5, NOT_REPORTED, fmt.missing)
+            row += 1
+            continue
+        for ind in FORM2_INDICATORS:
+            ws.write_number(row, 0, n, fmt.center)
+            ws.write_string(row, 1, unit.name, fmt.text)
+            ws.write_string(row, 2, ind.label, fmt.text)
+            for col, rate in enumerate(RATES, start=3):
+                _write_value(ws, fmt, row, col, values.get(ind.key, {}).get(rate), "rate", c.flags)
+            row += 1
+    ws.autofilter(3, 0, row - 1, 5)
+    ws.freeze_panes(4, 2)
+    ws.repeat_rows(3)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def _log(wb, fmt: Formats, result: RunResult) -> None:
+    ws = wb.add_worksheet(LOG_SHEET)
+    for col, (head, width) in enumerate(LOG_COLUMNS):
+        ws.write_string(0, col, head, fmt.header)
+        ws.set_column(col, col, width)
+    if not result.problems:
+        ws.merge_range(1, 0, 1, len(LOG_COLUMNS) - 1, "Không có lỗi.", fmt.text)
+    for n, p in enumerate(result.problems, start=1):
+        style = fmt.error["text"] if p.severity == P.ERROR else fmt.warning["text"]
+        cells = [n, p.file, p.sheet, p.cell, p.unit, p.code, p.severity_label, p.message, p.how_to_fix]
+        ws.write_number(n, 0, n, fmt.center)
+        for col, value in enumerate(cells[1:], start=1):
+            ws.write_string(n, col, str(value), style if col == 6 else fmt.text)
+    last = max(1, len(result.problems))
+    ws.autofilter(0, 0, last, len(LOG_COLUMNS) - 1)
+    ws.freeze_panes(1, 0)
+    ws.repeat_rows(0)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def write_workbook(result: RunResult, path: Path) -> Path:
+    """The merged workbook, written atomically (a temporary file renamed over the target)."""
+    s = result.settings
+    title = f"Tổng hợp báo cáo {s.report_number} – {s.area}"
+    with new_workbook(path, s.report_date, title) as wb:
+        fmt = Formats(wb)
+        _form1(wb, fmt, result)
+        _form2(wb, fmt, result)
+        _detail(wb, fmt, result)
+        _log(wb, fmt, result)
+    return path
+
