@@ -1,0 +1,68 @@
+"""Shared helpers: a realistic inbox built from the seed report, the CLI, the outputs."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from consolidate.cli import main
+from consolidate.sample import make_sample_inbox
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    """The sample inbox: the 14 units of report 362/UBND, Phước Sơn's real error included."""
+    folder = tmp_path / "inbox"
+    make_sample_inbox(folder)
+    return folder
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "outbox"
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+class Text(str):
+    """A value typed as text ('=1+1 in Excel), never a formula."""
+
+
+def set_cells(path: Path, sheet: str, values: dict[str, object]) -> None:
+    """Type values into a submission as a unit would, in Excel."""
+    wb = openpyxl.load_workbook(path)
+    for cell, value in values.items():
+        wb[sheet][cell] = str(value) if isinstance(value, Text) else value
+        if isinstance(value, Text):
+            wb[sheet][cell].data_type = "s"
+    wb.save(path)
+
+
+def read_log(out: Path) -> list[dict[str, str]]:
+    (csv_path,) = out.glob("nhat-ky-loi-*.csv")
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def merged(out: Path, data_only: bool = True) -> openpyxl.Workbook:
+    (path,) = out.glob("tong-hop-*.xlsx")
+    return openpyxl.load_workbook(path, data_only=data_only)
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def unit_file(inbox: Path, code: str) -> Path:
+    return inbox / f"bao-cao-{code}.xlsx"
