@@ -173,9 +173,10 @@ def _evaluate_term(term: str, grid: _Grid) -> float | None:
                 c1, r1, c2, r2 = _col_index(m[1]), int(m[2]), _col_index(m[3]), int(m[4])
                 for r in range(min(r1, r2), max(r1, r2) + 1):
                     for c in range(min(c1, c2), max(c1, c2) + 1):
-                        v = _cell_number(grid, r, c)
-                        if isinstance(v, float):  # SUM skips blanks and text
-                            total += v
+                        cell = grid.get(r, c)
+                        v = cell.value if cell else None
+                        if isinstance(v, (int, float)) and not isinstance(v, bool):
+                            total += v  # SUM over a range skips blanks and text, as Excel does
                 continue
             v = _evaluate_term(arg, grid)
             if v is None:

@@ -1,0 +1,56 @@
+"""One language for problems: every code, message and command speaks Vietnamese, NFC."""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+
+import pytest
+
+from consolidate import problems as P
+from consolidate.cli import main
+from consolidate.registry import default_registry
+from consolidate.text import fold, unit_key
+from conftest import run_cli
+
+
+@pytest.mark.parametrize("cls", list(P.CATALOGUE.values()), ids=list(P.CATALOGUE))
+def test_every_problem_has_a_code_a_message_and_a_fix(cls):
+    assert cls.code == cls.code.lower() and " " not in cls.code
+    assert cls.severity in (P.ERROR, P.WARNING)
+    for text in (cls.title, cls.template, cls.hint):
+        assert text and unicodedata.is_normalized("NFC", text)
+    names = {f for _, f, _, _ in string.Formatter().parse(cls.template + cls.hint) if f}
+    message = cls(**{n: "x" for n in names})
+    assert message.message and "{" not in message.message
+
+
+def test_every_command_has_vietnamese_help():
+    for name, command in main.commands.items():
+        result = run_cli(name, "--help")
+        assert result.exit_code == 0
+        assert command.help and "Ví dụ:" in command.help
+
+
+def test_unit_names_match_whatever_the_unicode_form_or_tone_placement():
+    registry = default_registry()
+    hoa = registry.match("Xã Phước Hòa")
+    assert hoa is not None and hoa.code == "x-phuoc-hoa"
+    assert registry.match("xã  phước hoà") == hoa  # old tone placement, case, spaces
+    assert registry.match(unicodedata.normalize("NFD", "Xã Phước Hòa")) == hoa
+    assert registry.match("Xã Phước Hóa") is None  # a different tone is a different name
+    assert registry.closest("Xã Phước Hoa")[0] == "Xã Phước Hòa"
+
+
+def test_labels_fold_without_accents_case_or_line_breaks():
+    assert fold("Thuê nhân viên\nDoanh nghiệp  BCCI") == fold("thue nhan vien doanh nghiep bcci")
+    assert fold("Đơn vị") == "don vi"
+    assert unit_key("Thuỷ") == unit_key("Thủy")
+
+
+def test_the_registry_has_the_seed_units_in_order_with_stable_codes():
+    units = default_registry().reporting_units()
+    assert len(units) == 14
+    assert units[0].name == "Cấp huyện" and units[-1].name == "Xã Phước Thuận"
+    assert len({u.code for u in units}) == 14
+    assert all(u.parent == "tuy-phuoc" for u in units)
