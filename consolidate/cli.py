@@ -45,20 +45,27 @@ def run(inbox: Path, out: Path) -> None:
         click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {type(exc).__name__}: {exc}", fg="red", err=True)
         sys.exit(EXIT_FATAL)
 
-    c = result.consolidated
     read = len(result.submissions)
-    click.echo(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {len(result.files) - read} tệp khác)." if len(result.files) > read else "."))
-    click.echo(f"Đơn vị đã báo cáo: {len(c.reported)}/{len(c.units)}.")
-    if c.missing:
-        click.echo("Chưa báo cáo: " + ", ".join(u.name for u in c.missing) + ".")
-    errors, warnings = result.errors, result.warnings
+    skipped = len(result.files) - read
+    click.echo(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {skipped} tệp khác)." if skipped else "."))
+    click.echo(f"Đơn vị đã báo cáo: {result.count(pipeline.REPORTED)}/{len(result.status)}.")
+    for state in (pipeline.MISSING, pipeline.UNUSABLE):
+        names = [result.registry_name(code) for code, s in result.status.items() if s.state == state]
+        if names:
+            click.echo(f"{pipeline.STATUS_LABELS[state]}: {', '.join(names)}.")
+    errors, warnings, notes = result.errors, result.warnings, result.notes
     color = "red" if errors else ("yellow" if warnings else "green")
-    click.secho(f"Lỗi: {len(errors)} · Cảnh báo: {len(warnings)}", fg=color, bold=True)
-    for p in result.problems[:SHOWN_PROBLEMS]:
+    click.secho(
+        f"Lỗi: {len(errors)} · Cảnh báo: {len(warnings)}" + (f" · Thông tin: {len(notes)}" if notes else ""),
+        fg=color, bold=True,
+    )
+    shown = [p for p in result.problems if p.severity != "info"][:SHOWN_PROBLEMS]
+    for p in shown:
         where = " ".join(x for x in (p.file, f"{p.sheet}!{p.cell}" if p.cell else p.sheet) if x)
         click.echo(f"  [{p.severity_label}] {where} – {p.unit + ': ' if p.unit else ''}{p.message}")
-    if len(result.problems) > SHOWN_PROBLEMS:
-        click.echo(f"  … và {len(result.problems) - SHOWN_PROBLEMS} mục khác, xem nhật ký lỗi.")
+    rest = len(errors) + len(warnings) - len(shown)
+    if rest > 0:
+        click.echo(f"  … và {rest} mục khác, xem nhật ký lỗi.")
     click.echo("Kết quả:")
     for path in paths.values():
         click.echo(f"  {path}")

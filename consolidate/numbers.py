@@ -1,6 +1,85 @@
-"""Numbers as a Vietnamese reader writes them: 97,8 and 7, not 97.8 and 7.0."""
+"""Numbers as Vietnamese users type and read them: 97,8 and 1.234, not 97.8 and 1,234."""
 
 from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .text import clean
+
+TYPED = "typed"  # a number typed as text, read unambiguously
+AMBIGUOUS = "ambiguous"  # a number typed as text that has two readings
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_INT = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:([.,])\d{3})+")  # 1.234 / 1,234,567
+_GROUPED_VN = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+,\d+")  # 1.234,5
+_GROUPED_EN = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+\.\d+")  # 1,234.5
+_SPACE_GROUPED = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:[.,]\d+)?")  # 1 234
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A cell's value as a number, the text that is not one, or None when blank."""
+
+    value: float | str | None
+    note: str | None = None  # TYPED or AMBIGUOUS when the value came from text
+    alternative: float | None = None  # the other reading of an ambiguous text
+
+
+def interpret(raw: object, number_format: str = "General", percent: bool = False) -> Reading:
+    """Read a cell the way the person who typed it meant it.
+
+    Rates: 0.978 in a percent-formatted cell is 97.8 (what Excel shows), and
+    "97,8%" is 97.8. "1.234" is a thousands-grouped 1234 for a count (said to
+    be ambiguous) but 1.234 for a rate, which cannot exceed 100.
+    """
+    if raw is None:
+        return Reading(None)
+    if isinstance(raw, bool):
+        return Reading(str(raw))
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+        if not math.isfinite(value):
+            return Reading(str(raw))
+        if percent and "%" in (number_format or ""):
+            value = round(value * 100, 10)
+        return Reading(value + 0.0)  # -0.0 becomes 0.0
+    if not isinstance(raw, str):
+        return Reading(str(raw))
+    text = _SPACES.sub(" ", raw).strip()
+    if not text:
+        return Reading(None)
+    if percent and text.endswith("%"):
+        text = text[:-1].strip()
+    if _SPACE_GROUPED.fullmatch(text):
+        text = text.replace(" ", "")
+    value, alternative = _number(text, percent)
+    if value is None:
+        return Reading(clean(raw))
+    return Reading(value, AMBIGUOUS if alternative is not None else TYPED, alternative)
+
+
+def _number(text: str, percent: bool) -> tuple[float | None, float | None]:
+    if _INT.fullmatch(text):
+        return float(text), None
+    if _GROUPED_VN.fullmatch(text):
+        return float(text.replace(".", "").replace(",", ".")), None
+    if _GROUPED_EN.fullmatch(text):
+        return float(text.replace(",", "")), None
+    m = _GROUPED.fullmatch(text)
+    if m:
+        grouped = float(re.sub(r"[.,]", "", text))
+        if text.count(m[1]) > 1:
+            return grouped, None
+        decimal = float(text.replace(",", "."))
+        # one group of three digits: 1.234 is 1234 or 1,234
+        return (decimal, None) if percent else (grouped, decimal)
+    if _DECIMAL.fullmatch(text):
+        return float(text.replace(",", ".")), None
+    return None, None
 
 
 def format_number(value: object, decimals: int = 2) -> str:

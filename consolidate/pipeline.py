@@ -1,4 +1,4 @@
-"""The run, step by step: discover → read → match units → validate → consolidate.
+"""The run, step by step: discover → read → match units → choose one file per unit → validate → consolidate.
 
 Files are only read here; writing is left to the writers, so a caller (the
 CLI, a test) gets the whole result before anything touches the disk.
@@ -7,16 +7,21 @@ CLI, a test) gets the whole result before anything touches the disk.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import problems as P
 from .consolidation import Consolidated, consolidate
+from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind, sniff
 from .reader import Record, Submission, read_submission
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
 from .validate import validate_records
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
+REPORTED, MISSING, UNUSABLE = "reported", "missing", "unusable"
+STATUS_LABELS = {REPORTED: "Đã báo cáo", MISSING: "Chưa báo cáo", UNUSABLE: "Báo cáo không dùng được"}
 
 
 @dataclass
@@ -25,6 +30,18 @@ class InboxFile:
     name: str  # relative to the inbox, as the clerk sees it
     size: int
     mtime: float
+    kind: str = ""  # what the bytes say it is (formats.sniff)
+
+
+@dataclass
+class UnitStatus:
+    state: str  # REPORTED, MISSING or UNUSABLE
+    file: str = ""  # the file used, or the file that could not be used
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.state]
 
 
 @dataclass
@@ -36,6 +53,7 @@ class RunResult:
     problems: list[P.Problem]
     consolidated: Consolidated
     used: dict[str, str] = field(default_factory=dict)  # unit code → file name used
+    status: dict[str, UnitStatus] = field(default_factory=dict)  # unit code → status
 
     @property
     def errors(self) -> list[P.Problem]:
@@ -44,6 +62,19 @@ class RunResult:
     @property
     def warnings(self) -> list[P.Problem]:
         return [p for p in self.problems if p.severity == P.WARNING]
+
+    @property
+    def notes(self) -> list[P.Problem]:
+        return [p for p in self.problems if p.severity == P.INFO]
+
+    def count(self, state: str) -> int:
+        return sum(1 for s in self.status.values() if s.state == state)
+
+    def registry_name(self, code: str) -> str:
+        return next(u.name for u in self.registry.units if u.code == code)
+
+
+# Discover --------------------------------------------------------------------
 
 
 def discover(inbox: Path) -> list[InboxFile]:
@@ -55,76 +86,207 @@ def discover(inbox: Path) -> list[InboxFile]:
     return files
 
 
+def _screen(f: InboxFile) -> P.Problem | None:
+    """Decide whether a file is a submission to read; if not, the log entry that says why."""
+    if f.path.name.startswith("~$"):
+        return P.FileSkipped(file=f.name, what="tệp khóa tạm của Excel", name=f.name)
+    if any(part.startswith(".") for part in Path(f.name).parts):
+        return P.FileSkipped(file=f.name, what="tệp ẩn", name=f.name)
+    f.kind = sniff(f.path)
+    if f.kind in READABLE | {"encrypted", "empty", "corrupt"}:
+        return None
+    if f.path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        return None  # a "spreadsheet" that is not one: the reader says what it really is
+    return P.FileNotSpreadsheet(file=f.name, name=f.name, kind=KIND_NAMES.get(f.kind, f.kind))
+
+
+# Units -----------------------------------------------------------------------
+
+
 def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
     """Typed unit name → registry unit for this submission; unknown names become problems."""
     matched: dict[str, Unit] = {}
+    reporting = set(registry.reporting_units())
     for cell in sub.units:
         unit = registry.match(cell.name)
-        if unit is None or unit not in registry.reporting_units():
+        if unit is None:
+            unit = registry.match_loosely(cell.name)
+            if unit is not None:
+                sub.problems.append(
+                    P.UnitNameInterpreted(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell,
+                                          unit=unit.name, typed=cell.name, name=unit.name)
+                )
+        if unit is None or unit not in reporting:
             close = registry.closest(cell.name)
             suggestion = f" (có phải: {', '.join(close)}?)" if close else ""
             sub.problems.append(
-                P.UnitUnknown(
-                    file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell,
-                    unit=cell.name, name=cell.name, suggestion=suggestion,
-                )
+                P.UnitUnknown(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell,
+                              unit=cell.name, name=cell.name, suggestion=suggestion)
             )
             continue
         matched[cell.name] = unit
     return matched
 
 
+# Periods ---------------------------------------------------------------------
+
+_DATE = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})(?:\s*/\s*(\d{4}))?")
+
+
+def _dates(text: str) -> list[tuple[int, int, int | None]]:
+    return [(int(d), int(m), int(y) if y else None) for d, m, y in _DATE.findall(text)]
+
+
+def _period_problem(sub: Submission, settings: ReportSettings) -> P.Problem | None:
+    """A submission whose Biểu mẫu 2 headers carry other dates is for another period."""
+    expected = {"before": settings.period_before, "after": settings.period_after}
+    for key, header in sub.periods.items():
+        found, wanted = _dates(header), _dates(expected[key])
+        if not found or not wanted:
+            continue
+        same = len(found) == len(wanted) and all(
+            (d, m) == (wd, wm) and (y is None or wy is None or y == wy)
+            for (d, m, y), (wd, wm, wy) in zip(found, wanted)
+        )
+        if not same:
+            span = header[header.find("(") + 1 : header.find(")")] if "(" in header else header
+            return P.PeriodMismatch(file=sub.name, found=span.strip(), expected=expected[key])
+    return None
+
+
+# Resubmissions -----------------------------------------------------------------
+
+_VERSION = (
+    re.compile(r"(?:^|[_\-\s.])v\s*(\d+)$"),
+    re.compile(r"(?:^|[_\-\s.])lan[_\-\s]*(\d+)$"),
+    re.compile(r"\((\d+)\)$"),
+)
+
+
+def version(name: str) -> int:
+    """The version a file name carries ("_v2", "lần 2", "(3)"); an unnumbered file is version 1."""
+    stem = Path(name).stem
+    text = "".join(ch for ch in unicodedata.normalize("NFD", stem.casefold()) if not unicodedata.combining(ch))
+    text = text.replace("đ", "d").strip()
+    for pattern in _VERSION:
+        m = pattern.search(text)
+        if m:
+            return int(m[1])
+    return 1
+
+
+@dataclass
+class _Candidate:
+    file: InboxFile
+    sub: Submission
+    records: list[Record]
+
+    @property
+    def order(self) -> tuple[int, float]:
+        return (version(self.file.name), self.file.mtime)
+
+    def values(self) -> list[tuple]:
+        return sorted((r.form, r.item, r.field, repr(r.value)) for r in self.records)
+
+
+def _why_newer(winner: _Candidate, other: _Candidate) -> str:
+    if version(winner.file.name) != version(other.file.name):
+        return f"bản số {version(winner.file.name)}"
+    when = dt.datetime.fromtimestamp(winner.file.mtime).strftime("%H:%M %d/%m/%Y")
+    return f"sửa lần cuối lúc {when}"
+
+
+def _choose(unit: Unit, cands: list[_Candidate], problems: list[P.Problem]) -> _Candidate | None:
+    """The newest submission of a unit; the others are logged, none is dropped silently."""
+    cands = sorted(cands, key=lambda c: (c.order, c.file.name))
+    winner = cands[-1]
+    if len(cands) > 1 and cands[-2].order == winner.order:
+        other = cands[-2]
+        if other.values() != winner.values():
+            for a, b in ((winner, other), (other, winner)):
+                problems.append(P.ResubmissionConflict(file=a.file.name, unit=unit.name, name=unit.name,
+                                                       file_name=a.file.name, other=b.file.name))
+            return None
+    for older in cands[:-1]:
+        if older.values() == winner.values():
+            problems.append(P.DuplicateFile(file=older.file.name, unit=unit.name, name=unit.name,
+                                            used=winner.file.name, file_name=older.file.name))
+        else:
+            problems.append(P.Superseded(file=older.file.name, unit=unit.name, name=unit.name,
+                                         used=winner.file.name, file_name=older.file.name,
+                                         why=_why_newer(winner, older)))
+    return winner
+
+
+# The run -----------------------------------------------------------------------
+
+
 def run(inbox: Path, registry: Registry | None = None, settings: ReportSettings | None = None) -> RunResult:
     registry = registry or default_registry()
     settings = settings or default_settings()
     problems: list[P.Problem] = []
+    units = {u.code: u for u in registry.reporting_units()}
+    status: dict[str, UnitStatus] = {}
 
     # Discover
     files = discover(inbox)
-    workbooks = []
+    to_read = []
     for f in files:
-        if f.path.suffix.lower() in WORKBOOK_SUFFIXES and not f.path.name.startswith(("~$", ".")):
-            workbooks.append(f)
+        skipped = _screen(f)
+        if skipped is None:
+            to_read.append(f)
         else:
-            problems.append(P.FileSkipped(file=f.name, name=f.name))
+            problems.append(skipped)
 
-    # Read and match units
+    # Read, check the period, match units
     submissions: list[Submission] = []
-    candidates: dict[str, list[tuple[InboxFile, Submission, list[Record]]]] = {}
-    for f in workbooks:
-        sub = read_submission(f.path, f.name)
+    candidates: dict[str, list[_Candidate]] = {}
+    for f in to_read:
+        sub = read_submission(f.path, f.name, f.kind)
         submissions.append(sub)
+        claimed = expected_kind(f.path)
+        if claimed and f.kind in READABLE and f.kind != claimed:
+            sub.problems.insert(0, P.FileFormatMismatch(file=f.name, suffix=f.path.suffix, kind=KIND_NAMES[f.kind]))
         matched = _match_units(sub, registry)
+        wrong_period = _period_problem(sub, settings)
+        if wrong_period is not None:
+            sub.problems.append(wrong_period)
+            for unit in matched.values():
+                status[unit.code] = UnitStatus(UNUSABLE, f.name, wrong_period.message)
+            problems.extend(sub.problems)
+            continue
         per_unit: dict[str, list[Record]] = {}
         for rec in sub.records:
             unit = matched.get(rec.unit)
             if unit is not None:
                 per_unit.setdefault(unit.code, []).append(dataclasses.replace(rec, unit=unit.name))
         for code, recs in per_unit.items():
-            candidates.setdefault(code, []).append((f, sub, recs))
+            candidates.setdefault(code, []).append(_Candidate(f, sub, recs))
         problems.extend(sub.problems)
 
-    # One submission per unit: the newest file wins, the others are logged
+    # One submission per unit: the newest wins, the others are logged
     records: list[Record] = []
     used: dict[str, str] = {}
     for code, cands in candidates.items():
-        cands.sort(key=lambda c: (c[0].mtime, c[0].name))
-        winner = cands[-1]
-        used[code] = winner[0].name
-        records.extend(winner[2])
-        for f, sub, recs in cands[:-1]:
-            problems.append(
-                P.Superseded(file=f.name, unit=recs[0].unit, name=recs[0].unit, used=winner[0].name, file_name=f.name)
-            )
+        winner = _choose(units[code], cands, problems)
+        if winner is None:
+            status[code] = UnitStatus(UNUSABLE, ", ".join(c.file.name for c in cands),
+                                      "Các tệp khác nhau, không biết tệp nào mới hơn.")
+            continue
+        used[code] = winner.file.name
+        status[code] = UnitStatus(REPORTED, winner.file.name)
+        records.extend(winner.records)
 
-    # Validate (problems already on a cell, e.g. an unreadable formula, are not repeated)
-    located = {(p.file, p.sheet, p.cell) for p in problems if p.cell}
-    already = {rec.source for rec in records if (rec.source.file, rec.source.sheet, rec.source.cell) in located}
+    # Validate (a cell whose value could not be read at all is not reported twice)
+    unreadable = {(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
+    already = {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in unreadable}
     problems.extend(validate_records(records, already))
 
     # Completeness, then the merged tables
-    for unit in registry.reporting_units():
-        if unit.code not in used:
+    for code, unit in units.items():
+        if code not in status:
+            status[code] = UnitStatus(MISSING)
             problems.append(P.UnitNotReported(unit=unit.name, name=unit.name))
+    status = {code: status[code] for code in units}
     consolidated = consolidate(registry, records, problems)
-    return RunResult(registry, settings, files, submissions, problems, consolidated, used)
+    return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)

@@ -10,7 +10,8 @@ from typing import ClassVar
 
 ERROR = "error"
 WARNING = "warning"
-SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo"}
+INFO = "info"
+SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo", INFO: "Thông tin"}
 
 
 class Problem:
@@ -81,9 +82,18 @@ def _register(cls: type[Problem]) -> type[Problem]:
 @_register
 class FileSkipped(Problem):
     code = "file-skipped"
+    severity = INFO
+    title = "Tệp tạm hoặc tệp ẩn"
+    template = "Bỏ qua {what} “{name}”."
+    hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp rồi chạy lại."
+
+
+@_register
+class FileNotSpreadsheet(Problem):
+    code = "file-not-spreadsheet"
     severity = WARNING
     title = "Tệp không phải bảng tính"
-    template = "Tệp “{name}” không phải bảng tính Excel (.xlsx) nên không được đọc."
+    template = "Tệp “{name}” ({kind}) không phải bảng tính nên không được đọc."
     hint = "Nếu đây là báo cáo của một đơn vị, đề nghị đơn vị gửi lại bằng tệp Excel theo mẫu."
 
 
@@ -91,8 +101,25 @@ class FileSkipped(Problem):
 class FileUnreadable(Problem):
     code = "file-unreadable"
     title = "Không mở được tệp"
-    template = "Không mở được tệp như một bảng tính Excel ({reason})."
+    template = "Không mở được tệp như một bảng tính ({reason})."
     hint = "Mở thử tệp bằng Excel; nếu tệp hỏng, đề nghị đơn vị lưu lại theo mẫu và gửi lại."
+
+
+@_register
+class FileEncrypted(Problem):
+    code = "file-encrypted"
+    title = "Tệp có mật khẩu"
+    template = "Tệp được đặt mật khẩu nên không đọc được."
+    hint = "Đề nghị đơn vị gỡ mật khẩu (Tệp → Thông tin → Bảo vệ sổ làm việc) rồi gửi lại."
+
+
+@_register
+class FileFormatMismatch(Problem):
+    code = "file-format-mismatch"
+    severity = INFO
+    title = "Đuôi tệp không đúng định dạng"
+    template = "Tệp có đuôi “{suffix}” nhưng thực chất là {kind}; đã đọc theo định dạng thật."
+    hint = "Không cần làm gì; lần sau nên lưu tệp đúng định dạng .xlsx."
 
 
 @_register
@@ -139,12 +166,46 @@ class UnitNotReported(Problem):
 
 
 @_register
+class UnitNameInterpreted(Problem):
+    code = "unit-name-interpreted"
+    severity = INFO
+    title = "Tên đơn vị được hiểu theo danh sách"
+    template = "Tên đơn vị “{typed}” được hiểu là “{name}”."
+    hint = "Không cần làm gì; lần sau nên ghi đúng tên như trong danh sách đơn vị."
+
+
+@_register
 class Superseded(Problem):
     code = "superseded"
     severity = WARNING
     title = "Báo cáo được thay bằng bản mới hơn"
-    template = "{name} gửi nhiều tệp; dùng tệp mới hơn “{used}”, bỏ tệp “{file_name}”."
+    template = "{name} gửi nhiều tệp; dùng tệp mới hơn “{used}” ({why}), bỏ tệp “{file_name}”."
     hint = "Kiểm tra lại đúng tệp cần dùng; xóa tệp cũ khỏi thư mục nếu không cần."
+
+
+@_register
+class DuplicateFile(Problem):
+    code = "duplicate-file"
+    severity = INFO
+    title = "Tệp trùng"
+    template = "{name} gửi hai tệp có cùng số liệu; dùng “{used}”, bỏ “{file_name}”."
+    hint = "Không cần làm gì; có thể xóa tệp trùng khỏi thư mục."
+
+
+@_register
+class ResubmissionConflict(Problem):
+    code = "resubmission-conflict"
+    title = "Hai tệp khác nhau của cùng đơn vị"
+    template = "{name} gửi hai tệp có số liệu khác nhau, “{file_name}” và “{other}”, mà không biết tệp nào mới hơn; chưa tổng hợp tệp nào."
+    hint = "Hỏi đơn vị tệp nào đúng, xóa tệp kia khỏi thư mục (hoặc đặt tên tệp mới có “_v2”) rồi chạy lại."
+
+
+@_register
+class PeriodMismatch(Problem):
+    code = "period-mismatch"
+    title = "Khác kỳ báo cáo"
+    template = "Tiêu đề cột ghi kỳ “{found}”, khác kỳ của báo cáo này “{expected}”; tệp không được tổng hợp."
+    hint = "Đề nghị đơn vị dùng mẫu của kỳ báo cáo này và gửi lại."
 
 
 @_register
@@ -212,6 +273,24 @@ class RateOutOfRange(Problem):
     title = "Tỷ lệ ngoài 0–100"
     template = "Ô “{label}” ghi {value}, nhưng tỷ lệ phải nằm trong khoảng 0–100 (%)."
     hint = "Nhập tỷ lệ phần trăm từ 0 đến 100 (ví dụ 97,8)."
+
+
+@_register
+class ValueInterpreted(Problem):
+    code = "value-interpreted"
+    severity = INFO
+    title = "Số ghi dạng chữ"
+    template = "Ô “{label}” ghi “{raw}” dạng chữ, đã hiểu là {value}."
+    hint = "Không cần làm gì; lần sau nên nhập số trực tiếp."
+
+
+@_register
+class ValueAmbiguous(Problem):
+    code = "value-ambiguous"
+    severity = WARNING
+    title = "Số có hai cách hiểu"
+    template = "Ô “{label}” ghi “{raw}”: có thể là {value} hoặc {alternative}; đã hiểu là {value}."
+    hint = "Kiểm tra lại với đơn vị; nhập số không có dấu phân cách hàng nghìn."
 
 
 @_register

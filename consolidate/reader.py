@@ -7,8 +7,10 @@ typed as text, percent formats and formulas without a cached value.
 
 from __future__ import annotations
 
-import math
+import json
 import re
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +19,13 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from . import problems as P
+from .formats import KIND_NAMES, sniff
+from .numbers import AMBIGUOUS, TYPED, format_number, interpret
 from .template import (
     FORM1,
     FORM1_FIELDS,
     FORM1_SHEET,
-    FORM1_UNIT,
     FORM2,
-    FORM2_INDICATOR,
     FORM2_INDICATORS,
     FORM2_SHEET,
     field_label,
@@ -67,10 +69,12 @@ class UnitCell:
 class Submission:
     path: Path
     name: str
+    kind: str = "xlsx"
     units: list[UnitCell] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     problems: list[P.Problem] = field(default_factory=list)
     forms: set[str] = field(default_factory=set)
+    periods: dict[str, str] = field(default_factory=dict)  # rate key → its header text
 
 
 @dataclass(frozen=True)
@@ -107,34 +111,26 @@ def address(row: int, col: int) -> str:
 
 # Values --------------------------------------------------------------------
 
-_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
-
 
 def parse_number(raw: object, number_format: str = "General", percent: bool = False) -> float | str | None:
-    """A cell as a number, or the text that is not one, or None when blank.
+    """A cell as a number, or the text that is not one, or None when blank."""
+    return interpret(raw, number_format, percent).value
 
-    Rates stored as 0.978 with a percent format mean 97.8; "97,8" and "97,8%"
-    mean 97.8 too.
-    """
-    if raw is None:
-        return None
-    if isinstance(raw, bool):
-        return clean(raw)
-    if isinstance(raw, (int, float)):
-        value = float(raw)
-        if not math.isfinite(value):
-            return clean(raw)
-        if percent and "%" in (number_format or ""):
-            value = round(value * 100, 10)
-        return value
-    text = clean(raw).replace("\u00a0", "")
-    if not text:
-        return None
-    if percent and text.endswith("%"):
-        text = text[:-1].strip()
-    if _NUMBER.match(text):
-        return float(text.replace(",", "."))
-    return clean(raw)
+
+def _record(sub: Submission, form: str, unit: str, item: str, key: str, grid: "_Grid", row: int, col: int,
+            percent: bool) -> Record:
+    """One value with its source cell; a number read from text is noted in the log."""
+    cell = grid.get(row, col)
+    raw = cell.value if cell else None
+    reading = interpret(raw, cell.number_format if cell else "General", percent)
+    rec = Record(form, unit, item, key, reading.value, raw, Source(sub.name, grid.title, address(row, col)))
+    where = dict(file=sub.name, sheet=grid.title, cell=rec.source.cell, unit=unit,
+                 label=field_label(form, key, item), raw=str(raw).strip(), value=format_number(reading.value))
+    if reading.note == TYPED:
+        sub.problems.append(P.ValueInterpreted(**where))
+    elif reading.note == AMBIGUOUS:
+        sub.problems.append(P.ValueAmbiguous(**where, alternative=format_number(reading.alternative)))
+    return rec
 
 
 # Formulas without a cached value --------------------------------------------
@@ -200,8 +196,17 @@ def _cell_number(grid: _Grid, row: int, col: int) -> float | str | None:
 # Workbook loading ------------------------------------------------------------
 
 
-def _load_grids(path: Path, data_only: bool = True) -> list[_Grid]:
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+class Unreadable(Exception):
+    """A file no reader could open; ``problem`` says why, for the log."""
+
+    def __init__(self, problem_cls: type[P.Problem], **params: object) -> None:
+        super().__init__(problem_cls.code)
+        self.problem_cls = problem_cls
+        self.params = params
+
+
+def _load_openpyxl(path: Path, data_only: bool = True) -> list[_Grid]:
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only, keep_vba=False)
     try:
         grids = []
         for ws in wb.worksheets:
@@ -216,12 +221,88 @@ def _load_grids(path: Path, data_only: bool = True) -> list[_Grid]:
         wb.close()
 
 
+def _load_calamine(path: Path) -> list[_Grid]:
+    """Values of a .xls/.ods/.xlsb, read by python-calamine in a child process."""
+    cmd = [sys.executable, "-m", "consolidate.calamine_worker", str(path), str(MAX_ROWS), str(MAX_COLS)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=WORKER_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise Unreadable(P.FileUnreadable, reason=f"đọc quá {WORKER_TIMEOUT} giây") from None
+    if done.returncode != 0:
+        raise Unreadable(P.FileUnreadable, reason=f"trình đọc dừng bất thường, mã {done.returncode}")
+    result = json.loads(done.stdout.decode("utf-8"))
+    if result.get("error") == "encrypted":
+        raise Unreadable(P.FileEncrypted)
+    if "error" in result:
+        reason = {"too-large": "vùng dữ liệu quá lớn"}.get(result["error"], result.get("reason", result["error"]))
+        raise Unreadable(P.FileUnreadable, reason=reason)
+    return [
+        _Grid(sheet["title"], {(r, c): _Cell(v) for r, c, v in sheet["cells"]})
+        for sheet in result["sheets"]
+    ]
+
+
+WORKER_TIMEOUT = 60
+
+
+def load_grids(path: Path, kind: str) -> list[_Grid]:
+    """Every sheet of a workbook as a bounded grid of values, or Unreadable."""
+    if kind == "encrypted":
+        raise Unreadable(P.FileEncrypted)
+    if kind == "xlsx":
+        try:
+            return _load_openpyxl(path)
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+            raise Unreadable(P.FileUnreadable, reason=type(exc).__name__) from None
+        except Exception as exc:  # a hostile file is one log entry, not a crash
+            raise Unreadable(P.FileUnreadable, reason=type(exc).__name__) from None
+    if kind in {"xls", "ods", "xlsb"}:
+        return _load_calamine(path)
+    if kind == "empty":
+        raise Unreadable(P.FileUnreadable, reason="tệp rỗng, 0 byte")
+    if kind == "corrupt":
+        raise Unreadable(P.FileUnreadable, reason="tệp nén bị hỏng hoặc không trọn vẹn")
+    raise Unreadable(P.FileUnreadable, reason=f"thực chất là {KIND_NAMES.get(kind, kind)}")
+
+
 def _ordered(grids: list[_Grid], sheet_name: str) -> list[_Grid]:
     """The sheet named like the form first, then the others."""
     return sorted(grids, key=lambda g: fold(g.title) != fold(sheet_name))
 
 
 # Tables --------------------------------------------------------------------
+
+# Header labels are matched on folded text (no accents, case or line breaks),
+# by the words that identify them, so "Thuê nhân viên DN BCCI" or "Máy tinh" still count.
+FORM1_MATCHERS = {
+    "total": lambda t: t == "tong so" or t.startswith("tong so "),
+    "staff_own": lambda t: "bien che" in t,
+    "staff_seconded": lambda t: "co quan chuyen mon" in t or "cu den" in t,
+    "staff_bcci": lambda t: "bcci" in t or "buu chinh" in t,
+    "computers": lambda t: "may tinh" in t,
+    "printers": lambda t: t == "may in" or t.startswith("may in "),
+    "scanners": lambda t: "scan" in t or "may quet" in t,
+    "signatures": lambda t: "chu ky so" in t,
+}
+RATE_MATCHERS = {
+    "before": lambda t: "truoc" in t and "chuyen giao" in t,
+    "target": lambda t: "chi tieu" in t and "giao" in t and t != "chi tieu",
+    "after": lambda t: "ket qua" in t and "truoc" not in t,
+}
+RATE_LABELS = {
+    "before": "(i) Kết quả đạt được trước khi chuyển giao",
+    "target": "Chỉ tiêu UBND tỉnh giao",
+    "after": "Kết quả đạt được sau khi chuyển giao",
+}
+_UNIT_LINE = re.compile(r"^\s*(?:Tên\s+)?Đơn\s+vị(?:\s+báo\s+cáo)?\s*:\s*(.+)$", re.IGNORECASE)
+
+
+def _is_form1_anchor(t: str) -> bool:
+    return t in {"bo phan mot cua", "don vi", "ten don vi"} or (t.startswith("bo phan mot cua") and len(t) < 40)
+
+
+def _is_form2_anchor(t: str) -> bool:
+    return t in {"chi tieu", "ten chi tieu", "noi dung chi tieu"}
 
 
 def _is_numbering(text: str) -> bool:
@@ -252,7 +333,7 @@ def _data_rows(grid: _Grid, first: int, key_col: int, value_cols: list[int]) -> 
     return rows
 
 
-def _find_columns(grid: _Grid, header_row: int, wanted: dict[str, object]) -> tuple[dict[str, int], int]:
+def _find_columns(grid: _Grid, header_row: int, wanted: dict) -> tuple[dict[str, int], int]:
     """Columns whose header (in the header row or the two below) matches each wanted label,
     and the last row those headers use (data starts below it)."""
     found: dict[str, int] = {}
@@ -265,22 +346,22 @@ def _find_columns(grid: _Grid, header_row: int, wanted: dict[str, object]) -> tu
             if key not in found and match(f):
                 found[key] = c
                 last = max(last, r)
+                break
     return found, last
 
 
-def _read_form1(grid: _Grid, sub: Submission) -> int:
-    """Append Biểu mẫu 1 records; return the last header row (the table start), or 0."""
-    anchor = grid.find(lambda f: f == fold(FORM1_UNIT))
+def _read_form1(grid: _Grid, sub: Submission) -> bool:
+    """Append Biểu mẫu 1's units and records; False when this sheet has no such table."""
+    anchor = grid.find(_is_form1_anchor)
     if anchor is None:
-        return 0
+        return False
     header_row, unit_col = anchor
-    wanted = {f.key: (lambda lbl: lambda t: t == lbl or t.startswith(lbl + " "))(fold(f.label)) for f in FORM1_FIELDS}
-    cols, last_header = _find_columns(grid, header_row, wanted)
-    for f in FORM1_FIELDS:
-        if f.key not in cols:
-            sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM1_SHEET, label=f.label))
+    cols, last_header = _find_columns(grid, header_row, FORM1_MATCHERS)
     if len(cols) < len(FORM1_FIELDS):
-        return -1
+        for f in FORM1_FIELDS:
+            if f.key not in cols:
+                sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM1_SHEET, label=f.label))
+        return True
     sub.forms.add(FORM1)
     for r in _data_rows(grid, last_header + 1, unit_col, list(cols.values())):
         name = grid.text(r, unit_col)
@@ -290,38 +371,38 @@ def _read_form1(grid: _Grid, sub: Submission) -> int:
             continue
         sub.units.append(UnitCell(name, src))
         for f in FORM1_FIELDS:
-            c = cols[f.key]
-            cell = grid.get(r, c)
-            raw = cell.value if cell else None
-            sub.records.append(
-                Record(FORM1, name, "", f.key, parse_number(raw), raw, Source(sub.name, grid.title, address(r, c)))
-            )
-    return header_row
+            sub.records.append(_record(sub, FORM1, name, "", f.key, grid, r, cols[f.key], percent=False))
+    return True
 
 
-def _rate_matchers() -> dict[str, object]:
-    return {
-        "before": lambda t: "truoc khi chuyen giao" in t,
-        "target": lambda t: t.startswith("chi tieu") and t != "chi tieu" and "giao" in t,
-        "after": lambda t: t.startswith("ket qua dat duoc") and "truoc" not in t,
-    }
+def _unit_line(grid: _Grid, above: int) -> UnitCell | None:
+    """The "Đơn vị báo cáo: …" line a template carries above its table."""
+    for (r, c), cell in sorted(grid.cells.items()):
+        if r < above and isinstance(cell.value, str):
+            m = _UNIT_LINE.match(clean(cell.value))
+            if m:
+                return UnitCell(clean(m[1]), Source("", grid.title, address(r, c)))
+    return None
 
 
-def _read_form2(grid: _Grid, sub: Submission, unit: str | None) -> int:
-    anchor = grid.find(lambda f: f == fold(FORM2_INDICATOR))
+def _read_form2(grid: _Grid, sub: Submission) -> bool:
+    """Append Biểu mẫu 2's records for the file's one unit; False when this sheet has no such table."""
+    anchor = grid.find(_is_form2_anchor)
     if anchor is None:
-        return 0
+        return False
     header_row, ind_col = anchor
-    cols, last_header = _find_columns(grid, header_row, _rate_matchers())
-    labels = {"before": "(i) Kết quả đạt được trước khi chuyển giao", "target": "Chỉ tiêu UBND tỉnh giao", "after": "Kết quả đạt được (sau khi chuyển giao)"}
-    for key in ("before", "target", "after"):
-        if key not in cols:
-            sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM2_SHEET, label=labels[key]))
-    if len(cols) < 3:
-        return -1
+    cols, last_header = _find_columns(grid, header_row, RATE_MATCHERS)
+    if len(cols) < len(RATE_MATCHERS):
+        for key, label in RATE_LABELS.items():
+            if key not in cols:
+                sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM2_SHEET, label=label))
+        return True
     sub.forms.add(FORM2)
+    for key in ("before", "after"):
+        sub.periods[key] = grid.text(header_row if grid.get(header_row, cols[key]) else header_row + 1, cols[key])
+    unit = _form2_unit(grid, sub, header_row)
     if unit is None:
-        return header_row
+        return True
     by_label = {fold(i.label): i for i in FORM2_INDICATORS}
     seen = set()
     for r in _data_rows(grid, last_header + 1, ind_col, list(cols.values())):
@@ -332,22 +413,31 @@ def _read_form2(grid: _Grid, sub: Submission, unit: str | None) -> int:
             continue
         seen.add(indicator.key)
         for key, c in cols.items():
-            cell = grid.get(r, c)
-            raw = cell.value if cell else None
-            value = parse_number(raw, cell.number_format if cell else "General", percent=True)
-            sub.records.append(Record(FORM2, unit, indicator.key, key, value, raw, Source(sub.name, grid.title, address(r, c))))
+            sub.records.append(_record(sub, FORM2, unit, indicator.key, key, grid, r, c, percent=True))
     for i in FORM2_INDICATORS:
         if i.key not in seen:
             sub.problems.append(P.IndicatorMissing(file=sub.name, sheet=grid.title, unit=unit, label=i.label))
-    return header_row
+    return True
+
+
+def _form2_unit(grid: _Grid, sub: Submission, header_row: int) -> str | None:
+    """Biểu mẫu 2 belongs to the unit of Biểu mẫu 1, else to the unit its title lines name."""
+    if len(sub.units) == 1:
+        return sub.units[0].name
+    if not sub.units:
+        line = _unit_line(grid, header_row)
+        if line is not None:
+            sub.units.append(UnitCell(line.name, Source(sub.name, line.source.sheet, line.source.cell)))
+            return line.name
+    sub.problems.append(P.Form2UnitAmbiguous(file=sub.name, sheet=grid.title, count=len(sub.units)))
+    return None
 
 
 def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission) -> None:
     """Give blank-looking cells that hold a formula without cached value their computed value."""
-    blanks = [rec for rec in sub.records if rec.value is None]
-    if not blanks or path.suffix.lower() not in {".xlsx", ".xlsm"}:
+    if sub.kind != "xlsx" or not any(rec.value is None for rec in sub.records):
         return
-    formulas = {g.title: g for g in _load_grids(path, data_only=False)}
+    formulas = {g.title: g for g in _load_openpyxl(path, data_only=False)}
     values = {g.title: g for g in grids}
     for i, rec in enumerate(sub.records):
         if rec.value is not None:
@@ -369,29 +459,27 @@ def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission) -> None:
         sub.records[i] = Record(rec.form, rec.unit, rec.item, rec.field, value, cell.value, rec.source)
 
 
-def read_submission(path: Path, name: str | None = None) -> Submission:
+def read_submission(path: Path, name: str | None = None, kind: str | None = None) -> Submission:
     """Read one workbook; problems are collected, never raised."""
-    sub = Submission(path=path, name=name or path.name)
+    sub = Submission(path=path, name=name or path.name, kind=kind or sniff(path))
     try:
-        grids = _load_grids(path)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__ + (f": {exc}" if str(exc) else "")))
-        return sub
-    except Exception as exc:  # any library failure on a hostile file is one log entry, not a crash
-        sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__))
+        grids = load_grids(path, sub.kind)
+    except Unreadable as exc:
+        sub.problems.append(exc.problem_cls(file=sub.name, **exc.params))
         return sub
 
     for grid in _ordered(grids, FORM1_SHEET):
         if _read_form1(grid, sub):
             break
-    unit = sub.units[0].name if len(sub.units) == 1 else None
     for grid in _ordered(grids, FORM2_SHEET):
-        if _read_form2(grid, sub, unit):
-            if unit is None and FORM2 in sub.forms:
-                sub.problems.append(P.Form2UnitAmbiguous(file=sub.name, sheet=grid.title, count=len(sub.units)))
+        if _read_form2(grid, sub):
             break
+    unit = sub.units[0].name if len(sub.units) == 1 else ""
     for form, sheet in ((FORM1, FORM1_SHEET), (FORM2, FORM2_SHEET)):
         if form not in sub.forms and not any(isinstance(p, P.HeaderIncomplete) and p.params["form"] == sheet for p in sub.problems):
-            sub.problems.append(P.FormMissing(file=sub.name, unit=unit or "", form=sheet))
-    _fill_formulas(path, grids, sub)
+            sub.problems.append(P.FormMissing(file=sub.name, unit=unit, form=sheet))
+    try:
+        _fill_formulas(path, grids, sub)
+    except Exception as exc:  # the second, formula-text read of a file that opened once
+        sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__))
     return sub

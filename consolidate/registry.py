@@ -36,6 +36,10 @@ class Registry:
 
     def __post_init__(self) -> None:
         self._by_key = {unit_key(u.name): u for u in self.units}
+        bare: dict[str, list[Unit]] = {}
+        for u in self.reporting_units():
+            bare.setdefault(_bare(u.name), []).append(u)
+        self._by_bare = {k: v[0] for k, v in bare.items() if len(v) == 1}
 
     @property
     def root(self) -> Unit:
@@ -50,11 +54,29 @@ class Registry:
         """The unit a typed name stands for, whatever its Unicode form or tone placement."""
         return self._by_key.get(unit_key(name))
 
+    def match_loosely(self, name: str) -> Unit | None:
+        """The one reporting unit a name means once "Xã", "Thị trấn", "UBND" are left off."""
+        return self._by_bare.get(_bare(name))
+
     def closest(self, name: str, n: int = 3) -> list[str]:
         """Registry names closest to an unknown one, for the error message."""
         names = {unit_key(u.name): u.name for u in self.reporting_units()}
         hits = difflib.get_close_matches(unit_key(name), list(names), n=n, cutoff=0.5)
         return [names[h] for h in hits]
+
+
+_PREFIXES = tuple(
+    unit_key(p) + " "
+    for p in ("UBND", "Ủy ban nhân dân", "Bộ phận Một cửa", "BPMC", "Xã", "X.", "Thị trấn", "TT.", "TT", "Phường", "P.")
+)
+
+
+def _bare(name: str) -> str:
+    """A unit name without the administrative words in front of it."""
+    key = unit_key(name)
+    while prefix := next((p for p in _PREFIXES if key.startswith(p)), None):
+        key = key[len(prefix):].strip()
+    return key
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import problems as P
 from .consolidation import Consolidated
-from .pipeline import RunResult
+from .pipeline import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
 from .reader import Record
 from .sheets import (
     FIRST_DATA_ROW,
@@ -25,8 +25,8 @@ from .sheets import (
 from .template import FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, RATE_SHORT, RATES
 
 DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
+STATUS_SHEET = "Tình trạng nộp"
 LOG_SHEET = "Nhật ký lỗi"
-NOT_REPORTED = "Chưa báo cáo"
 LOG_COLUMNS = (
     ("STT", 6),
     ("Tệp", 30),
@@ -69,7 +69,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
         ws.write_string(row, 1, unit.name, fmt.text)
         values = c.form1.get(unit.code)
         if values is None:
-            ws.merge_range(row, 2, row, FORM1_LAST_COL, NOT_REPORTED, fmt.missing)
+            ws.merge_range(row, 2, row, FORM1_LAST_COL, _absent(result, unit.code), fmt.missing)
         else:
             for col, f in enumerate(FORM1_FIELDS, start=2):
                 _write_value(ws, fmt, row, col, values.get(f.key), "count", c.flags)
@@ -78,9 +78,13 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
     for col, f in enumerate(FORM1_FIELDS, start=2):
         top, bottom = xl_rowcol_to_cell(first, col), xl_rowcol_to_cell(row - 1, col)
         ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.total, c.form1_totals[f.key])
-    notes = [f"Số đơn vị đã báo cáo: {len(c.reported)}/{len(c.units)}."]
-    if c.missing:
-        notes.append(f"{NOT_REPORTED}: {', '.join(u.name for u in c.missing)}.")
+    notes = [f"Số đơn vị đã báo cáo: {result.count(REPORTED)}/{len(c.units)}."]
+    for state in (MISSING, UNUSABLE):
+        names = [result.registry_name(code) for code, st in result.status.items() if st.state == state]
+        if names:
+            notes.append(f"{STATUS_LABELS[state]}: {', '.join(names)}.")
+    if c.missing and len(c.missing) > result.count(MISSING) + result.count(UNUSABLE):
+        notes.append("Một số đơn vị chỉ gửi một biểu; xem trang “" + STATUS_SHEET + "”.")
     flagged = sum(1 for p in result.problems if p.sheet and p.cell and p.severity == P.ERROR)
     if flagged:
         notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô); xem ghi chú trong ô và trang “{LOG_SHEET}”.")
@@ -140,7 +144,7 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
         if values is None:
             ws.write_number(row, 0, n, fmt.center)
             ws.write_string(row, 1, unit.name, fmt.text)
-            ws.merge_range(row, 2, row, 5, NOT_REPORTED, fmt.missing)
+            ws.merge_range(row, 2, row, 5, _absent(result, unit.code), fmt.missing)
             row += 1
             continue
         for ind in FORM2_INDICATORS:
@@ -153,6 +157,43 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
     ws.autofilter(3, 0, row - 1, 5)
     ws.freeze_panes(4, 2)
     ws.repeat_rows(3)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def _absent(result: RunResult, code: str) -> str:
+    """What stands in a unit's row when it has no figures for a form."""
+    state = result.status[code].state
+    return STATUS_LABELS[state] if state != REPORTED else "Không có số liệu biểu này"
+
+
+def _status(wb, fmt: Formats, result: RunResult) -> None:
+    """Who reported, who did not, who sent something unusable, and from which file."""
+    ws = wb.add_worksheet(STATUS_SHEET)
+    heads = (("STT", 6), ("Đơn vị", 26), ("Tình trạng", 24), ("Tệp", 36), ("Ghi chú", 70))
+    for col, (head, width) in enumerate(heads):
+        ws.write_string(0, col, head, fmt.header)
+        ws.set_column(col, col, width)
+    by_unit: dict[str, list[str]] = {}
+    for p in result.problems:
+        if p.code in ("superseded", "duplicate-file", "resubmission-conflict") and p.unit:
+            by_unit.setdefault(p.unit, []).append(p.message)
+    for n, unit in enumerate(result.consolidated.units, start=1):
+        st = result.status[unit.code]
+        style = fmt.text if st.state == REPORTED else fmt.error["text"]
+        ws.write_number(n, 0, n, fmt.center)
+        ws.write_string(n, 1, unit.name, fmt.text)
+        ws.write_string(n, 2, st.label, style)
+        ws.write_string(n, 3, st.file, fmt.text)
+        ws.write_string(n, 4, " ".join([st.note, *by_unit.get(unit.name, [])]).strip(), fmt.text)
+    row = len(result.consolidated.units) + 2
+    unusable_files = [p for p in result.problems if p.code in ("file-unreadable", "file-encrypted", "unit-unknown", "period-mismatch")]
+    counts = (
+        f"Đã báo cáo {result.count(REPORTED)}/{len(result.status)} đơn vị; chưa báo cáo {result.count(MISSING)}; "
+        f"báo cáo không dùng được {result.count(UNUSABLE)}; tệp không dùng được {len({p.file for p in unusable_files})}."
+    )
+    ws.merge_range(row, 0, row, len(heads) - 1, counts, fmt.note)
+    ws.freeze_panes(1, 0)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
 
@@ -187,6 +228,7 @@ def write_workbook(result: RunResult, path: Path) -> Path:
         _form1(wb, fmt, result)
         _form2(wb, fmt, result)
         _detail(wb, fmt, result)
+        _status(wb, fmt, result)
         _log(wb, fmt, result)
     return path
 

@@ -17,7 +17,7 @@ from conftest import run_cli
 @pytest.mark.parametrize("cls", list(P.CATALOGUE.values()), ids=list(P.CATALOGUE))
 def test_every_problem_has_a_code_a_message_and_a_fix(cls):
     assert cls.code == cls.code.lower() and " " not in cls.code
-    assert cls.severity in (P.ERROR, P.WARNING)
+    assert cls.severity in P.SEVERITY_LABELS
     for text in (cls.title, cls.template, cls.hint):
         assert text and unicodedata.is_normalized("NFC", text)
     names = {f for _, f, _, _ in string.Formatter().parse(cls.template + cls.hint) if f}

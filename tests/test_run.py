@@ -236,7 +236,7 @@ def test_non_workbooks_in_the_inbox_are_listed_and_skipped(inbox, out):
     (inbox / "ghi-chu.txt").write_text("gửi kèm", encoding="utf-8")
     result = run_cli("run", inbox, "--out", out)
     assert "bỏ qua 1 tệp khác" in result.output
-    entry = next(e for e in read_log(out) if e["code"] == "file-skipped")
+    entry = next(e for e in read_log(out) if e["code"] == "file-not-spreadsheet")
     assert entry["file"] == "ghi-chu.txt" and entry["severity"] == "warning"
 
 

@@ -1,0 +1,264 @@
+"""Feedback for the units: a copy of each submission with its problems marked on the cells."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from . import problems as P
+from .files import atomic_target
+from .pipeline import RunResult, WORKBOOK_SUFFIXES
+from .reader import Submission
+
+FEEDBACK_DIR = "phan-hoi"
+FEEDBACK_SHEET = "Phản hồi"
+AUTHOR = "Kiểm tra báo cáo"  # marks our comments, so a re-sent copy can be cleaned
+TITLE_PREFIX = "Kết quả kiểm tra tệp "
+RED = "FFFFC7CE"
+INPUT_YELLOW = "FFFFF2CC"  # the template's fill of unlocked input cells
+# A template is ~10 kB; a file whose parts unpack to more than this is not
+# opened fully (openpyxl keeps every cell in memory).
+MAX_UNPACKED_BYTES = 50_000_000
+COLUMNS = (
+    ("STT", 6),
+    ("Trang tính", 16),
+    ("Ô", 8),
+    ("Mã lỗi", 20),
+    ("Mức độ", 10),
+    ("Nội dung", 60),
+    ("Cách khắc phục", 60),
+)
+HEADER_ROW = 4
+
+
+def feedback_dir(out: Path) -> Path:
+    return out / FEEDBACK_DIR
+
+
+def check_feedback_folder(result: RunResult, out: Path) -> None:
+    """Refuse a feedback folder that overlaps the inbox: copies would overwrite or be read as submissions."""
+    if not result.files:
+        return
+    first = result.files[0]
+    inbox = first.path.parents[len(PurePosixPath(first.name).parts) - 1].resolve()
+    folder = feedback_dir(out).resolve()
+    if folder == inbox or inbox in folder.parents or folder in inbox.parents:
+        raise ValueError(
+            f"Thư mục phản hồi {feedback_dir(out)} trùng với thư mục báo cáo nhận về; "
+            "chọn thư mục kết quả (--out) khác."
+        )
+
+
+def needs_feedback(sub: Submission, problems: list[P.Problem]) -> bool:
+    """A copy is made for a workbook that opened and has at least one problem."""
+    return (
+        bool(problems)
+        and Path(sub.name).suffix.lower() in WORKBOOK_SUFFIXES
+        and not any(p.code == P.FileUnreadable.code for p in problems)
+    )
+
+
+def write_feedback(result: RunResult, out: Path) -> list[Path]:
+    """Write ``out/phan-hoi/<file>`` for each submission with problems; return the paths written.
+
+    Stale copies from an earlier run (a file now clean or gone) are removed, so
+    the folder always matches this run.
+    """
+    check_feedback_folder(result, out)
+    folder = feedback_dir(out)
+    inbox_files = {f.path.resolve() for f in result.files}
+    written: list[Path] = []
+    for sub in result.submissions:
+        found = [p for p in result.problems if p.file == sub.name]
+        if not needs_feedback(sub, found):
+            continue
+        target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
+        if target.resolve() in inbox_files:  # belt and braces: never overwrite a submission
+            continue
+        if _write_copy(sub, found, target):
+            written.append(target)
+    _remove_stale(folder, set(written), inbox_files)
+    return written
+
+
+def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
+    if _unpacked_size(sub.path) > MAX_UNPACKED_BYTES:
+        return False
+    try:
+        keep_vba = sub.path.suffix.lower() == ".xlsm"
+        wb = openpyxl.load_workbook(sub.path, keep_vba=keep_vba, rich_text=True)
+    except Exception:  # read-only reading worked but a full load did not: no copy, the log has the problems
+        return False
+    wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
+    _clean_previous_feedback(wb)
+    _mark_cells(wb, problems)
+    _add_feedback_sheet(wb, sub, problems)
+    with atomic_target(target) as tmp:
+        wb.save(tmp)
+    return True
+
+
+def _unpacked_size(path: Path) -> int:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return MAX_UNPACKED_BYTES + 1
+
+
+def _remove_stale(folder: Path, written: set[Path], inbox_files: set[Path]) -> None:
+    if not folder.is_dir():
+        return
+    for path in folder.rglob("*"):
+        if (
+            path.is_file()
+            and path.suffix.lower() in WORKBOOK_SUFFIXES
+            and path not in written
+            and path.resolve() not in inbox_files
+        ):
+            path.unlink()
+
+
+# The copy --------------------------------------------------------------------
+
+
+def _text(value: str) -> str:
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
+def _put(ws: Worksheet, row: int, col: int, value: object):
+    """Write a value; a string is always text, never a formula."""
+    cell = ws.cell(row, col)
+    if isinstance(value, str):
+        cell.value = _text(value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def _is_ours(comment: Comment | None) -> bool:
+    return comment is not None and comment.author == AUTHOR
+
+
+def _clean_previous_feedback(wb: Workbook) -> None:
+    """A unit may send back last round's copy: drop our old sheet, comments and red fills."""
+    if FEEDBACK_SHEET in wb.sheetnames:
+        old = wb[FEEDBACK_SHEET]
+        if str(old.cell(1, 1).value or "").startswith(TITLE_PREFIX):
+            wb.remove(old)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if _is_ours(cell.comment):
+                    cell.comment = None
+                    if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == RED:
+                        # The template's own look: yellow input cells, plain locked cells.
+                        cell.fill = _solid(INPUT_YELLOW) if not cell.protection.locked else PatternFill()
+
+
+def _solid(rgb: str) -> PatternFill:
+    return PatternFill(fill_type="solid", fgColor=rgb, bgColor=rgb)
+
+
+def _target_cell(wb: Workbook, p: P.Problem):
+    """The worksheet cell a problem points at, or None when it has no place in the file."""
+    if not p.cell or p.sheet not in wb.sheetnames or p.sheet == FEEDBACK_SHEET:
+        return None
+    ws = wb[p.sheet]
+    if not isinstance(ws, Worksheet):
+        return None
+    try:
+        row, col = coordinate_to_tuple(p.cell)
+    except (ValueError, TypeError):
+        return None
+    cell = ws.cell(row, col)
+    if isinstance(cell, MergedCell):  # only a merged range's first cell can carry a comment
+        for rng in ws.merged_cells.ranges:
+            if cell.coordinate in rng:
+                cell = ws.cell(rng.min_row, rng.min_col)
+                break
+    return cell
+
+
+def _comment_text(problems: list[P.Problem]) -> str:
+    return "\n\n".join(f"{p.message}\nCách sửa: {p.how_to_fix}" for p in problems)
+
+
+def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
+    by_cell: dict[tuple[str, str], tuple[object, list[P.Problem]]] = {}
+    for p in problems:
+        cell = _target_cell(wb, p)
+        if cell is not None:
+            key = (cell.parent.title, cell.coordinate)
+            by_cell.setdefault(key, (cell, []))[1].append(p)
+    for cell, found in by_cell.values():
+        text = _comment_text(found)
+        if cell.comment is not None:  # the unit's own note stays, below ours
+            text += "\n\n" + cell.comment.text
+        lines = sum(1 + len(line) // 45 for line in text.splitlines())
+        cell.comment = Comment(_text(text), AUTHOR, height=min(40 + 15 * lines, 400), width=320)
+        cell.fill = _solid(RED)
+
+
+def _order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
+    try:
+        row, col = coordinate_to_tuple(p.cell) if p.cell else (0, 0)
+    except (ValueError, TypeError):
+        row, col = 0, 0
+    return (bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
+
+
+def _summary_line(problems: list[P.Problem]) -> str:
+    errors = sum(1 for p in problems if p.severity == P.ERROR)
+    warnings = len(problems) - errors
+    marked = "Ô có vấn đề được tô đỏ và có ghi chú (rê chuột vào ô để xem)."
+    return f"Có {errors} lỗi và {warnings} cảnh báo. {marked} Sửa xong, lưu tệp và gửi lại."
+
+
+def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]) -> None:
+    sheet_index = {name: i for i, name in enumerate(wb.sheetnames)}
+    title = FEEDBACK_SHEET if FEEDBACK_SHEET not in wb.sheetnames else f"{FEEDBACK_SHEET} (kiểm tra)"
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = False
+    ws = wb.create_sheet(title, 0)
+    wb.active = 0
+    ws.sheet_view.tabSelected = True
+
+    _put(ws, 1, 1, TITLE_PREFIX + sub.name).font = Font(bold=True, size=14)
+    units = ", ".join(u.name for u in sub.units)
+    if units:
+        _put(ws, 2, 1, f"Đơn vị: {units}")
+    _put(ws, 3, 1, _summary_line(problems))
+    wrap = Alignment(wrap_text=True, vertical="top")
+    header_fill = _solid("FFDDEBF7")
+    for col, (label, width) in enumerate(COLUMNS, start=1):
+        cell = _put(ws, HEADER_ROW, col, label)
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        ws.column_dimensions[cell.column_letter].width = width
+
+    ordered = sorted(problems, key=lambda p: _order(p, sheet_index))
+    for n, p in enumerate(ordered, start=1):
+        row = HEADER_ROW + n
+        values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.how_to_fix)
+        for col, value in enumerate(values, start=1):
+            _put(ws, row, col, value).alignment = wrap
+        if p.cell and _target_cell(wb, p) is not None:
+            link = ws.cell(row, 3)
+            sheet = p.sheet.replace("'", "''")
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet}'!{p.cell}", display=p.cell)
+            link.font = Font(color="FF0563C1", underline="single")
+        if p.severity == P.ERROR:
+            ws.cell(row, 5).font = Font(bold=True, color="FF9C0006")
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)

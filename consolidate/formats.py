@@ -1,0 +1,72 @@
+"""What a file really is, from its bytes: the extension a unit gives it is only a hint."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
+
+# What each kind is called in messages to the clerk.
+KIND_NAMES = {
+    "xlsx": "Excel (.xlsx)",
+    "xls": "Excel 97–2003 (.xls)",
+    "ods": "OpenDocument (.ods)",
+    "xlsb": "Excel nhị phân (.xlsb)",
+    "pdf": "PDF",
+    "image": "ảnh",
+    "zip": "tệp nén zip",
+    "encrypted": "Excel có mật khẩu",
+    "empty": "tệp rỗng",
+    "unknown": "không rõ định dạng",
+}
+READABLE = {"xlsx", "xls", "ods", "xlsb"}
+
+
+def sniff(path: Path) -> str:
+    """One of KIND_NAMES' keys, decided by the file's content."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not head:
+        return "empty"
+    if head.startswith(ZIP_MAGIC):
+        return _sniff_zip(path)
+    if head == OLE2_MAGIC:
+        # Excel's password-protected .xlsx is an OLE2 container holding EncryptedPackage.
+        with open(path, "rb") as fh:
+            data = fh.read(4 << 20)
+        return "encrypted" if ENCRYPTED_STREAM in data else "xls"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")):
+        return "image"
+    return "unknown"
+
+
+def _sniff_zip(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names and zf.read("mimetype").strip().startswith(ODS_MIMETYPE):
+                return "ods"
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if "xl/workbook.bin" in names:
+                return "xlsb"
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return "corrupt"
+    return "zip"
+
+
+def expected_kind(path: Path) -> str | None:
+    """The kind the extension promises, if it names a spreadsheet."""
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        return "xlsx"
+    if suffix in {".xls", ".ods", ".xlsb"}:
+        return suffix[1:]
+    return None
