@@ -20,6 +20,7 @@ from .reader import Record, Submission, read_submission
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
 from .validate import validate_records
 
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}  # what openpyxl can open and annotate
 REPORTED, MISSING, UNUSABLE = "reported", "missing", "unusable"
 STATUS_LABELS = {REPORTED: "Đã báo cáo", MISSING: "Chưa báo cáo", UNUSABLE: "Báo cáo không dùng được"}
 
@@ -149,8 +150,8 @@ def _period_problem(sub: Submission, settings: ReportSettings) -> P.Problem | No
             for (d, m, y), (wd, wm, wy) in zip(found, wanted)
         )
         if not same:
-            span = header[header.find("(") + 1 : header.find(")")] if "(" in header else header
-            return P.PeriodMismatch(file=sub.name, found=span.strip(), expected=expected[key])
+            spans = list(_DATE.finditer(header))
+            return P.PeriodMismatch(file=sub.name, found=header[spans[0].start() : spans[-1].end()], expected=expected[key])
     return None
 
 

@@ -206,7 +206,12 @@ class Unreadable(Exception):
 
 
 def _load_openpyxl(path: Path, data_only: bool = True) -> list[_Grid]:
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only, keep_vba=False)
+    # from a file object, so a real .xlsx named .xls is read by its content
+    with open(path, "rb") as fh:
+        return _grids_from_openpyxl(openpyxl.load_workbook(fh, read_only=True, data_only=data_only, keep_vba=False))
+
+
+def _grids_from_openpyxl(wb) -> list[_Grid]:
     try:
         grids = []
         for ws in wb.worksheets:
