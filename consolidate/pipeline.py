@@ -16,6 +16,7 @@ from pathlib import Path
 from . import problems as P
 from .consolidation import Consolidated, consolidate
 from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind, sniff
+from .legacy import ENCODING_NAMES, decode, looks_legacy
 from .reader import Record, Submission, read_submission
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
 from .validate import validate_records
@@ -117,6 +118,16 @@ def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
                     P.UnitNameInterpreted(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell,
                                           unit=unit.name, typed=cell.name, name=unit.name)
                 )
+        if unit is None and looks_legacy(cell.name):
+            for encoding in ENCODING_NAMES:
+                name = decode(cell.name, encoding)
+                unit = registry.match(name) or registry.match_loosely(name)
+                if unit is not None:
+                    sub.problems.append(
+                        P.LegacyEncoding(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell, unit=unit.name,
+                                         what=f"tên đơn vị “{cell.name}”", encoding=ENCODING_NAMES[encoding])
+                    )
+                    break
         if unit is None or unit not in reporting:
             close = registry.closest(cell.name)
             suggestion = f" (có phải: {', '.join(close)}?)" if close else ""

@@ -123,6 +123,15 @@ class FileFormatMismatch(Problem):
 
 
 @_register
+class LegacyEncoding(Problem):
+    code = "legacy-encoding"
+    severity = INFO
+    title = "Bảng mã tiếng Việt cũ"
+    template = "Chữ trong {what} gõ bằng bảng mã cũ {encoding}; đã chuyển sang Unicode."
+    hint = "Không cần làm gì; lần sau nên gõ bằng Unicode (phông Times New Roman)."
+
+
+@_register
 class FormMissing(Problem):
     code = "form-missing"
     title = "Thiếu biểu mẫu"

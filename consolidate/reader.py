@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from . import problems as P
 from .formats import KIND_NAMES, sniff
+from .legacy import ENCODING_NAMES, decode, looks_legacy
 from .numbers import AMBIGUOUS, TYPED, format_number, interpret
 from .template import (
     FORM1,
@@ -464,6 +465,29 @@ def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission) -> None:
         sub.records[i] = Record(rec.form, rec.unit, rec.item, rec.field, value, cell.value, rec.source)
 
 
+def _has_forms(grids: list[_Grid]) -> bool:
+    return any(g.find(_is_form1_anchor) or g.find(_is_form2_anchor) for g in grids)
+
+
+def _unicode_grids(grids: list[_Grid], sub: Submission) -> list[_Grid]:
+    """The grids as Unicode: a workbook whose labels only make sense in TCVN3 or VNI is converted."""
+    if _has_forms(grids):
+        return grids
+    for encoding in ENCODING_NAMES:
+        decoded = [
+            _Grid(g.title, {
+                pos: _Cell(decode(c.value, encoding), c.number_format)
+                if isinstance(c.value, str) and looks_legacy(c.value) else c
+                for pos, c in g.cells.items()
+            })
+            for g in grids
+        ]
+        if _has_forms(decoded):
+            sub.problems.append(P.LegacyEncoding(file=sub.name, what="tệp", encoding=ENCODING_NAMES[encoding]))
+            return decoded
+    return grids
+
+
 def read_submission(path: Path, name: str | None = None, kind: str | None = None) -> Submission:
     """Read one workbook; problems are collected, never raised."""
     sub = Submission(path=path, name=name or path.name, kind=kind or sniff(path))
@@ -473,6 +497,7 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
         sub.problems.append(exc.problem_cls(file=sub.name, **exc.params))
         return sub
 
+    grids = _unicode_grids(grids, sub)
     for grid in _ordered(grids, FORM1_SHEET):
         if _read_form1(grid, sub):
             break

@@ -363,3 +363,60 @@ def test_a_file_for_another_period_is_reported_not_merged(inbox, out):
     assert "01/01/2023 – 30/4/2023" in entry["message"]
     assert "Báo cáo không dùng được: Xã Phước An." in result.output
     assert "Đơn vị đã báo cáo: 13/14." in result.output
+
+
+# Legacy encodings ---------------------------------------------------------------
+
+from consolidate.legacy import TCVN3, VNI, decode  # noqa: E402
+
+
+def encode(text: str, encoding: str) -> str:
+    """Unicode text as a TCVN3 or VNI font would store it (capitals with tones as lower case, as in .VnTimeH)."""
+    table = {v: k for k, v in (TCVN3 if encoding == "tcvn3" else VNI).items()}
+    out = []
+    for ch in text:
+        if ch in table:
+            out.append(table[ch])
+        elif ch.lower() in table and encoding == "tcvn3":
+            out.append(table[ch.lower()])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def test_the_legacy_tables_read_known_text():
+    assert decode("X· Ph\xadíc S¬n", "tcvn3") == "Xã Phước Sơn"
+    assert decode("B¶o Th¾ng", "tcvn3") == "Bảo Thắng"
+    assert decode("Xaõ Phöôùc Sôn", "vni") == "Xã Phước Sơn"
+    assert decode("Boä phaän Moät cöûa", "vni") == "Bộ phận Một cửa"
+    assert decode("THÒ TRAÁN TUY PHÖÔÙC", "vni") == "THỊ TRẤN TUY PHƯỚC"
+
+
+@pytest.mark.parametrize("encoding", ["tcvn3", "vni"])
+def test_a_workbook_typed_in_a_legacy_encoding_is_converted(inbox, out, encoding):
+    path = unit_file(inbox, "x-phuoc-thuan")
+
+    def to_legacy(wb):
+        for ws in wb:
+            for row in ws.iter_rows():
+                for c in row:
+                    if isinstance(c.value, str) and not isinstance(c, openpyxl.cell.cell.MergedCell):
+                        c.value = encode(c.value, encoding)
+
+    edit(path, "", to_legacy)
+    assert openpyxl.load_workbook(path)["Biểu mẫu 1"]["B7"].value != "Xã Phước Thuận"
+
+    run_cli("run", inbox, "--out", out)
+
+    log = [e for e in read_log(out) if e["file"] == path.name]
+    assert [(e["code"], e["severity"]) for e in log] == [("legacy-encoding", "info")]
+    assert ("TCVN3" if encoding == "tcvn3" else "VNI") in log[0]["message"]
+    assert row_of(out, "Xã Phước Thuận") == [6, 6, 0, 0, 6, 5, 3, 6]
+
+
+def test_a_unit_name_typed_in_vni_on_a_unicode_template_is_matched(inbox, out):
+    path = unit_file(inbox, "x-phuoc-thuan")
+    set_cells(path, "Biểu mẫu 1", {"B7": "Xaõ Phöôùc Thuaän"})
+    run_cli("run", inbox, "--out", out)
+    (entry,) = [e for e in read_log(out) if e["file"] == path.name]
+    assert (entry["cell"], entry["code"], entry["unit"]) == ("B7", "legacy-encoding", "Xã Phước Thuận")
