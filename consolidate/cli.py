@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import pipeline
+from .accounting import violations
 from .outputs import write_outputs
 from .registry import default_registry, default_settings
 from .template_writer import write_templates
@@ -41,6 +42,7 @@ def run(inbox: Path, out: Path) -> None:
     try:
         result = pipeline.run(inbox)
         paths = write_outputs(result, out)
+        unaccounted = violations(result)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
         click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {type(exc).__name__}: {exc}", fg="red", err=True)
         sys.exit(EXIT_FATAL)
@@ -69,6 +71,12 @@ def run(inbox: Path, out: Path) -> None:
     click.echo("Kết quả:")
     for path in paths.values():
         click.echo(f"  {path}")
+    if unaccounted:
+        click.secho("Kiểm tra đối soát KHÔNG đạt: có tệp hoặc đơn vị không được tổng hợp mà cũng không có trong nhật ký:",
+                    fg="red", bold=True, err=True)
+        for line in unaccounted:
+            click.echo(f"  {line}", err=True)
+        sys.exit(EXIT_FATAL)
     sys.exit(EXIT_ERRORS if errors else EXIT_OK)
 
 

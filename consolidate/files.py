@@ -19,6 +19,8 @@ def _umask() -> int:
 def atomic_target(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed over it only if the block completes."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.stem}-*{path.suffix}.tmp"):  # left by a run that was killed
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix + ".tmp", dir=path.parent)
     os.close(fd)
     try:

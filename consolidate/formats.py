@@ -10,6 +10,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
+# A submission is a few kilobytes; these bounds refuse a zip bomb before any part is inflated.
+MAX_PART_BYTES = 256 << 20
+MAX_TOTAL_BYTES = 1 << 30
+MAX_RATIO = 1000
 
 # What each kind is called in messages to the clerk.
 KIND_NAMES = {
@@ -22,6 +26,7 @@ KIND_NAMES = {
     "zip": "tệp nén zip",
     "encrypted": "Excel có mật khẩu",
     "empty": "tệp rỗng",
+    "zip-bomb": "tệp nén bất thường (giải nén ra dung lượng rất lớn)",
     "unknown": "không rõ định dạng",
 }
 READABLE = {"xlsx", "xls", "ods", "xlsb"}
@@ -50,6 +55,8 @@ def sniff(path: Path) -> str:
 def _sniff_zip(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
+            if _is_bomb(zf.infolist()):
+                return "zip-bomb"
             names = set(zf.namelist())
             if "mimetype" in names and zf.read("mimetype").strip().startswith(ODS_MIMETYPE):
                 return "ods"
@@ -60,6 +67,16 @@ def _sniff_zip(path: Path) -> str:
     except (zipfile.BadZipFile, OSError, KeyError):
         return "corrupt"
     return "zip"
+
+
+def _is_bomb(members: list[zipfile.ZipInfo]) -> bool:
+    """Declared sizes too large for any report, or compressed beyond what real data allows."""
+    total = 0
+    for m in members:
+        total += m.file_size
+        if m.file_size > MAX_PART_BYTES or (m.file_size > (1 << 20) and m.file_size > MAX_RATIO * max(m.compress_size, 1)):
+            return True
+    return total > MAX_TOTAL_BYTES
 
 
 def expected_kind(path: Path) -> str | None:

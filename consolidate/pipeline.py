@@ -262,6 +262,7 @@ def run(inbox: Path, registry: Registry | None = None, settings: ReportSettings 
         matched = _match_units(sub, registry)
         wrong_period = _period_problem(sub, settings)
         if wrong_period is not None:
+            wrong_period.unit = ", ".join(u.name for u in matched.values())
             sub.problems.append(wrong_period)
             for unit in matched.values():
                 status[unit.code] = UnitStatus(UNUSABLE, f.name, wrong_period.message)

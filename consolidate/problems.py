@@ -106,6 +106,14 @@ class FileUnreadable(Problem):
 
 
 @_register
+class FileUnsafe(Problem):
+    code = "file-unsafe"
+    title = "Tệp có thể gây hại"
+    template = "Tệp bị từ chối vì {reason}."
+    hint = "Không mở tệp này; đề nghị đơn vị lưu lại báo cáo từ Excel theo mẫu và gửi lại."
+
+
+@_register
 class FileEncrypted(Problem):
     code = "file-encrypted"
     title = "Tệp có mật khẩu"
@@ -129,6 +137,15 @@ class LegacyEncoding(Problem):
     title = "Bảng mã tiếng Việt cũ"
     template = "Chữ trong {what} gõ bằng bảng mã cũ {encoding}; đã chuyển sang Unicode."
     hint = "Không cần làm gì; lần sau nên gõ bằng Unicode (phông Times New Roman)."
+
+
+@_register
+class SheetTruncated(Problem):
+    code = "sheet-truncated"
+    severity = INFO
+    title = "Trang tính quá lớn, chỉ đọc phần bảng"
+    template = "Trang tính khai báo {rows} dòng × {cols} cột; chỉ đọc {max_rows} dòng × {max_cols} cột đầu, nơi có bảng biểu mẫu."
+    hint = "Nếu có số liệu nằm ngoài vùng này, chuyển vào đúng bảng của mẫu; xóa dữ liệu thừa ở xa bảng."
 
 
 @_register

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
+from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
 
 from . import problems as P
@@ -33,10 +34,11 @@ from .template import (
 )
 from .text import clean, fold
 
-# A template's tables sit in the first few dozen rows and ten columns; reading
+# A template's tables sit in the first few dozen rows and ten columns (a province's
+# roll-up in a few hundred rows); reading
 # is bounded so a sheet with junk to XFD1048576 cannot stall the run.
-MAX_ROWS = 300
-MAX_COLS = 40
+MAX_ROWS = 2000
+MAX_COLS = 60
 HEADER_SCAN_ROWS = 60
 
 
@@ -91,6 +93,7 @@ class _Grid:
         self.title = title
         self.cells = cells
         self.max_row = max((r for r, _ in cells), default=0)
+        self.declared = (0, 0)  # rows, columns the file says the sheet has
 
     def get(self, row: int, col: int) -> _Cell | None:
         return self.cells.get((row, col))
@@ -221,7 +224,9 @@ def _grids_from_openpyxl(wb) -> list[_Grid]:
                 for c, cell in enumerate(row, start=1):
                     if cell.value is not None and cell.value != "":
                         cells[(r, c)] = _Cell(cell.value, getattr(cell, "number_format", "General"))
-            grids.append(_Grid(ws.title, cells))
+            grid = _Grid(ws.title, cells)
+            grid.declared = (ws.max_row or 0, ws.max_column or 0)  # from the sheet's <dimension>, not counted
+            grids.append(grid)
         return grids
     finally:
         wb.close()
@@ -251,6 +256,14 @@ def _load_calamine(path: Path) -> list[_Grid]:
 WORKER_TIMEOUT = 60
 
 
+def _caused_by(exc: BaseException | None, kind: type) -> bool:
+    while exc is not None:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def load_grids(path: Path, kind: str) -> list[_Grid]:
     """Every sheet of a workbook as a bounded grid of values, or Unreadable."""
     if kind == "encrypted":
@@ -258,14 +271,16 @@ def load_grids(path: Path, kind: str) -> list[_Grid]:
     if kind == "xlsx":
         try:
             return _load_openpyxl(path)
-        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
-            raise Unreadable(P.FileUnreadable, reason=type(exc).__name__) from None
-        except Exception as exc:  # a hostile file is one log entry, not a crash
-            raise Unreadable(P.FileUnreadable, reason=type(exc).__name__) from None
+        except Exception as exc:  # a hostile file is one log entry, never a crash
+            if _caused_by(exc, DefusedXmlException):
+                raise Unreadable(P.FileUnsafe, reason="chứa khai báo XML nguy hiểm (entity mở rộng hoặc tham chiếu tệp bên ngoài)") from None
+            raise Unreadable(P.FileUnreadable, reason=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__) from None
     if kind in {"xls", "ods", "xlsb"}:
         return _load_calamine(path)
     if kind == "empty":
         raise Unreadable(P.FileUnreadable, reason="tệp rỗng, 0 byte")
+    if kind == "zip-bomb":
+        raise Unreadable(P.FileUnsafe, reason="là tệp nén bất thường, giải nén ra dung lượng quá lớn (zip bomb)")
     if kind == "corrupt":
         raise Unreadable(P.FileUnreadable, reason="tệp nén bị hỏng hoặc không trọn vẹn")
     raise Unreadable(P.FileUnreadable, reason=f"thực chất là {KIND_NAMES.get(kind, kind)}")
@@ -498,6 +513,11 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
         return sub
 
     grids = _unicode_grids(grids, sub)
+    for grid in grids:
+        rows, cols = grid.declared
+        if rows > MAX_ROWS or cols > MAX_COLS:
+            sub.problems.append(P.SheetTruncated(file=sub.name, sheet=grid.title, rows=rows, cols=cols,
+                                                 max_rows=MAX_ROWS, max_cols=MAX_COLS))
     for grid in _ordered(grids, FORM1_SHEET):
         if _read_form1(grid, sub):
             break

@@ -8,6 +8,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from . import problems as P
+from .accounting import origins
 from .consolidation import Consolidated
 from .pipeline import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
 from .reader import Record
@@ -26,6 +27,7 @@ from .template import FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, 
 
 DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
 STATUS_SHEET = "Tình trạng nộp"
+ORIGIN_SHEET = "Nguồn dữ liệu"
 LOG_SHEET = "Nhật ký lỗi"
 LOG_COLUMNS = (
     ("STT", 6),
@@ -187,13 +189,33 @@ def _status(wb, fmt: Formats, result: RunResult) -> None:
         ws.write_string(n, 3, st.file, fmt.text)
         ws.write_string(n, 4, " ".join([st.note, *by_unit.get(unit.name, [])]).strip(), fmt.text)
     row = len(result.consolidated.units) + 2
-    unusable_files = [p for p in result.problems if p.code in ("file-unreadable", "file-encrypted", "unit-unknown", "period-mismatch")]
+    unusable_files = [p for p in result.problems if p.code in ("file-unreadable", "file-unsafe", "file-encrypted", "unit-unknown", "period-mismatch")]
     counts = (
         f"Đã báo cáo {result.count(REPORTED)}/{len(result.status)} đơn vị; chưa báo cáo {result.count(MISSING)}; "
         f"báo cáo không dùng được {result.count(UNUSABLE)}; tệp không dùng được {len({p.file for p in unusable_files})}."
     )
     ws.merge_range(row, 0, row, len(heads) - 1, counts, fmt.note)
     ws.freeze_panes(1, 0)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def _origins(wb, fmt: Formats, result: RunResult) -> None:
+    """Every inbox file, its checksum and fate, so the province can trace each figure to a file."""
+    ws = wb.add_worksheet(ORIGIN_SHEET)
+    heads = (("STT", 6), ("Tệp", 36), ("Dung lượng (byte)", 12), ("Sửa lần cuối", 20), ("SHA-256", 66),
+             ("Đọc là đơn vị", 26), ("Kết quả", 60))
+    for col, (head, width) in enumerate(heads):
+        ws.write_string(0, col, head, fmt.header)
+        ws.set_column(col, col, width)
+    for n, f in enumerate(origins(result), start=1):
+        ws.write_number(n, 0, n, fmt.center)
+        ws.write_string(n, 1, f.name, fmt.text)
+        ws.write_number(n, 2, f.size, fmt.count)
+        for col, value in enumerate((f.modified, f.sha256, f.units, f.detail), start=3):
+            ws.write_string(n, col, value, fmt.text)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, len(result.files)), len(heads) - 1)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
 
@@ -230,5 +252,6 @@ def write_workbook(result: RunResult, path: Path) -> Path:
         _detail(wb, fmt, result)
         _status(wb, fmt, result)
         _log(wb, fmt, result)
+        _origins(wb, fmt, result)
     return path
 

@@ -1,0 +1,112 @@
+"""Builders of broken and malicious workbooks, made from a good sample submission."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+SHEET1 = "xl/worksheets/sheet1.xml"
+
+
+def rewrite(src: Path, dst: Path, changes: dict[str, object]) -> Path:
+    """Copy a workbook's zip, replacing parts (str, bytes, or a function of the old text)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst.with_suffix(".tmp"), "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            change = changes.get(item.filename)
+            if callable(change):
+                data = change(data.decode("utf-8"))
+            elif change is not None:
+                data = change
+            zout.writestr(item.filename, data.encode("utf-8") if isinstance(data, str) else data)
+    dst.with_suffix(".tmp").replace(dst)
+    return dst
+
+
+def _append_rows(xml: str, rows: str, dimension: str) -> str:
+    xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>', xml)
+    return xml.replace("</sheetData>", rows + "</sheetData>")
+
+
+def junk_rows(src: Path, dst: Path, n: int = 1_000_000) -> Path:
+    """A normal submission followed by a million rows of junk below its table."""
+    rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(20, 20 + n))
+    return rewrite(src, dst, {SHEET1: lambda x: _append_rows(x, rows, f"A1:J{20 + n - 1}")})
+
+
+def junk_columns(src: Path, dst: Path, n: int = 16_000) -> Path:
+    """A row of 16,000 junk cells under the table."""
+    from openpyxl.utils import get_column_letter
+
+    cells = "".join(f'<c r="{get_column_letter(c)}20"><v>{c}</v></c>' for c in range(1, n + 1))
+    return rewrite(src, dst, {SHEET1: lambda x: _append_rows(x, f'<row r="20">{cells}</row>', f"A1:{get_column_letter(n)}20")})
+
+
+def stray_far_corner(src: Path, dst: Path) -> Path:
+    """One stray value in XFD1048576 of an otherwise normal sheet."""
+    row = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    return rewrite(src, dst, {SHEET1: lambda x: _append_rows(x, row, "A1:XFD1048576")})
+
+
+BILLION_LAUGHS = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>&lol9;</t></si></sst>"""
+
+
+def billion_laughs(src: Path, dst: Path) -> Path:
+    return rewrite(src, dst, {"xl/sharedStrings.xml": BILLION_LAUGHS})
+
+
+def external_entity(src: Path, dst: Path, secret: Path) -> Path:
+    """A shared string that would pull in a local file (XXE)."""
+    def inject(xml: str) -> str:
+        doctype = f'<!DOCTYPE sst [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+        xml = xml.replace("?>", "?>" + doctype, 1)
+        return re.sub(r"<t>[^<]*Phước An[^<]*</t>", "<t>&xxe;</t>", xml, count=1)
+    return rewrite(src, dst, {"xl/sharedStrings.xml": inject})
+
+
+def zip_bomb(dst: Path, inflated: int = 300 << 20) -> Path:
+    """A small .xlsx whose one part inflates to hundreds of megabytes of zeros."""
+    chunk = b"\0" * (1 << 20)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            for _ in range(inflated // len(chunk)):
+                part.write(chunk)
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    return dst
+
+
+def truncated(src: Path, dst: Path) -> Path:
+    data = src.read_bytes()
+    dst.write_bytes(data[: len(data) // 2])
+    return dst
+
+
+def encrypted(src: Path, dst: Path, password: str = "123456") -> Path:
+    """The submission protected with a password, as Excel's File → Protect Workbook does."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    with open(src, "rb") as fh:
+        out = io.BytesIO()
+        OOXMLFile(fh).encrypt(password, out)
+    dst.write_bytes(out.getvalue())
+    return dst
+
+
+def copy(src: Path, dst: Path) -> Path:
+    shutil.copy(src, dst)
+    return dst
