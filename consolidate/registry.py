@@ -93,6 +93,10 @@ class ReportSettings:
     period_before: str
     period_after: str
     form2_notes: tuple[str, ...] = ()
+    targets: tuple[tuple[str, float], ...] = ()  # (indicator key, province target %) where known
+
+    def target(self, indicator: str) -> float | None:
+        return dict(self.targets).get(indicator)
 
     @property
     def attachment_line(self) -> str:
@@ -131,6 +135,7 @@ def load_settings(path: Path) -> ReportSettings:
         period_before=form2["period_before"],
         period_after=form2["period_after"],
         form2_notes=tuple(form2.get("notes", ())),
+        targets=tuple((str(k), float(v)) for k, v in form2.get("targets", {}).items()),
     )
 
 
