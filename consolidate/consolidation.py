@@ -13,15 +13,31 @@ from dataclasses import dataclass, field
 from . import problems as P
 from .reader import Record, Source
 from .registry import Registry, Unit
-from .template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES
+from .template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES, WEIGHT_OF
+
+
+WEIGHTED, MEAN, SETTING = "weighted", "mean", "setting"
 
 
 @dataclass(frozen=True)
 class Aggregate:
-    """One cell of the district's Biểu mẫu 2: the mean and how many units it is over."""
+    """One cell of the district's Biểu mẫu 2: the value, how many units it is over, and how it was made."""
 
     value: float | None
     count: int
+    method: str = MEAN  # WEIGHTED by dossiers, unweighted MEAN, or the province target from SETTING
+    weight: float | None = None  # the dossiers behind a weighted value, carried up to the province
+
+
+def aggregate(pairs: list[tuple[float, float | None]]) -> Aggregate:
+    """The weighted mean where every unit gave its dossier count, the plain mean otherwise."""
+    if not pairs:
+        return Aggregate(None, 0)
+    weights = [w for _, w in pairs]
+    if all(w is not None for w in weights) and sum(weights) > 0:
+        total = sum(weights)
+        return Aggregate(sum(v * w for v, w in pairs) / total, len(pairs), WEIGHTED, total)
+    return Aggregate(sum(v for v, _ in pairs) / len(pairs), len(pairs), MEAN)
 
 
 @dataclass
@@ -42,7 +58,9 @@ class Consolidated:
         return [u for u in self.units if u.code not in self.form1 and u.code not in self.form2]
 
 
-def consolidate(registry: Registry, records: list[Record], problems: list[P.Problem]) -> Consolidated:
+def consolidate(
+    registry: Registry, records: list[Record], problems: list[P.Problem], targets: dict[str, float] | None = None
+) -> Consolidated:
     """Merge accepted records (unit already the registry name) into the district tables."""
     units = registry.reporting_units()
     code_of = {u.name: u.code for u in units}
@@ -60,14 +78,11 @@ def consolidate(registry: Registry, records: list[Record], problems: list[P.Prob
         elif rec.form == FORM2:
             form2[code][rec.item][rec.field] = rec
 
-    totals = {
-        f.key: sum(
-            rec.value
-            for code in form1
-            if isinstance((rec := form1[code].get(f.key)) and rec.value, float)
-        )
-        for f in FORM1_FIELDS
-    }
+    totals = {f.key: 0.0 for f in FORM1_FIELDS}
+    for values in form1.values():
+        for key, rec in values.items():
+            if isinstance(rec.value, float):
+                totals[key] += rec.value  # figures as submitted, as the SUM formula adds them
 
     def usable(rec: Record | None) -> bool:
         return (
@@ -76,16 +91,22 @@ def consolidate(registry: Registry, records: list[Record], problems: list[P.Prob
             and not any(p.severity == P.ERROR for p in flags.get(rec.source, ()))
         )
 
+    targets = targets or {}
     means: dict[str, dict[str, Aggregate]] = {}
     for ind in FORM2_INDICATORS:
         means[ind.key] = {}
         for rate in RATES:
-            values = [
-                rec.value
-                for code in form2
-                if usable(rec := form2[code].get(ind.key, {}).get(rate))
-            ]
-            means[ind.key][rate] = Aggregate(sum(values) / len(values) if values else None, len(values))
+            pairs = []
+            for code in form2:
+                row = form2[code].get(ind.key, {})
+                rec = row.get(rate)
+                if usable(rec):
+                    weight = row.get(WEIGHT_OF[rate]) if rate in WEIGHT_OF else None
+                    pairs.append((rec.value, weight.value if usable(weight) else None))
+            if rate == "target" and ind.key in targets:
+                means[ind.key][rate] = Aggregate(targets[ind.key], len(pairs), SETTING)
+            else:
+                means[ind.key][rate] = aggregate(pairs)
 
     return Consolidated(
         units=units,

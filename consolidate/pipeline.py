@@ -301,5 +301,5 @@ def run(inbox: Path, registry: Registry | None = None, settings: ReportSettings 
             status[code] = UnitStatus(MISSING)
             problems.append(P.UnitNotReported(unit=unit.name, name=unit.name))
     status = {code: status[code] for code in units}
-    consolidated = consolidate(registry, records, problems)
+    consolidated = consolidate(registry, records, problems, dict(settings.targets))
     return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)

@@ -310,6 +310,10 @@ RATE_MATCHERS = {
     "target": lambda t: "chi tieu" in t and "giao" in t and t != "chi tieu",
     "after": lambda t: "ket qua" in t and "truoc" not in t,
 }
+WEIGHT_MATCHERS = {  # optional columns: the number of dossiers behind each result
+    "weight_before": lambda t: "so ho so" in t and (t.endswith(" i") or " i " in t) and " ii" not in t,
+    "weight_after": lambda t: "so ho so" in t and " ii" in t,
+}
 RATE_LABELS = {
     "before": "(i) Kết quả đạt được trước khi chuyển giao",
     "target": "Chỉ tiêu UBND tỉnh giao",
@@ -412,8 +416,8 @@ def _read_form2(grid: _Grid, sub: Submission) -> bool:
     if anchor is None:
         return False
     header_row, ind_col = anchor
-    cols, last_header = _find_columns(grid, header_row, RATE_MATCHERS)
-    if len(cols) < len(RATE_MATCHERS):
+    cols, last_header = _find_columns(grid, header_row, {**RATE_MATCHERS, **WEIGHT_MATCHERS})
+    if any(key not in cols for key in RATE_MATCHERS):
         for key, label in RATE_LABELS.items():
             if key not in cols:
                 sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM2_SHEET, label=label))
@@ -434,7 +438,7 @@ def _read_form2(grid: _Grid, sub: Submission) -> bool:
             continue
         seen.add(indicator.key)
         for key, c in cols.items():
-            sub.records.append(_record(sub, FORM2, unit, indicator.key, key, grid, r, c, percent=True))
+            sub.records.append(_record(sub, FORM2, unit, indicator.key, key, grid, r, c, percent=key in RATE_MATCHERS))
     for i in FORM2_INDICATORS:
         if i.key not in seen:
             sub.problems.append(P.IndicatorMissing(file=sub.name, sheet=grid.title, unit=unit, label=i.label))

@@ -24,6 +24,9 @@ from .template import (
     FORM1_UNIT,
     FORM2_INDICATOR,
     FORM2_STT,
+    WEIGHT_LABELS,
+    WEIGHT_NOTE,
+    WEIGHTS,
     rate_headers,
 )
 
@@ -115,9 +118,17 @@ def write_form1_header(ws: Worksheet, fmt: Formats, row: int = HEADER_ROW) -> in
     return row + 2
 
 
-def write_form2_header(ws: Worksheet, fmt: Formats, settings: ReportSettings, row: int = HEADER_ROW) -> int:
-    """The header of Biểu mẫu 2, with this report's period dates; returns the first data row."""
+def write_form2_header(ws: Worksheet, fmt: Formats, settings: ReportSettings, row: int = HEADER_ROW,
+                       weights: bool = False) -> int:
+    """The header of Biểu mẫu 2, with this report's period dates; returns the first data row.
+
+    With ``weights`` the two optional dossier-count columns follow the official three.
+    """
     heads = rate_headers(settings)
+    if weights:
+        for col, key in enumerate(WEIGHTS, start=FORM2_LAST_COL + 1):
+            ws.merge_range(row, col, row + 1, col, f"{WEIGHT_LABELS[key]} {WEIGHT_NOTE}", fmt.header)
+        ws.set_column(FORM2_LAST_COL + 1, FORM2_LAST_COL + len(WEIGHTS), 18)
     ws.merge_range(row, 0, row + 1, 0, FORM2_STT, fmt.header)
     ws.merge_range(row, 1, row + 1, 1, FORM2_INDICATOR, fmt.header)
     ws.merge_range(row, 2, row + 1, 2, heads["before"], fmt.header)

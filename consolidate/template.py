@@ -72,6 +72,17 @@ RATE_SHORT = {
 }
 AFTER_GROUP = "(ii) Sau khi chuyển giao"
 
+# Optional: how many dossiers each result is computed on, so that a rate over
+# many units can be weighted by them (a unit with 20 dossiers should not weigh
+# as much as one with 2,000).
+WEIGHT_OF = {"before": "weight_before", "after": "weight_after"}
+WEIGHTS = tuple(WEIGHT_OF.values())
+WEIGHT_LABELS = {
+    "weight_before": "Số hồ sơ làm căn cứ tính tỷ lệ (i)",
+    "weight_after": "Số hồ sơ làm căn cứ tính tỷ lệ (ii)",
+}
+WEIGHT_NOTE = "(không bắt buộc)"
+
 
 def rate_headers(settings: ReportSettings) -> dict[str, str]:
     """The official header text of each rate column for this report's periods."""
@@ -89,4 +100,4 @@ def field_label(form: str, field: str, item: str = "") -> str:
     """A human name for one value, for messages: 'Máy in' or 'Tỷ lệ số hóa hồ sơ – (i) …'."""
     if form == FORM1:
         return FORM1_LABELS.get(field, field)
-    return f"{INDICATOR_LABELS.get(item, item)} – {RATE_SHORT.get(field, field)}"
+    return f"{INDICATOR_LABELS.get(item, item)} – {RATE_SHORT.get(field) or WEIGHT_LABELS.get(field, field)}"

@@ -21,7 +21,7 @@ from .sheets import (
     write_notes,
     write_titles,
 )
-from .template import FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, RATES, TOTAL_PARTS
+from .template import FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, RATES, TOTAL_PARTS, WEIGHTS
 
 COUNT_RULE = {
     "validate": "integer",
@@ -90,22 +90,29 @@ def write_template(
 
         # Biểu mẫu 2
         ws = wb.add_worksheet(FORM2_SHEET)
-        write_titles(ws, fmt, FORM2_SHEET, settings.form2_title, subtitle, FORM2_LAST_COL)
-        ws.merge_range(3, 0, 3, FORM2_LAST_COL, "Nhập tỷ lệ phần trăm (0–100) vào các ô màu vàng.", fmt.note)
-        row = write_form2_header(ws, fmt, settings)
+        write_titles(ws, fmt, FORM2_SHEET, settings.form2_title, subtitle, FORM2_LAST_COL + len(WEIGHTS))
+        ws.merge_range(3, 0, 3, FORM2_LAST_COL + len(WEIGHTS), "Nhập tỷ lệ phần trăm (0–100) vào các ô màu vàng.", fmt.note)
+        row = write_form2_header(ws, fmt, settings, weights=True)
         for n, ind in enumerate(FORM2_INDICATORS):
             r = row + n
             ws.write_number(r, 0, n + 1, fmt.center)
             ws.write_string(r, 1, ind.label, fmt.text)
-            for col, rate in enumerate(RATES, start=2):
-                value = form2.get(ind.key, {}).get(rate)
+            for col, key in enumerate((*RATES, *WEIGHTS), start=2):
+                value = form2.get(ind.key, {}).get(key)
+                style = fmt.input_rate if key in RATES else fmt.input_count
                 if value is None:
-                    ws.write_blank(r, col, None, fmt.input_rate)
+                    ws.write_blank(r, col, None, style)
                 else:
-                    ws.write_number(r, col, value, fmt.input_rate)
+                    ws.write_number(r, col, value, style)
         last = row + len(FORM2_INDICATORS) - 1
         ws.data_validation(row, 2, last, FORM2_LAST_COL, RATE_RULE)
-        write_notes(ws, fmt, last + 2, ["Ghi chú:", *settings.form2_notes], FORM2_LAST_COL)
+        ws.data_validation(row, FORM2_LAST_COL + 1, last, FORM2_LAST_COL + len(WEIGHTS), COUNT_RULE)
+        notes = [
+            "Ghi chú:",
+            *settings.form2_notes,
+            "Hai cột số hồ sơ không bắt buộc; nếu nhập, tỷ lệ chung của huyện được tính bình quân theo số hồ sơ.",
+        ]
+        write_notes(ws, fmt, last + 2, notes, FORM2_LAST_COL + len(WEIGHTS))
         ws.protect("", {"format_columns": True, "format_rows": True})
     return path
 

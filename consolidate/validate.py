@@ -17,7 +17,7 @@ from consolidate.schemas import form1_schema, form2_schema
 from . import problems as P
 from .numbers import format_number
 from .reader import Record, Source
-from .template import FORM1, FORM1_FIELDS, FORM2, RATES, TOTAL_PARTS, field_label
+from .template import FORM1, FORM1_FIELDS, FORM2, RATES, TOTAL_PARTS, WEIGHTS, field_label
 
 _COLUMN_PROBLEMS: dict[str, type[P.Problem]] = {
     "not_nullable": P.MissingValue,
@@ -74,7 +74,7 @@ def validate_records(records: list[Record], already: set[Source] = frozenset()) 
 
     for form, schema, fields in (
         (FORM1, form1_schema(), [f.key for f in FORM1_FIELDS]),
-        (FORM2, form2_schema(), list(RATES)),
+        (FORM2, form2_schema(), [*RATES, *WEIGHTS]),
     ):
         frame, index = _frame(records, form, fields)
         failures = _failures(schema, frame)

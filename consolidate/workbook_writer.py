@@ -9,7 +9,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import problems as P
 from .accounting import origins
-from .consolidation import Consolidated
+from .consolidation import SETTING, WEIGHTED, Aggregate, Consolidated
 from .pipeline import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
 from .reader import Record
 from .sheets import (
@@ -23,7 +23,16 @@ from .sheets import (
     write_notes,
     write_titles,
 )
-from .template import FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, RATE_SHORT, RATES
+from .template import (
+    FORM1_FIELDS,
+    FORM1_SHEET,
+    FORM2_INDICATORS,
+    FORM2_SHEET,
+    RATE_SHORT,
+    RATES,
+    WEIGHT_LABELS,
+    WEIGHTS,
+)
 
 DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
 STATUS_SHEET = "Tình trạng nộp"
@@ -110,20 +119,32 @@ def _form2(wb, fmt: Formats, result: RunResult) -> None:
             else:
                 ws.write_number(row, col, round(agg.value, 10), fmt.rate)
         row += 1
-    counts = {
-        rate: sorted({c.form2_means[i.key][rate].count for i in FORM2_INDICATORS}) for rate in RATES
-    }
-    how = "; ".join(
-        f"{RATE_SHORT[r]}: {'/'.join(str(n) for n in counts[r])} đơn vị" for r in RATES
-    )
     notes = [
         "Ghi chú:",
         *s.form2_notes,
-        "Cách tổng hợp: trung bình cộng (không trọng số) tỷ lệ của các đơn vị đã báo cáo, "
-        "không tính các ô bỏ trống hoặc có lỗi. Số đơn vị được tính — " + how + ".",
+        "Cách tổng hợp (không tính các ô bỏ trống hoặc có lỗi):",
+        *(f"– {ind.label}: " + "; ".join(
+            f"{short} {how}" for short, how in (
+                ("(i)", _method(c.form2_means[ind.key]["before"])),
+                ("(ii-a)", _method(c.form2_means[ind.key]["target"])),
+                ("(ii-b)", _method(c.form2_means[ind.key]["after"])),
+            ) if how
+        ) + "." for ind in FORM2_INDICATORS),
         f"Số liệu từng đơn vị: xem trang “{DETAIL_SHEET}”.",
     ]
     write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL)
+
+
+def _method(agg: Aggregate) -> str:
+    """How one cell of the district's Biểu mẫu 2 was computed, in words."""
+    if agg.method == SETTING:
+        return "chỉ tiêu tỉnh giao theo cấu hình báo cáo"
+    if agg.count == 0:
+        return ""
+    if agg.method == WEIGHTED:
+        dossiers = f"{agg.weight:,.0f}".replace(",", ".")
+        return f"bình quân theo số hồ sơ của {agg.count} đơn vị ({dossiers} hồ sơ)"
+    return f"trung bình cộng (không trọng số) của {agg.count} đơn vị"
 
 
 def _detail(wb, fmt: Formats, result: RunResult) -> None:
@@ -131,32 +152,34 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
     s = result.settings
     ws = wb.add_worksheet(DETAIL_SHEET)
     ws.write_string(0, 0, DETAIL_SHEET, fmt.form_label)
-    ws.merge_range(1, 0, 1, 5, f"{s.form2_title} – số liệu của từng đơn vị", fmt.title)
-    heads = ["STT", "Đơn vị", "Chỉ tiêu", *(RATE_SHORT[r] + " (%)" for r in RATES)]
+    last = len(RATES) + len(WEIGHTS) + 2
+    ws.merge_range(1, 0, 1, last, f"{s.form2_title} – số liệu của từng đơn vị", fmt.title)
+    heads = ["STT", "Đơn vị", "Chỉ tiêu", *(RATE_SHORT[r] + " (%)" for r in RATES), *(WEIGHT_LABELS[w] for w in WEIGHTS)]
     for col, h in enumerate(heads):
         ws.write_string(3, col, h, fmt.header)
     ws.set_row(3, 48)
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 24)
     ws.set_column(2, 2, 34)
-    ws.set_column(3, 5, 18)
+    ws.set_column(3, last, 16)
     row = 4
     for n, unit in enumerate(c.units, start=1):
         values = c.form2.get(unit.code)
         if values is None:
             ws.write_number(row, 0, n, fmt.center)
             ws.write_string(row, 1, unit.name, fmt.text)
-            ws.merge_range(row, 2, row, 5, _absent(result, unit.code), fmt.missing)
+            ws.merge_range(row, 2, row, last, _absent(result, unit.code), fmt.missing)
             row += 1
             continue
         for ind in FORM2_INDICATORS:
             ws.write_number(row, 0, n, fmt.center)
             ws.write_string(row, 1, unit.name, fmt.text)
             ws.write_string(row, 2, ind.label, fmt.text)
-            for col, rate in enumerate(RATES, start=3):
-                _write_value(ws, fmt, row, col, values.get(ind.key, {}).get(rate), "rate", c.flags)
+            for col, key in enumerate((*RATES, *WEIGHTS), start=3):
+                kind = "rate" if key in RATES else "count"
+                _write_value(ws, fmt, row, col, values.get(ind.key, {}).get(key), kind, c.flags)
             row += 1
-    ws.autofilter(3, 0, row - 1, 5)
+    ws.autofilter(3, 0, row - 1, last)
     ws.freeze_panes(4, 2)
     ws.repeat_rows(3)
     ws.set_landscape()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from .checks import is_number, percent
+from .checks import is_number, non_negative, percent, whole
 
 
 def _rate_column(required: bool) -> pa.Column:
@@ -18,12 +18,28 @@ def _rate_column(required: bool) -> pa.Column:
     )
 
 
+def _weight_column() -> pa.Column:
+    """The optional number of dossiers a result is computed on."""
+    return pa.Column(
+        None,
+        nullable=True,
+        required=False,
+        checks=[
+            pa.Check(is_number, element_wise=True, name="not-a-number"),
+            pa.Check(whole, element_wise=True, name="not-whole-number"),
+            pa.Check(non_negative, element_wise=True, name="negative-count"),
+        ],
+    )
+
+
 def form2_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "before": _rate_column(required=True),
             "target": _rate_column(required=False),
             "after": _rate_column(required=True),
+            "weight_before": _weight_column(),
+            "weight_after": _weight_column(),
         },
         name="Biểu mẫu 2",
     )

@@ -99,8 +99,8 @@ def test_form2_is_the_unweighted_mean_with_a_note_and_a_detail_sheet(inbox, out)
     assert mean_after == pytest.approx(sum(values["Tỷ lệ nộp hồ sơ trực tuyến"]) / 14)
     assert ws.cell(7, 4).value is None  # no target was given
     notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=12) for c in row if c.value)
-    assert "trung bình cộng (không trọng số)" in notes
-    assert "14 đơn vị" in notes
+    assert ("– Tỷ lệ nộp hồ sơ trực tuyến: (i) trung bình cộng (không trọng số) của 14 đơn vị; "
+            "(ii-b) trung bình cộng (không trọng số) của 14 đơn vị.") in notes
 
 
 def test_a_rate_of_120_and_a_count_of_minus_one_are_caught(inbox, out):
@@ -124,7 +124,7 @@ def test_a_rate_of_120_and_a_count_of_minus_one_are_caught(inbox, out):
               if r[1] == "Xã Phước Hiệp" and r[2] == "Tỷ lệ thanh toán trực tuyến"]
     assert detail[0][5] == 120
     notes = " ".join(str(c.value) for row in wb["Biểu mẫu 2"].iter_rows(min_row=12) for c in row if c.value)
-    assert "13/14 đơn vị" in notes
+    assert "– Tỷ lệ thanh toán trực tuyến: (i) trung bình cộng (không trọng số) của 14 đơn vị; (ii-b) trung bình cộng (không trọng số) của 13 đơn vị." in notes
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ def test_only_input_cells_can_be_changed(tmp_path):
     assert ws1["B7"].protection.locked and ws1["C5"].protection.locked and ws1["C7"].protection.locked
     assert not any(ws1[f"{c}7"].protection.locked for c in "DEFGHIJ")
     assert ws2["B7"].protection.locked
-    assert not any(ws2[f"{c}{r}"].protection.locked for c in "CDE" for r in range(7, 12))
+    assert not any(ws2[f"{c}{r}"].protection.locked for c in "CDEFG" for r in range(7, 12))
 
 
 def test_excel_refuses_bad_counts_and_rates(tmp_path):
@@ -38,8 +38,9 @@ def test_excel_refuses_bad_counts_and_rates(tmp_path):
     assert str(count.sqref) == "D7:J7"
     assert (count.type, count.operator, count.formula1) == ("whole", "greaterThanOrEqual", "0")
     assert count.showErrorMessage and count.promptTitle == "Nhập số lượng"
-    (rate,) = wb["Biểu mẫu 2"].data_validations.dataValidation
+    rate, dossiers = wb["Biểu mẫu 2"].data_validations.dataValidation
     assert str(rate.sqref) == "C7:E11"
+    assert str(dossiers.sqref) == "F7:G11" and dossiers.type == "whole"
     assert (rate.type, rate.formula1, rate.formula2) == ("decimal", "0", "100")
     assert rate.operator in (None, "between")  # "between" is the default, left out of the XML
     assert "0–100" in rate.error
