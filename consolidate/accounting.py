@@ -77,7 +77,9 @@ def violations(result: RunResult, files: list[FileOrigin] | None = None) -> list
         name = result.registry_name(code)
         if status.state == REPORTED and code not in result.used:
             found.append(f"{name} được ghi là đã báo cáo nhưng không có tệp nào được dùng.")
-        explained = name in logged_units or any(n in logged_files for n in status.file.split(", ") if n)
+        group = result.registry.unit(result.registry.unit(code).parent).name
+        explained = (name in logged_units or group in logged_units
+                     or any(n in logged_files for n in status.file.split(", ") if n))
         if status.state in (MISSING, UNUSABLE) and not explained:
             found.append(f"{name} {status.label.lower()} mà không có dòng nào trong nhật ký lỗi.")
     return found

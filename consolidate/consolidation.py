@@ -63,7 +63,6 @@ def consolidate(
 ) -> Consolidated:
     """Merge accepted records (unit already the registry name) into the district tables."""
     units = registry.reporting_units()
-    code_of = {u.name: u.code for u in units}
     flags: dict[Source, list[P.Problem]] = defaultdict(list)
     for p in problems:
         if p.cell:
@@ -72,7 +71,7 @@ def consolidate(
     form1: dict[str, dict[str, Record]] = defaultdict(dict)
     form2: dict[str, dict[str, dict[str, Record]]] = defaultdict(lambda: defaultdict(dict))
     for rec in records:
-        code = code_of[rec.unit]
+        code = rec.code
         if rec.form == FORM1:
             form1[code][rec.field] = rec
         elif rec.form == FORM2:

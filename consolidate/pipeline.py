@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import plausibility
 from . import problems as P
 from .consolidation import Consolidated, consolidate
 from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind, sniff
@@ -106,35 +108,38 @@ def _screen(f: InboxFile) -> P.Problem | None:
 
 
 def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
-    """Typed unit name → registry unit for this submission; unknown names become problems."""
-    matched: dict[str, Unit] = {}
+    """Typed unit name → registry unit for this submission; unknown names become problems.
+
+    A district's workbook names many units; names that several districts share
+    ("Cấp huyện") are resolved within the district the other names point to.
+    """
     reporting = set(registry.reporting_units())
+    first = {cell.name: registry.match(cell.name) for cell in sub.units}
+    parents = Counter(u.parent for u in first.values() if u is not None and u in reporting)
+    within = parents.most_common(1)[0][0] if parents else None
+
+    matched: dict[str, Unit] = {}
     for cell in sub.units:
-        unit = registry.match(cell.name)
+        if cell.name in matched:
+            continue
+        where = dict(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell)
+        unit = registry.match(cell.name, within)
         if unit is None:
-            unit = registry.match_loosely(cell.name)
+            unit = registry.match_loosely(cell.name, within)
             if unit is not None:
-                sub.problems.append(
-                    P.UnitNameInterpreted(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell,
-                                          unit=unit.name, typed=cell.name, name=unit.name)
-                )
+                sub.problems.append(P.UnitNameInterpreted(**where, unit=unit.name, typed=cell.name, name=unit.name))
         if unit is None and looks_legacy(cell.name):
             for encoding in ENCODING_NAMES:
                 name = decode(cell.name, encoding)
-                unit = registry.match(name) or registry.match_loosely(name)
+                unit = registry.match(name, within) or registry.match_loosely(name, within)
                 if unit is not None:
-                    sub.problems.append(
-                        P.LegacyEncoding(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell, unit=unit.name,
-                                         what=f"tên đơn vị “{cell.name}”", encoding=ENCODING_NAMES[encoding])
-                    )
+                    sub.problems.append(P.LegacyEncoding(**where, unit=unit.name, what=f"tên đơn vị “{cell.name}”",
+                                                         encoding=ENCODING_NAMES[encoding]))
                     break
         if unit is None or unit not in reporting:
             close = registry.closest(cell.name)
             suggestion = f" (có phải: {', '.join(close)}?)" if close else ""
-            sub.problems.append(
-                P.UnitUnknown(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell,
-                              unit=cell.name, name=cell.name, suggestion=suggestion)
-            )
+            sub.problems.append(P.UnitUnknown(**where, unit=cell.name, name=cell.name, suggestion=suggestion))
             continue
         matched[cell.name] = unit
     return matched
@@ -233,7 +238,20 @@ def _choose(unit: Unit, cands: list[_Candidate], problems: list[P.Problem]) -> _
 # The run -----------------------------------------------------------------------
 
 
-def run(inbox: Path, registry: Registry | None = None, settings: ReportSettings | None = None) -> RunResult:
+def read_previous(path: Path, registry: Registry) -> list[Record]:
+    """The unit figures of an earlier merged workbook, under their registry names."""
+    sub = read_submission(path, path.name)
+    matched = _match_units(sub, registry)
+    return [dataclasses.replace(r, unit=matched[r.unit].name, code=matched[r.unit].code)
+            for r in sub.records if r.unit in matched]
+
+
+def run(
+    inbox: Path,
+    registry: Registry | None = None,
+    settings: ReportSettings | None = None,
+    previous: Path | None = None,
+) -> RunResult:
     registry = registry or default_registry()
     settings = settings or default_settings()
     problems: list[P.Problem] = []
@@ -268,11 +286,13 @@ def run(inbox: Path, registry: Registry | None = None, settings: ReportSettings 
                 status[unit.code] = UnitStatus(UNUSABLE, f.name, wrong_period.message)
             problems.extend(sub.problems)
             continue
+        if sub.upstream_errors:
+            sub.problems.append(P.UpstreamErrors(file=f.name, sheet="Nhật ký lỗi", count=sub.upstream_errors))
         per_unit: dict[str, list[Record]] = {}
         for rec in sub.records:
             unit = matched.get(rec.unit)
             if unit is not None:
-                per_unit.setdefault(unit.code, []).append(dataclasses.replace(rec, unit=unit.name))
+                per_unit.setdefault(unit.code, []).append(dataclasses.replace(rec, unit=unit.name, code=unit.code))
         for code, recs in per_unit.items():
             candidates.setdefault(code, []).append(_Candidate(f, sub, recs))
         problems.extend(sub.problems)
@@ -295,11 +315,23 @@ def run(inbox: Path, registry: Registry | None = None, settings: ReportSettings 
     already = {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in unreadable}
     problems.extend(validate_records(records, already))
 
-    # Completeness, then the merged tables
-    for code, unit in units.items():
-        if code not in status:
-            status[code] = UnitStatus(MISSING)
-            problems.append(P.UnitNotReported(unit=unit.name, name=unit.name))
+    # Plausibility: warnings for the clerk to look at, never errors
+    flagged = {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in
+               {(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}}
+    problems.extend(plausibility.below_target(records, dict(settings.targets), flagged))
+    problems.extend(plausibility.outliers(records, flagged))
+    if previous is not None:
+        problems.extend(plausibility.changes(records, read_previous(previous, registry), flagged))
+
+    # Completeness (a whole district missing is one entry), then the merged tables
+    for group, members in registry.groups():
+        missing = [u for u in members if u.code not in status]
+        for unit in missing:
+            status[unit.code] = UnitStatus(MISSING)
+        if group is not None and missing and len(missing) == len(members):
+            problems.append(P.GroupNotReported(unit=group.name, name=group.name))
+        else:
+            problems.extend(P.UnitNotReported(unit=u.name, name=u.name) for u in missing)
     status = {code: status[code] for code in units}
     consolidated = consolidate(registry, records, problems, dict(settings.targets))
     return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)

@@ -201,6 +201,23 @@ class UnitNameInterpreted(Problem):
 
 
 @_register
+class GroupNotReported(Problem):
+    code = "group-not-reported"
+    title = "Cả huyện chưa gửi báo cáo"
+    template = "Chưa nhận được báo cáo tổng hợp của {name} (không có số liệu của đơn vị nào thuộc {name})."
+    hint = "Liên hệ {name} để nhận báo cáo tổng hợp rồi chạy lại."
+
+
+@_register
+class UpstreamErrors(Problem):
+    code = "upstream-errors"
+    severity = WARNING
+    title = "Báo cáo cấp dưới còn lỗi"
+    template = "Báo cáo tổng hợp này còn {count} lỗi trong trang “Nhật ký lỗi” của cấp dưới."
+    hint = "Xem trang “Nhật ký lỗi” trong tệp; đề nghị cấp dưới sửa và gửi lại nếu cần."
+
+
+@_register
 class Superseded(Problem):
     code = "superseded"
     severity = WARNING
@@ -317,6 +334,33 @@ class ValueAmbiguous(Problem):
     title = "Số có hai cách hiểu"
     template = "Ô “{label}” ghi “{raw}”: có thể là {value} hoặc {alternative}; đã hiểu là {value}."
     hint = "Kiểm tra lại với đơn vị; nhập số không có dấu phân cách hàng nghìn."
+
+
+@_register
+class BelowTarget(Problem):
+    code = "below-target"
+    severity = WARNING
+    title = "Thấp hơn chỉ tiêu"
+    template = "Ô “{label}” ghi {value}, thấp hơn chỉ tiêu tỉnh giao {target}."
+    hint = "Không phải lỗi số liệu; đơn vị cần có giải pháp để đạt chỉ tiêu."
+
+
+@_register
+class Outlier(Problem):
+    code = "outlier"
+    severity = WARNING
+    title = "Khác xa các đơn vị khác"
+    template = "Ô “{label}” ghi {value}, khác xa các đơn vị khác (trung vị của {units} đơn vị là {median}; chỉ số z hiệu chỉnh {z})."
+    hint = "Kiểm tra lại với đơn vị xem số liệu có đúng không; nếu đúng thì không cần sửa."
+
+
+@_register
+class ChangedSincePrevious(Problem):
+    code = "changed-since-previous"
+    severity = WARNING
+    title = "Thay đổi lớn so với kỳ trước"
+    template = "Ô “{label}” ghi {value}, kỳ báo cáo trước là {previous}."
+    hint = "Kiểm tra lại với đơn vị xem thay đổi này có đúng không; nếu đúng thì không cần sửa."
 
 
 @_register

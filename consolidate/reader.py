@@ -34,6 +34,10 @@ from .template import (
 )
 from .text import clean, fold
 
+# Sheets of the merged workbook that a province reads back (see workbook_writer).
+DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
+LOG_SHEET = "Nhật ký lỗi"
+
 # A template's tables sit in the first few dozen rows and ten columns (a province's
 # roll-up in a few hundred rows); reading
 # is bounded so a sheet with junk to XFD1048576 cannot stall the run.
@@ -60,6 +64,7 @@ class Record:
     value: float | str | None  # a number, the text that is not one, or blank
     raw: object
     source: Source
+    code: str = ""  # the registry unit, once the pipeline has matched the name
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class Submission:
     problems: list[P.Problem] = field(default_factory=list)
     forms: set[str] = field(default_factory=set)
     periods: dict[str, str] = field(default_factory=dict)  # rate key → its header text
+    upstream_errors: int = 0  # errors left in the log sheet of a merged workbook being rolled up
 
 
 @dataclass(frozen=True)
@@ -339,18 +345,42 @@ def _is_stop(text: str) -> bool:
     return f.startswith("ghi chu") or f in {"tong cong", "cong", "tong"}
 
 
+# Rows of a merged workbook that carry no unit's own figures: a district's subtotal,
+# a district heading, or a unit marked as not having reported.
+_ABSENT = ("chua bao cao", "bao cao khong dung duoc", "khong co so lieu")
+_GROUP_HEADING = ("huyen ", "thi xa ", "thanh pho ", "quan ", "tinh ")
+
+
+def _is_summary_row(key: str, first_value: object) -> bool:
+    f = fold(key)
+    if f.startswith("cong ") or f.startswith(_ABSENT):
+        return True
+    if isinstance(first_value, str) and fold(first_value).startswith(_ABSENT):
+        return True
+    return first_value is None and f.startswith(_GROUP_HEADING)
+
+
+def _merged_label(grid: _Grid, row: int, key_col: int) -> str:
+    """A total or subtotal label merged over the columns left of the key column ("Tổng cộng" in A:B)."""
+    for c in range(1, key_col):
+        text = grid.text(row, c)
+        if text and (_is_stop(text) or fold(text).startswith("cong ")):
+            return text
+    return ""
+
+
 def _data_rows(grid: _Grid, first: int, key_col: int, value_cols: list[int]) -> list[int]:
     """Rows of a table below its header: contiguous rows, plus later rows that carry numbers."""
     rows, gap = [], False
     for r in range(first, grid.max_row + 1):
-        key = grid.text(r, key_col)
+        key = grid.text(r, key_col) or _merged_label(grid, r, key_col)
         values = [grid.get(r, c) for c in value_cols]
         if not key and all(v is None for v in values):
             gap = gap or bool(rows)
             continue
         if key and _is_stop(key):
             break
-        if _is_numbering(key):
+        if _is_numbering(key) or _is_summary_row(key, values[0].value if values[0] else None):
             continue
         has_number = any(v is not None and isinstance(parse_number(v.value), float) for v in values)
         if not gap or has_number:
@@ -458,6 +488,54 @@ def _form2_unit(grid: _Grid, sub: Submission, header_row: int) -> str | None:
     return None
 
 
+def _read_form2_detail(grid: _Grid, sub: Submission) -> bool:
+    """Biểu mẫu 2 of many units, one row per unit and indicator: the detail sheet of a merged workbook."""
+    anchor = None
+    for (r, c), cell in sorted(grid.cells.items()):
+        if r <= HEADER_SCAN_ROWS and isinstance(cell.value, str) and fold(cell.value) == "don vi":
+            ind = next((cc for (rr, cc), x in grid.cells.items() if rr == r and isinstance(x.value, str)
+                        and _is_form2_anchor(fold(x.value))), None)
+            if ind is not None:
+                anchor = (r, c, ind)
+                break
+    if anchor is None:
+        return False
+    header_row, unit_col, ind_col = anchor
+    cols, last_header = _find_columns(grid, header_row, {**RATE_MATCHERS, **WEIGHT_MATCHERS})
+    if any(key not in cols for key in RATE_MATCHERS):
+        return False
+    sub.forms.add(FORM2)
+    known = {u.name for u in sub.units}
+    by_label = {fold(i.label): i for i in FORM2_INDICATORS}
+    for r in _data_rows(grid, last_header + 1, ind_col, list(cols.values())):
+        unit, label = grid.text(r, unit_col), grid.text(r, ind_col)
+        if not unit:
+            continue
+        if unit not in known:
+            known.add(unit)
+            sub.units.append(UnitCell(unit, Source(sub.name, grid.title, address(r, unit_col))))
+        indicator = by_label.get(fold(label))
+        if indicator is None:
+            sub.problems.append(P.IndicatorUnknown(file=sub.name, sheet=grid.title, cell=address(r, ind_col), unit=unit, label=label))
+            continue
+        for key, c in cols.items():
+            sub.records.append(_record(sub, FORM2, unit, indicator.key, key, grid, r, c, percent=key in RATE_MATCHERS))
+    return True
+
+
+def _count_upstream_errors(grids: list[_Grid]) -> int:
+    """Errors still listed in the log sheet of a merged workbook that is rolled up again."""
+    for grid in grids:
+        if fold(grid.title) != fold(LOG_SHEET):
+            continue
+        head = grid.find(lambda t: t == "muc do", max_row=5)
+        if head is None:
+            return 0
+        r0, col = head
+        return sum(1 for (r, c), cell in grid.cells.items() if c == col and r > r0 and fold(cell.value) == "loi")
+    return 0
+
+
 def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission) -> None:
     """Give blank-looking cells that hold a formula without cached value their computed value."""
     if sub.kind != "xlsx" or not any(rec.value is None for rec in sub.records):
@@ -525,9 +603,12 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
     for grid in _ordered(grids, FORM1_SHEET):
         if _read_form1(grid, sub):
             break
-    for grid in _ordered(grids, FORM2_SHEET):
-        if _read_form2(grid, sub):
-            break
+    detail = any(_read_form2_detail(g, sub) for g in _ordered(grids, DETAIL_SHEET) if fold(g.title) == fold(DETAIL_SHEET))
+    if not detail:
+        for grid in _ordered(grids, FORM2_SHEET):
+            if _read_form2(grid, sub):
+                break
+    sub.upstream_errors = _count_upstream_errors(grids)
     unit = sub.units[0].name if len(sub.units) == 1 else ""
     for form, sheet in ((FORM1, FORM1_SHEET), (FORM2, FORM2_SHEET)):
         if form not in sub.forms and not any(isinstance(p, P.HeaderIncomplete) and p.params["form"] == sheet for p in sub.problems):

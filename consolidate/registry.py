@@ -32,14 +32,20 @@ class Registry:
     """A tree of units: leaves submit templates, the root consolidates them."""
 
     units: list[Unit]
-    _by_key: dict[str, Unit] = field(init=False, repr=False)
+    _by_key: dict[str, list[Unit]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_key = {unit_key(u.name): u for u in self.units}
-        bare: dict[str, list[Unit]] = {}
-        for u in self.reporting_units():
-            bare.setdefault(_bare(u.name), []).append(u)
-        self._by_bare = {k: v[0] for k, v in bare.items() if len(v) == 1}
+        self._leaves = self._find_leaves()
+        self._by_key: dict[str, list[Unit]] = {}
+        self._by_bare: dict[str, list[Unit]] = {}
+        for u in self.units:
+            self._by_key.setdefault(unit_key(u.name), []).append(u)
+        for u in self._leaves:
+            self._by_bare.setdefault(_bare(u.name), []).append(u)
+
+    def _find_leaves(self) -> list[Unit]:
+        parents = {u.parent for u in self.units}
+        return [u for u in self.units if u.code not in parents]
 
     @property
     def root(self) -> Unit:
@@ -47,22 +53,46 @@ class Registry:
 
     def reporting_units(self) -> list[Unit]:
         """Units expected to send a submission, in the official order."""
-        parents = {u.parent for u in self.units}
-        return [u for u in self.units if u.code not in parents]
+        return self._leaves
 
-    def match(self, name: str) -> Unit | None:
-        """The unit a typed name stands for, whatever its Unicode form or tone placement."""
-        return self._by_key.get(unit_key(name))
+    def unit(self, code: str) -> Unit:
+        return next(u for u in self.units if u.code == code)
 
-    def match_loosely(self, name: str) -> Unit | None:
+    def groups(self) -> list[tuple[Unit | None, list[Unit]]]:
+        """Reporting units grouped under their district when there is a level between them and the root
+        (a province over districts); one group with no heading otherwise."""
+        root = self.root.code
+        if all(u.parent == root for u in self._leaves):
+            return [(None, list(self._leaves))]
+        grouped: dict[str, list[Unit]] = {}
+        for u in self._leaves:
+            grouped.setdefault(u.parent, []).append(u)
+        return [(self.unit(code), members) for code, members in grouped.items()]
+
+    def match(self, name: str, within: str | None = None) -> Unit | None:
+        """The unit a typed name stands for, whatever its Unicode form or tone placement.
+
+        Two districts may each have a "Cấp huyện" or a "Xã Phước An": ``within`` (a parent
+        code) says which one a district's workbook means.
+        """
+        return _pick(self._by_key.get(unit_key(name), []), within)
+
+    def match_loosely(self, name: str, within: str | None = None) -> Unit | None:
         """The one reporting unit a name means once "Xã", "Thị trấn", "UBND" are left off."""
-        return self._by_bare.get(_bare(name))
+        return _pick(self._by_bare.get(_bare(name), []), within)
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         """Registry names closest to an unknown one, for the error message."""
         names = {unit_key(u.name): u.name for u in self.reporting_units()}
         hits = difflib.get_close_matches(unit_key(name), list(names), n=n, cutoff=0.5)
         return [names[h] for h in hits]
+
+
+def _pick(candidates: list[Unit], within: str | None) -> Unit | None:
+    if len(candidates) == 1:
+        return candidates[0]
+    inside = [u for u in candidates if within is not None and u.parent == within]
+    return inside[0] if len(inside) == 1 else None
 
 
 _PREFIXES = tuple(
@@ -108,35 +138,17 @@ class ReportSettings:
 
 
 def load_units(path: Path) -> list[Unit]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return [
-            Unit(
-                code=clean(row["code"]),
-                name=clean(row["name"]),
-                level=clean(row.get("level")),
-                parent=clean(row.get("parent")),
-            )
-            for row in csv.DictReader(fh)
-        ]
+    """The units of a checked units table (.csv or .xlsx); see consolidate.config."""
+    from .config import load_registry  # config knows the file formats; it imports this module
+
+    return load_registry(path).units
 
 
 def load_settings(path: Path) -> ReportSettings:
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
-    form1, form2 = data.get("form1", {}), data.get("form2", {})
-    return ReportSettings(
-        issuer=data["issuer"],
-        area=data["area"],
-        report_number=data["report_number"],
-        report_date=data["report_date"],
-        year=int(data["year"]),
-        form1_title=form1["title"],
-        form2_title=form2["title"],
-        period_before=form2["period_before"],
-        period_after=form2["period_after"],
-        form2_notes=tuple(form2.get("notes", ())),
-        targets=tuple((str(k), float(v)) for k, v in form2.get("targets", {}).items()),
-    )
+    """Report settings from a TOML file that gives every key; see consolidate.config."""
+    from .config import read_settings
+
+    return read_settings(path)
 
 
 def default_registry() -> Registry:

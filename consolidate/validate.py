@@ -33,7 +33,7 @@ def _frame(records: list[Record], form: str, fields: list[str]) -> tuple[pd.Data
     rows: dict[tuple[str, str, str], dict[str, Record]] = defaultdict(dict)
     for rec in records:
         if rec.form == form:
-            rows[(rec.source.file, rec.unit, rec.item)][rec.field] = rec
+            rows[(rec.source.file, rec.code or rec.unit, rec.item)][rec.field] = rec
     index = list(rows.values())
     data = [{f: (row[f].value if f in row else None) for f in fields} for row in index]
     return pd.DataFrame(data, columns=fields, dtype=object), index

@@ -9,6 +9,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import problems as P
 from .accounting import origins
+from .reader import DETAIL_SHEET, LOG_SHEET
 from .consolidation import SETTING, WEIGHTED, Aggregate, Consolidated
 from .pipeline import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
 from .reader import Record
@@ -34,10 +35,8 @@ from .template import (
     WEIGHTS,
 )
 
-DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
 STATUS_SHEET = "Tình trạng nộp"
 ORIGIN_SHEET = "Nguồn dữ liệu"
-LOG_SHEET = "Nhật ký lỗi"
 LOG_COLUMNS = (
     ("STT", 6),
     ("Tệp", 30),
@@ -74,21 +73,41 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
     ws = wb.add_worksheet(FORM1_SHEET)
     write_titles(ws, fmt, FORM1_SHEET, s.form1_title, s.attachment_line, FORM1_LAST_COL)
     row = write_form1_header(ws, fmt)
-    first = row
-    for n, unit in enumerate(c.units, start=1):
-        ws.write_number(row, 0, n, fmt.center)
-        ws.write_string(row, 1, unit.name, fmt.text)
-        values = c.form1.get(unit.code)
-        if values is None:
-            ws.merge_range(row, 2, row, FORM1_LAST_COL, _absent(result, unit.code), fmt.missing)
-        else:
+    first, n = row, 0
+    subtotals: list[int] = []
+    for group, members in result.registry.groups():
+        if group is not None:  # a province: each district's units, then the district's subtotal
+            ws.write_blank(row, 0, None, fmt.group)
+            ws.merge_range(row, 1, row, FORM1_LAST_COL, group.name, fmt.group)
+            row += 1
+        group_first = row
+        for unit in members:
+            n += 1
+            ws.write_number(row, 0, n, fmt.center)
+            ws.write_string(row, 1, unit.name, fmt.text)
+            values = c.form1.get(unit.code)
+            if values is None:
+                ws.merge_range(row, 2, row, FORM1_LAST_COL, _absent(result, unit.code), fmt.missing)
+            else:
+                for col, f in enumerate(FORM1_FIELDS, start=2):
+                    _write_value(ws, fmt, row, col, values.get(f.key), "count", c.flags)
+            row += 1
+        if group is not None:
+            ws.merge_range(row, 0, row, 1, f"Cộng {group.name}", fmt.subtotal_label)
             for col, f in enumerate(FORM1_FIELDS, start=2):
-                _write_value(ws, fmt, row, col, values.get(f.key), "count", c.flags)
-        row += 1
+                recs = [c.form1.get(u.code, {}).get(f.key) for u in members]
+                total = sum(r.value for r in recs if r is not None and isinstance(r.value, float))
+                top, bottom = xl_rowcol_to_cell(group_first, col), xl_rowcol_to_cell(row - 1, col)
+                ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.subtotal, total)
+            subtotals.append(row)
+            row += 1
     ws.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_label)
     for col, f in enumerate(FORM1_FIELDS, start=2):
-        top, bottom = xl_rowcol_to_cell(first, col), xl_rowcol_to_cell(row - 1, col)
-        ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.total, c.form1_totals[f.key])
+        if subtotals:
+            formula = "=" + "+".join(xl_rowcol_to_cell(r, col) for r in subtotals)
+        else:
+            formula = f"=SUM({xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)})"
+        ws.write_formula(row, col, formula, fmt.total, c.form1_totals[f.key])
     notes = [f"Số đơn vị đã báo cáo: {result.count(REPORTED)}/{len(c.units)}."]
     for state in (MISSING, UNUSABLE):
         names = [result.registry_name(code) for code, st in result.status.items() if st.state == state]

@@ -1,0 +1,155 @@
+"""The province officer's story: merge the districts' workbooks, or communes sent straight to the province."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from consolidate import pipeline
+from consolidate.accounting import violations
+from consolidate.outputs import write_outputs
+from consolidate.registry import Registry, Unit, default_registry, default_settings
+from consolidate.sample import SEED_FORM1, make_sample_inbox
+from consolidate.template_writer import write_template
+
+MAU = [  # a second, made-up district: its units and Biểu mẫu 1 figures
+    ("hm-cap-huyen", "Cấp huyện", (5, 2, 1, 2, 6, 3, 3, 5)),
+    ("hm-mau-mot", "Xã Mẫu Một", (4, 4, 0, 0, 3, 2, 1, 4)),
+    ("hm-mau-hai", "Xã Mẫu Hai", (3, 3, 0, 0, 3, 1, 1, 3)),
+    ("hm-mau-ba", "Xã Mẫu Ba", (6, 5, 1, 0, 5, 3, 2, 6)),
+]
+FIELDS = ["total", "staff_own", "staff_seconded", "staff_bcci", "computers", "printers", "scanners", "signatures"]
+
+
+def district_mau() -> Registry:
+    return Registry([Unit("huyen-mau", "Huyện Mẫu", "huyện"), *(Unit(c, n, "xã", "huyen-mau") for c, n, _ in MAU)])
+
+
+def province(with_districts: bool = True) -> Registry:
+    tuy_phuoc = default_registry().units
+    units = [Unit("binh-dinh", "Tỉnh Bình Định", "tỉnh")]
+    if with_districts:
+        units += [Unit(u.code, u.name, u.level, u.parent or "binh-dinh") for u in tuy_phuoc]
+        units += [Unit(u.code, u.name, u.level, u.parent or "binh-dinh") for u in district_mau().units]
+    else:  # two tiers: communes report straight to the province
+        units += [Unit(u.code, u.name, u.level, "binh-dinh") for u in tuy_phuoc if u.parent and u.code != "cap-huyen"]
+    return Registry(units)
+
+
+def rates(after: float, dossiers: int | None) -> dict:
+    return {"online_submission": {"before": 90.0, "after": after, "weight_after": dossiers}}
+
+
+def build_mau_inbox(folder: Path) -> Path:
+    settings = default_settings()
+    for (code, name, figures), (after, dossiers) in zip(MAU, [(80.0, 100), (90.0, 300), (100.0, 600), (70.0, 0)]):
+        unit = next(u for u in district_mau().units if u.code == code)
+        form2 = {k: {"before": 90.0, "after": 90.0} for k in
+                 ("online_submission", "online_payment", "digitised_dossiers", "electronic_results", "reused_results")}
+        form2["online_submission"] = {"before": 90.0, "after": after, "weight_after": dossiers}
+        write_template(unit, settings, folder / f"{code}.xlsx", form1=dict(zip(FIELDS, figures)), form2=form2,
+                       total_formula=False)
+    return folder
+
+
+@pytest.fixture
+def districts(tmp_path: Path) -> Path:
+    """Two district clerks' results, in the province's inbox."""
+    inbox = tmp_path / "tinh-nhan"
+    inbox.mkdir()
+    tp = pipeline.run(make_sample_inbox(tmp_path / "tp")[0].parent)
+    write_outputs(tp, tmp_path / "tp-out")
+    mau = pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau())
+    write_outputs(mau, tmp_path / "mau-out")
+    for out in ("tp-out", "mau-out"):
+        for wb in (tmp_path / out).glob("tong-hop-*.xlsx"):
+            shutil.copy(wb, inbox / wb.name)
+    return inbox
+
+
+def test_the_province_totals_are_the_sum_of_the_districts(districts, tmp_path):
+    result = pipeline.run(districts, province())
+    paths = write_outputs(result, tmp_path / "out")
+    assert violations(result) == []
+
+    ws = openpyxl.load_workbook(paths["workbook"], data_only=True)["Biểu mẫu 1"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=7, max_col=10)]
+    labels = [r[1] or r[0] for r in rows]  # subtotal and total labels are merged over A:B
+    assert labels[0] == "Huyện Tuy Phước" and "Huyện Mẫu" in labels
+    tp_sub = rows[labels.index("Cộng Huyện Tuy Phước")][2:10]
+    mau_sub = rows[labels.index("Cộng Huyện Mẫu")][2:10]
+    total = rows[labels.index("Tổng cộng")][2:10]
+    assert tp_sub == [80, 68, 7, 4, 70, 48, 40, 78]  # the seed's column sums
+    assert mau_sub == [sum(f[i] for _, _, f in MAU) for i in range(8)]
+    assert total == [a + b for a, b in zip(tp_sub, mau_sub)]
+    # each district's "Cấp huyện" lands in its own district
+    assert labels.count("Cấp huyện") == 2
+    assert result.count(pipeline.REPORTED) == 18
+
+    formulas = openpyxl.load_workbook(paths["workbook"])["Biểu mẫu 1"]
+    total_row = 7 + labels.index("Tổng cộng")
+    sub_rows = [7 + labels.index("Cộng Huyện Tuy Phước"), 7 + labels.index("Cộng Huyện Mẫu")]
+    assert formulas.cell(total_row, 3).value == f"=C{sub_rows[0]}+C{sub_rows[1]}"
+
+
+def test_the_phuoc_son_error_travels_up_as_a_warning_and_is_checked_again(districts):
+    result = pipeline.run(districts, province())
+    codes = [(p.code, p.file, p.unit) for p in result.problems]
+    assert ("upstream-errors", "tong-hop-tuy-phuoc.xlsx", "") in codes
+    assert ("total-mismatch", "tong-hop-tuy-phuoc.xlsx", "Xã Phước Sơn") in codes
+
+
+def test_a_district_that_did_not_send_is_one_entry(districts):
+    (districts / "tong-hop-huyen-mau.xlsx").unlink()
+    result = pipeline.run(districts, province())
+    missing = [p for p in result.problems if p.code in ("group-not-reported", "unit-not-reported")]
+    assert [(p.code, p.unit) for p in missing] == [("group-not-reported", "Huyện Mẫu")]
+    assert missing[0].message == "Chưa nhận được báo cáo tổng hợp của Huyện Mẫu (không có số liệu của đơn vị nào thuộc Huyện Mẫu)."
+    assert violations(result) == []
+
+
+def test_rates_are_weighted_by_dossiers_where_every_unit_gave_them(tmp_path):
+    result = pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau())
+    agg = result.consolidated.form2_means["online_submission"]["after"]
+    # 70 % of 0 dossiers weighs nothing: (80·100 + 90·300 + 100·600 + 70·0) / 1000 = 95
+    assert (agg.value, agg.method, agg.weight, agg.count) == (95.0, "weighted", 1000.0, 4)
+    assert result.consolidated.form2_means["online_payment"]["after"].method == "mean"
+    paths = write_outputs(result, tmp_path / "out")
+    ws = openpyxl.load_workbook(paths["workbook"], data_only=True)["Biểu mẫu 2"]
+    assert ws["E7"].value == 95.0
+    notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=12) for c in row if c.value)
+    assert "– Tỷ lệ nộp hồ sơ trực tuyến: (i) trung bình cộng (không trọng số) của 4 đơn vị; (ii-b) bình quân theo số hồ sơ của 4 đơn vị (1.000 hồ sơ)." in notes
+
+
+def test_the_province_weights_carry_up_from_the_districts_detail(districts):
+    result = pipeline.run(districts, province())
+    agg = result.consolidated.form2_means["online_submission"]["after"]
+    assert agg.method == "mean"  # Tuy Phước's units gave no dossier counts
+    mau_only = [r for r in result.consolidated.form2["hm-mau-ba"]["online_submission"].values()]
+    assert {r.field: r.value for r in mau_only}["weight_after"] == 0.0
+
+
+def test_communes_straight_to_the_province(tmp_path):
+    inbox = tmp_path / "inbox"
+    make_sample_inbox(inbox)
+    (inbox / "bao-cao-cap-huyen.xlsx").unlink()
+    result = pipeline.run(inbox, province(with_districts=False))
+    assert result.registry.groups()[0][0] is None
+    assert result.count(pipeline.REPORTED) == 13
+    paths = write_outputs(result, tmp_path / "out")
+    ws = openpyxl.load_workbook(paths["workbook"], data_only=True)["Biểu mẫu 1"]
+    assert ws["B7"].value == "Thị trấn Diêu Trì"
+    assert ws["A20"].value == "Tổng cộng" and ws["C20"].value == 80 - 8
+
+
+def test_a_province_target_marks_units_below_it(tmp_path):
+    import dataclasses
+
+    settings = dataclasses.replace(default_settings(), targets=(("online_submission", 95.0),))
+    result = pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau(), settings)
+    below = sorted((p.unit, p.cell, p.severity) for p in result.problems if p.code == "below-target")
+    assert below == [("Cấp huyện", "E7", "warning"), ("Xã Mẫu Ba", "E7", "warning"), ("Xã Mẫu Một", "E7", "warning")]
+    assert result.consolidated.form2_means["online_submission"]["target"].value == 95.0
