@@ -1,0 +1,53 @@
+"""Warnings for the clerk to look at: a figure far from the other units', or from the last report."""
+
+from __future__ import annotations
+
+import shutil
+
+from consolidate import pipeline
+from consolidate.outputs import write_outputs
+from consolidate.plausibility import outliers
+from consolidate.reader import Record, Source
+from conftest import set_cells, unit_file
+
+
+def rec(unit: str, value: float, field: str = "computers") -> Record:
+    return Record("form1", unit, "", field, float(value), value, Source(f"{unit}.xlsx", "Biểu mẫu 1", "G7"), unit)
+
+
+def test_one_wild_figure_does_not_hide_itself():
+    # a mean ± 3 SD rule misses 60 here (SD is inflated by 60 itself); the median-based rule does not
+    records = [rec(f"u{i}", v) for i, v in enumerate([4, 5, 5, 6, 4, 5, 6, 5, 60])]
+    (warning,) = outliers(records, set())
+    assert (warning.code, warning.severity, warning.unit) == ("outlier", "warning", "u8")
+    assert warning.message == (
+        "Ô “Máy tính” ghi 60, khác xa các đơn vị khác (trung vị của 9 đơn vị là 5; chỉ số z hiệu chỉnh 37,1)."
+    )
+
+
+def test_a_figure_already_flagged_as_an_error_is_not_warned_about_again():
+    records = [rec(f"u{i}", v) for i, v in enumerate([4, 5, 5, 6, 4, 5, 6, 5, 60])]
+    assert outliers(records, {records[-1].source}) == []
+
+
+def test_too_few_units_or_identical_figures_say_nothing():
+    assert outliers([rec("a", 1), rec("b", 100)], set()) == []
+    assert outliers([rec(f"u{i}", 5) for i in range(9)], set()) == []
+
+
+def test_the_seed_report_raises_no_plausibility_warning(inbox):
+    result = pipeline.run(inbox)
+    assert [p.code for p in result.problems] == ["total-mismatch"]
+
+
+def test_a_big_change_since_the_previous_report_is_a_warning(inbox, tmp_path):
+    earlier = write_outputs(pipeline.run(inbox), tmp_path / "ky-truoc")["workbook"]
+    set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 1", {"G7": 12})  # was 5 computers
+    set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 2", {"E7": 60.5})  # the rate fell by ~36 points
+
+    result = pipeline.run(inbox, previous=earlier)
+
+    changed = {(p.unit, p.cell): p.message for p in result.problems if p.code == "changed-since-previous"}
+    assert changed[("Xã Phước An", "G7")] == "Ô “Máy tính” ghi 12, kỳ báo cáo trước là 5."
+    assert ("Xã Phước An", "E7") in changed
+    assert len(changed) == 2
