@@ -2,24 +2,50 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
+from . import config as config_files
 from . import pipeline
+from . import problems as P
 from .accounting import violations
 from .outputs import write_outputs
-from .registry import default_registry, default_settings
+from .registry import Registry, ReportSettings, default_registry, default_settings
+from .summary import summarize
 from .template_writer import write_templates
 
 EXIT_OK, EXIT_ERRORS, EXIT_FATAL = 0, 1, 2
 SHOWN_PROBLEMS = 20
+COLORS = {P.ERROR: "red", P.WARNING: "yellow", P.INFO: "cyan"}
 
 
 def _inside(path: Path, folder: Path) -> bool:
     path, folder = path.resolve(), folder.resolve()
     return path == folder or folder in path.parents
+
+
+def _settings_options(f):
+    """--units and --config, shared by the commands that need to know the units and the report."""
+    f = click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Tệp cấu hình báo cáo (.toml): số, ngày, tiêu đề, kỳ báo cáo, chỉ tiêu tỉnh giao.")(f)
+    f = click.option("--units", "units_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Danh sách đơn vị (.csv hoặc .xlsx): mã, tên, cấp, mã đơn vị cấp trên.")(f)
+    return f
+
+
+def _load(units_file: Path | None, config_file: Path | None) -> tuple[Registry, ReportSettings]:
+    """The registry and settings the options name, else the embedded Tuy Phước sample; a bad file stops here."""
+    try:
+        settings, units_from_config = (config_files.load_config(config_file) if config_file
+                                       else (default_settings(), None))
+        units_path = units_file or units_from_config
+        registry = config_files.load_registry(units_path) if units_path else default_registry()
+    except config_files.ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    return registry, settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,63 +58,138 @@ def main() -> None:
 @click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox"),
               show_default=True, help="Thư mục ghi kết quả.")
-def run(inbox: Path, out: Path) -> None:
+@_settings_options
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường.")
+@click.option("--quiet", "-q", is_flag=True, help="Không in gì, chỉ trả mã thoát (dùng trong script).")
+@click.option("--json", "as_json", is_flag=True, help="In bản tóm tắt dạng JSON (dùng cho chương trình khác).")
+def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | None, previous: Path | None,
+        quiet: bool, as_json: bool) -> None:
     """Đọc, kiểm tra và tổng hợp mọi báo cáo trong thư mục INBOX.
 
     Ví dụ: consolidate run inbox/ --out outbox/
     """
     if _inside(out, inbox):
         raise click.UsageError("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
+    registry, settings = _load(units_file, config_file)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Đang đọc báo cáo", file=sys.stderr)
+        bar.update(1)
+
+    show_progress = not quiet and not as_json and sys.stderr.isatty()
     try:
-        result = pipeline.run(inbox)
+        result = pipeline.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None)
+        if bar is not None:
+            bar.render_finish()
         paths = write_outputs(result, out)
         unaccounted = violations(result)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
         click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {type(exc).__name__}: {exc}", fg="red", err=True)
         sys.exit(EXIT_FATAL)
 
-    read = len(result.submissions)
-    skipped = len(result.files) - read
-    click.echo(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {skipped} tệp khác)." if skipped else "."))
-    click.echo(f"Đơn vị đã báo cáo: {result.count(pipeline.REPORTED)}/{len(result.status)}.")
-    for state in (pipeline.MISSING, pipeline.UNUSABLE):
-        names = [result.registry_name(code) for code, s in result.status.items() if s.state == state]
-        if names:
-            click.echo(f"{pipeline.STATUS_LABELS[state]}: {', '.join(names)}.")
-    errors, warnings, notes = result.errors, result.warnings, result.notes
-    color = "red" if errors else ("yellow" if warnings else "green")
-    click.secho(
-        f"Lỗi: {len(errors)} · Cảnh báo: {len(warnings)}" + (f" · Thông tin: {len(notes)}" if notes else ""),
-        fg=color, bold=True,
-    )
-    shown = [p for p in result.problems if p.severity != "info"][:SHOWN_PROBLEMS]
-    for p in shown:
-        where = " ".join(x for x in (p.file, f"{p.sheet}!{p.cell}" if p.cell else p.sheet) if x)
-        click.echo(f"  [{p.severity_label}] {where} – {p.unit + ': ' if p.unit else ''}{p.message}")
-    rest = len(errors) + len(warnings) - len(shown)
-    if rest > 0:
-        click.echo(f"  … và {rest} mục khác, xem nhật ký lỗi.")
-    click.echo("Kết quả:")
-    for path in paths.values():
-        click.echo(f"  {path}")
+    outputs = {**paths}
+    if getattr(paths, "feedback", None):
+        outputs["feedback"] = paths.feedback_dir
+    summary = summarize(result, outputs)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    elif not quiet:
+        _print_summary(result, summary, inbox)
     if unaccounted:
         click.secho("Kiểm tra đối soát KHÔNG đạt: có tệp hoặc đơn vị không được tổng hợp mà cũng không có trong nhật ký:",
                     fg="red", bold=True, err=True)
         for line in unaccounted:
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_FATAL)
-    sys.exit(EXIT_ERRORS if errors else EXIT_OK)
+    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+def _print_summary(result: pipeline.RunResult, summary: dict, inbox: Path) -> None:
+    read, skipped = summary["files_read"], summary["files"] - summary["files_read"]
+    click.echo(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {skipped} tệp khác)." if skipped else "."))
+    click.echo(f"Đơn vị đã báo cáo: {summary['units_reported']}/{summary['units_expected']}.")
+    for state, key in ((pipeline.MISSING, "units_missing"), (pipeline.UNUSABLE, "units_unusable")):
+        if summary[key]:
+            click.echo(f"{pipeline.STATUS_LABELS[state]}: {', '.join(summary[key])}.")
+    color = "red" if summary["errors"] else ("yellow" if summary["warnings"] else "green")
+    click.secho(
+        f"Lỗi: {summary['errors']} · Cảnh báo: {summary['warnings']}"
+        + (f" · Thông tin: {summary['notes']}" if summary["notes"] else ""),
+        fg=color, bold=True,
+    )
+    if summary["by_code"]:
+        width = max(len(row["code"]) for row in summary["by_code"])
+        for row in summary["by_code"]:
+            click.echo("  " + click.style(f"{row['label']:<9}", fg=COLORS[row["severity"]])
+                       + f" {row['code']:<{width}}  {row['count']:>4}")
+    shown = [p for p in result.problems if p.severity != P.INFO][:SHOWN_PROBLEMS]
+    for p in shown:
+        where = " ".join(x for x in (p.file, f"{p.sheet}!{p.cell}" if p.cell else p.sheet) if x)
+        click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where} – "
+                   f"{p.unit + ': ' if p.unit else ''}{p.message}")
+    rest = summary["errors"] + summary["warnings"] - len(shown)
+    if rest > 0:
+        click.echo(f"  … và {rest} mục khác, xem nhật ký lỗi.")
+    click.echo("Kết quả:")
+    for path in summary["outputs"].values():
+        click.echo(f"  {path}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_settings_options
+def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | None) -> None:
+    """Kiểm tra tệp báo cáo của đơn vị trước khi gửi (không cần thư mục hay danh sách đơn vị).
+
+    Ví dụ: consolidate check bao-cao-xa-phuoc-an.xlsx
+    """
+    registry = _load(units_file, config_file)[0] if (units_file or config_file) else None
+    bad = False
+    for sub, found in pipeline.check(list(files), registry):
+        unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
+        head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
+        errors = [p for p in found if p.severity == P.ERROR]
+        bad = bad or bool(errors)
+        if not [p for p in found if p.severity != P.INFO]:
+            click.secho(f"{head}: hợp lệ, có thể gửi.", fg="green")
+        else:
+            click.secho(f"{head}: {len(errors)} lỗi, {sum(p.severity == P.WARNING for p in found)} cảnh báo.",
+                        fg="red" if errors else "yellow", bold=True)
+        for p in found:
+            where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
+            click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
+            if p.severity != P.INFO and p.how_to_fix:
+                click.echo(f"      Cách sửa: {p.how_to_fix}")
+    sys.exit(EXIT_ERRORS if bad else EXIT_OK)
 
 
 @main.command()
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox/mau-bao-cao"),
               show_default=True, help="Thư mục ghi các tệp mẫu.")
-def template(out: Path) -> None:
+@_settings_options
+def template(out: Path, units_file: Path | None, config_file: Path | None) -> None:
     """Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.
 
     Ví dụ: consolidate template --out mau/
     """
-    paths = write_templates(default_registry(), default_settings(), out)
+    registry, settings = _load(units_file, config_file)
+    paths = write_templates(registry, settings, out)
     click.echo(f"Đã tạo {len(paths)} tệp mẫu trong {out}:")
     for p in paths:
         click.echo(f"  {p.name}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Tạo tệp mẫu danh sách đơn vị và tệp cấu hình báo cáo, có chú thích, để sửa theo địa phương.
+
+    Ví dụ: consolidate init cau-hinh/
+    """
+    for p in config_files.write_examples(folder):
+        click.echo(f"Đã tạo {p}")
+    click.echo("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import plausibility
 from . import problems as P
@@ -251,7 +252,9 @@ def run(
     registry: Registry | None = None,
     settings: ReportSettings | None = None,
     previous: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
+    """The whole check-and-merge, in memory; ``progress(done, total)`` is told after each file read."""
     registry = registry or default_registry()
     settings = settings or default_settings()
     problems: list[P.Problem] = []
@@ -271,9 +274,11 @@ def run(
     # Read, check the period, match units
     submissions: list[Submission] = []
     candidates: dict[str, list[_Candidate]] = {}
-    for f in to_read:
+    for done, f in enumerate(to_read, start=1):
         sub = read_submission(f.path, f.name, f.kind)
         submissions.append(sub)
+        if progress is not None:
+            progress(done, len(to_read))
         claimed = expected_kind(f.path)
         if claimed and f.kind in READABLE and f.kind != claimed:
             sub.problems.insert(0, P.FileFormatMismatch(file=f.name, suffix=f.path.suffix, kind=KIND_NAMES[f.kind]))
@@ -335,3 +340,26 @@ def run(
     status = {code: status[code] for code in units}
     consolidated = consolidate(registry, records, problems, dict(settings.targets))
     return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)
+
+
+# A unit's own check, before sending -------------------------------------------
+
+
+def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Submission, list[P.Problem]]]:
+    """Each file's problems against the template contract; the unit name only against a given registry."""
+    found = []
+    for path in paths:
+        sub = read_submission(path, path.name)
+        problems = list(sub.problems)
+        if registry is not None:
+            matched = _match_units(sub, registry)
+            problems = list(sub.problems)
+            records = [dataclasses.replace(r, unit=matched[r.unit].name, code=matched[r.unit].code)
+                       for r in sub.records if r.unit in matched]
+        else:
+            records = [dataclasses.replace(r, code=r.unit) for r in sub.records]
+        unreadable = {(p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
+        already = {r.source for r in records if (r.source.sheet, r.source.cell) in unreadable}
+        problems.extend(validate_records(records, already))
+        found.append((sub, problems))
+    return found

@@ -1,0 +1,56 @@
+"""The commands as people use them: a commune checks its file, a script reads JSON, a clerk sets up a district."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import read_log, run_cli, set_cells, unit_file
+
+
+def test_a_commune_checks_its_file_before_sending(inbox):
+    result = run_cli("check", unit_file(inbox, "x-phuoc-son"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == [
+        "Tệp bao-cao-x-phuoc-son.xlsx (Xã Phước Sơn): 1 lỗi, 0 cảnh báo.",
+        "  [Lỗi] Biểu mẫu 1!C7: Tổng số 7 ≠ 6 + 0 + 0 (= 6).",
+        "      Cách sửa: Tổng số phải bằng tổng ba cột thành phần: sửa Tổng số thành 6 hoặc sửa lại các cột thành phần.",
+    ]
+
+
+def test_a_clean_file_checks_clean_and_the_check_needs_no_registry(inbox):
+    path = unit_file(inbox, "x-phuoc-an")
+    set_cells(path, "Biểu mẫu 1", {"B7": "Xã Không Có Trong Danh Sách"})
+    result = run_cli("check", path)
+    assert result.exit_code == 0, result.output
+    assert "hợp lệ, có thể gửi" in result.output
+
+
+def test_check_reports_several_files_and_each_cell(inbox):
+    a, b = unit_file(inbox, "x-phuoc-an"), unit_file(inbox, "x-phuoc-hoa")
+    set_cells(b, "Biểu mẫu 2", {"E9": 130})
+    result = run_cli("check", a, b)
+    assert result.exit_code == 1
+    assert "Tệp bao-cao-x-phuoc-an.xlsx (Xã Phước An): hợp lệ, có thể gửi." in result.output
+    assert "  [Lỗi] Biểu mẫu 2!E9: Ô “Tỷ lệ số hóa hồ sơ – (ii) Kết quả sau khi chuyển giao” ghi 130" in result.output
+
+
+def test_json_summary_for_scripts(inbox, out):
+    unit_file(inbox, "x-phuoc-an").unlink()
+    result = run_cli("run", inbox, "--out", out, "--json")
+    summary = json.loads(result.output)
+    assert (summary["units_expected"], summary["units_reported"]) == (14, 13)
+    assert summary["units_missing"] == ["Xã Phước An"]
+    assert summary["errors"] == 2 and len(summary["problems"]) == 2
+    assert {row["code"] for row in summary["by_code"]} == {"total-mismatch", "unit-not-reported"}
+    assert summary["outputs"]["workbook"].endswith("tong-hop-tuy-phuoc.xlsx")
+
+
+def test_quiet_prints_nothing_but_keeps_the_exit_code(inbox, out):
+    result = run_cli("run", inbox, "--out", out, "--quiet")
+    assert (result.exit_code, result.output) == (1, "")
+    assert len(read_log(out)) == 1
+
+
+def test_the_summary_counts_problems_by_code(inbox, out):
+    result = run_cli("run", inbox, "--out", out)
+    assert "  Lỗi       total-mismatch     1" in result.output
