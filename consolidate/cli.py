@@ -129,7 +129,7 @@ def _print_summary(result: pipeline.RunResult, summary: dict, inbox: Path) -> No
     shown = [p for p in result.problems if p.severity != P.INFO][:SHOWN_PROBLEMS]
     for p in shown:
         where = " ".join(x for x in (p.file, f"{p.sheet}!{p.cell}" if p.cell else p.sheet) if x)
-        click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where} – "
+        click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where + ' – ' if where else ''}"
                    f"{p.unit + ': ' if p.unit else ''}{p.message}")
     rest = summary["errors"] + summary["warnings"] - len(shown)
     if rest > 0:
@@ -185,11 +185,16 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def init(folder: Path) -> None:
+@click.option("--force", is_flag=True, help="Ghi đè các tệp đã có.")
+def init(folder: Path, force: bool) -> None:
     """Tạo tệp mẫu danh sách đơn vị và tệp cấu hình báo cáo, có chú thích, để sửa theo địa phương.
 
     Ví dụ: consolidate init cau-hinh/
     """
-    for p in config_files.write_examples(folder):
+    try:
+        written = config_files.write_examples(folder, overwrite=force)
+    except config_files.ConfigError as exc:
+        raise click.UsageError(f"{exc} (dùng --force để ghi đè)") from None
+    for p in written:
         click.echo(f"Đã tạo {p}")
     click.echo("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))

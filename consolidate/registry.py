@@ -6,15 +6,13 @@ ships embedded as the default so the sample inbox runs with no setup.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .text import clean, unit_key
+from .text import unit_key
 
 DEFAULT_DATA = "tuy-phuoc"
 

@@ -54,3 +54,27 @@ def test_quiet_prints_nothing_but_keeps_the_exit_code(inbox, out):
 def test_the_summary_counts_problems_by_code(inbox, out):
     result = run_cli("run", inbox, "--out", out)
     assert "  Lỗi       total-mismatch     1" in result.output
+
+
+def test_a_new_district_starts_from_init_and_runs_with_its_config(inbox, out, tmp_path):
+    folder = tmp_path / "cau-hinh"
+    result = run_cli("init", folder)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["cau-hinh.toml", "don-vi.csv", "don-vi.xlsx"]
+    assert run_cli("init", folder).exit_code == 2  # never overwrites a clerk's edited files silently
+    assert run_cli("init", folder, "--force").exit_code == 0
+
+    result = run_cli("run", inbox, "--out", out, "--config", folder / "cau-hinh.toml")
+    # the example province has a second, made-up district that has not sent anything
+    assert "Đơn vị đã báo cáo: 14/17." in result.output
+    assert any(e["code"] == "group-not-reported" and e["unit"] == "Huyện Mẫu" for e in read_log(out))
+
+
+def test_a_units_file_with_a_broken_tree_is_refused_before_any_reading(inbox, out, tmp_path):
+    units = tmp_path / "don-vi.csv"
+    units.write_text("Mã,Tên đơn vị,Cấp,Mã đơn vị cấp trên\nh,Huyện A,huyện,\nx1,Xã Một,xã,h\nx2,Xã Hai,xã,khong-co\n",
+                     encoding="utf-8")
+    result = run_cli("run", inbox, "--out", out, "--units", units)
+    assert result.exit_code == 2
+    assert "dòng 4, cột “Mã đơn vị cấp trên”: không có đơn vị mã “khong-co”" in result.output
+    assert not out.exists()
