@@ -321,8 +321,8 @@ def run(
     problems.extend(validate_records(records, already))
 
     # Plausibility: warnings for the clerk to look at, never errors
-    flagged = {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in
-               {(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}}
+    in_error = {(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
+    flagged = {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in in_error}
     problems.extend(plausibility.below_target(records, dict(settings.targets), flagged))
     problems.extend(plausibility.outliers(records, flagged))
     if previous is not None:
