@@ -10,20 +10,23 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.workbook.properties import CalcProperties
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import problems as P
 from .files import atomic_target
-from .pipeline import RunResult, WORKBOOK_SUFFIXES
+from .pipeline import RunResult
 from .reader import Submission
 
 FEEDBACK_DIR = "phan-hoi"
+FEEDBACK_SUFFIXES = {".xlsx", ".xlsm"}  # what openpyxl can open, change and save as the unit's own format
 FEEDBACK_SHEET = "Phản hồi"
 AUTHOR = "Kiểm tra báo cáo"  # marks our comments, so a re-sent copy can be cleaned
 TITLE_PREFIX = "Kết quả kiểm tra tệp "
-RED = "FFFFC7CE"
+RED = "FFFFC7CE"  # an error, as in the merged workbook
+ORANGE = "FFF8CBAD"  # a warning; the merged workbook's pale yellow would vanish among the yellow input cells
 INPUT_YELLOW = "FFFFF2CC"  # the template's fill of unlocked input cells
 # A template is ~10 kB; a file whose parts unpack to more than this is not
 # opened fully (openpyxl keeps every cell in memory).
@@ -38,6 +41,8 @@ COLUMNS = (
     ("Cách khắc phục", 60),
 )
 HEADER_ROW = 4
+UNOPENED = {P.FileUnreadable.code, P.FileEncrypted.code}
+FILLS = {P.ERROR: RED, P.WARNING: ORANGE}  # a note (info) only gets the comment
 
 
 def feedback_dir(out: Path) -> Path:
@@ -59,11 +64,12 @@ def check_feedback_folder(result: RunResult, out: Path) -> None:
 
 
 def needs_feedback(sub: Submission, problems: list[P.Problem]) -> bool:
-    """A copy is made for a workbook that opened and has at least one problem."""
+    """A copy is made for an .xlsx/.xlsm that opened and has an error or a warning (notes alone are not worth one)."""
     return (
-        bool(problems)
-        and Path(sub.name).suffix.lower() in WORKBOOK_SUFFIXES
-        and not any(p.code == P.FileUnreadable.code for p in problems)
+        any(p.severity in (P.ERROR, P.WARNING) for p in problems)
+        and sub.kind == "xlsx"
+        and Path(sub.name).suffix.lower() in FEEDBACK_SUFFIXES
+        and not any(p.code in UNOPENED for p in problems)
     )
 
 
@@ -76,9 +82,12 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
     check_feedback_folder(result, out)
     folder = feedback_dir(out)
     inbox_files = {f.path.resolve() for f in result.files}
+    by_file: dict[str, list[P.Problem]] = {}
+    for p in result.problems:
+        by_file.setdefault(p.file, []).append(p)
     written: list[Path] = []
     for sub in result.submissions:
-        found = [p for p in result.problems if p.file == sub.name]
+        found = by_file.get(sub.name, [])
         if not needs_feedback(sub, found):
             continue
         target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
@@ -91,19 +100,23 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
 
 
 def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
+    """The annotated copy, or False when this file cannot be copied (its problems are still in the log)."""
     if _unpacked_size(sub.path) > MAX_UNPACKED_BYTES:
         return False
     try:
-        keep_vba = sub.path.suffix.lower() == ".xlsm"
-        wb = openpyxl.load_workbook(sub.path, keep_vba=keep_vba, rich_text=True)
-    except Exception:  # read-only reading worked but a full load did not: no copy, the log has the problems
+        wb = openpyxl.load_workbook(sub.path, keep_vba=sub.path.suffix.lower() == ".xlsm", rich_text=True)
+        if wb.calculation is None:
+            wb.calculation = CalcProperties()
+        wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
+        _clean_previous_feedback(wb)
+        _mark_cells(wb, problems)
+        _add_feedback_sheet(wb, sub, problems)
+        with atomic_target(target) as tmp:
+            wb.save(tmp)
+    except OSError:  # a full disk is the run's problem, as for the other outputs
+        raise
+    except Exception:  # a file that read-only reading survived but a full load or save does not
         return False
-    wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
-    _clean_previous_feedback(wb)
-    _mark_cells(wb, problems)
-    _add_feedback_sheet(wb, sub, problems)
-    with atomic_target(target) as tmp:
-        wb.save(tmp)
     return True
 
 
@@ -121,7 +134,7 @@ def _remove_stale(folder: Path, written: set[Path], inbox_files: set[Path]) -> N
     for path in folder.rglob("*"):
         if (
             path.is_file()
-            and path.suffix.lower() in WORKBOOK_SUFFIXES
+            and path.suffix.lower() in FEEDBACK_SUFFIXES
             and path not in written
             and path.resolve() not in inbox_files
         ):
@@ -157,13 +170,13 @@ def _clean_previous_feedback(wb: Workbook) -> None:
         if str(old.cell(1, 1).value or "").startswith(TITLE_PREFIX):
             wb.remove(old)
     for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if _is_ours(cell.comment):
-                    cell.comment = None
-                    if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == RED:
-                        # The template's own look: yellow input cells, plain locked cells.
-                        cell.fill = _solid(INPUT_YELLOW) if not cell.protection.locked else PatternFill()
+        # Only the cells the file has: iter_rows() would create every cell up to a stray XFD1048576.
+        for cell in list(ws._cells.values()):
+            if _is_ours(cell.comment):
+                cell.comment = None
+                if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb in FILLS.values():
+                    # The template's own look: yellow input cells, plain locked cells.
+                    cell.fill = _solid(INPUT_YELLOW) if not cell.protection.locked else PatternFill()
 
 
 def _solid(rgb: str) -> PatternFill:
@@ -207,7 +220,9 @@ def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
             text += "\n\n" + cell.comment.text
         lines = sum(1 + len(line) // 45 for line in text.splitlines())
         cell.comment = Comment(_text(text), AUTHOR, height=min(40 + 15 * lines, 400), width=320)
-        cell.fill = _solid(RED)
+        worst = next((FILLS[sev] for sev in (P.ERROR, P.WARNING) if any(p.severity == sev for p in found)), None)
+        if worst is not None:
+            cell.fill = _solid(worst)
 
 
 def _order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
@@ -220,9 +235,11 @@ def _order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
 
 def _summary_line(problems: list[P.Problem]) -> str:
     errors = sum(1 for p in problems if p.severity == P.ERROR)
-    warnings = len(problems) - errors
-    marked = "Ô có vấn đề được tô đỏ và có ghi chú (rê chuột vào ô để xem)."
-    return f"Có {errors} lỗi và {warnings} cảnh báo. {marked} Sửa xong, lưu tệp và gửi lại."
+    warnings = sum(1 for p in problems if p.severity == P.WARNING)
+    notes = len(problems) - errors - warnings
+    counts = f"Có {errors} lỗi, {warnings} cảnh báo" + (f" và {notes} thông tin." if notes else ".")
+    marked = "Ô có lỗi được tô đỏ, ô có cảnh báo tô cam; mỗi ô có ghi chú (rê chuột vào ô để xem)."
+    return f"{counts} {marked} Sửa xong, lưu tệp và gửi lại."
 
 
 def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]) -> None:
@@ -262,3 +279,13 @@ def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]
         if p.severity == P.ERROR:
             ws.cell(row, 5).font = Font(bold=True, color="FF9C0006")
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    for row in (1, 2, 3):  # the title lines span the table and wrap
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
+        ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[1].height = 22
+    ws.row_dimensions[3].height = 32
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"

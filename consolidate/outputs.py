@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .feedback import check_feedback_folder, feedback_dir, write_feedback
+from .html_summary import write_html_summary
 from .log_writer import write_log_csv
 from .pipeline import RunResult
 from .workbook_writer import write_workbook
+
+
+class Outputs(dict[str, Path]):
+    """The district's files by kind ("workbook", "log", "html"), plus the units' feedback copies.
+
+    A plain dict of single paths, as before, so ``for path in outputs.values()``
+    still lists the district's files; the copies are in ``feedback``.
+    """
+
+    def __init__(self, paths: dict[str, Path], feedback: list[Path], feedback_dir: Path) -> None:
+        super().__init__(paths)
+        self.feedback = feedback  # out/phan-hoi/<inbox file>, one per file with an error or warning
+        self.feedback_dir = feedback_dir
 
 
 def output_paths(result: RunResult, out: Path) -> dict[str, Path]:
@@ -14,11 +29,15 @@ def output_paths(result: RunResult, out: Path) -> dict[str, Path]:
     return {
         "workbook": out / f"tong-hop-{code}.xlsx",
         "log": out / f"nhat-ky-loi-{code}.csv",
+        "html": out / f"tong-hop-{code}.html",
     }
 
 
-def write_outputs(result: RunResult, out: Path) -> dict[str, Path]:
+def write_outputs(result: RunResult, out: Path) -> Outputs:
+    check_feedback_folder(result, out)  # before anything is written
     paths = output_paths(result, out)
     write_workbook(result, paths["workbook"])
     write_log_csv(result.problems, paths["log"])
-    return paths
+    feedback = write_feedback(result, out)
+    write_html_summary(result, paths["html"], feedback)
+    return Outputs(paths, feedback, feedback_dir(out))
