@@ -536,9 +536,27 @@ def _count_upstream_errors(grids: list[_Grid]) -> int:
     return 0
 
 
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet stores a formula, from the sheet XML itself: a second, formula-text read
+    of the workbook costs as much as the first, and most submissions (blank targets) need none."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                with zf.open(info) as fh:
+                    tail = b""
+                    while chunk := fh.read(1 << 16):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]  # a tag split between two reads
+    return False
+
+
 def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission) -> None:
     """Give blank-looking cells that hold a formula without cached value their computed value."""
-    if sub.kind != "xlsx" or not any(rec.value is None for rec in sub.records):
+    if sub.kind != "xlsx" or not any(rec.value is None for rec in sub.records) or not _has_formulas(path):
         return
     formulas = {g.title: g for g in _load_openpyxl(path, data_only=False)}
     values = {g.title: g for g in grids}
