@@ -153,3 +153,37 @@ def test_a_province_target_marks_units_below_it(tmp_path):
     below = sorted((p.unit, p.cell, p.severity) for p in result.problems if p.code == "below-target")
     assert below == [("Cấp huyện", "E7", "warning"), ("Xã Mẫu Ba", "E7", "warning"), ("Xã Mẫu Một", "E7", "warning")]
     assert result.consolidated.form2_means["online_submission"]["target"].value == 95.0
+
+
+def write_units_csv(path: Path, registry: Registry) -> Path:
+    lines = ["Mã,Tên đơn vị,Cấp,Mã đơn vị cấp trên"] + [f"{u.code},{u.name},{u.level},{u.parent}" for u in registry.units]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_two_districts_and_their_province_end_to_end_with_units_files(tmp_path):
+    """Each clerk runs the same command with their own units file; the province runs it on their results."""
+    from conftest import run_cli
+
+    mau_units = write_units_csv(tmp_path / "don-vi-huyen-mau.csv", district_mau())
+    province_units = write_units_csv(tmp_path / "don-vi-tinh.csv", province())
+    make_sample_inbox(tmp_path / "tp-inbox")
+    build_mau_inbox(tmp_path / "mau-inbox")
+
+    assert run_cli("run", tmp_path / "tp-inbox", "--out", tmp_path / "tp-out").exit_code == 1  # Phước Sơn
+    assert run_cli("run", tmp_path / "mau-inbox", "--out", tmp_path / "mau-out", "--units", mau_units).exit_code == 0
+    inbox = tmp_path / "tinh-nhan"
+    inbox.mkdir()
+    for wb in [*(tmp_path / "tp-out").glob("*.xlsx"), *(tmp_path / "mau-out").glob("*.xlsx")]:
+        shutil.copy(wb, inbox / wb.name)
+
+    result = run_cli("run", inbox, "--out", tmp_path / "tinh-out", "--units", province_units)
+
+    assert "Đơn vị đã báo cáo: 18/18." in result.output
+    ws = openpyxl.load_workbook(tmp_path / "tinh-out" / "tong-hop-binh-dinh.xlsx", data_only=True)["Biểu mẫu 1"]
+    total = next(r for r in ws.iter_rows(min_row=7, values_only=True) if r[0] == "Tổng cộng")
+    district_totals = []
+    for name in ("tong-hop-tuy-phuoc.xlsx", "tong-hop-huyen-mau.xlsx"):
+        d = openpyxl.load_workbook(inbox / name, data_only=True)["Biểu mẫu 1"]
+        district_totals.append(next(r for r in d.iter_rows(min_row=7, values_only=True) if r[0] == "Tổng cộng")[2:10])
+    assert list(total[2:10]) == [a + b for a, b in zip(*district_totals)]
