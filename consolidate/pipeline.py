@@ -76,7 +76,7 @@ class RunResult:
         return sum(1 for s in self.status.values() if s.state == state)
 
     def registry_name(self, code: str) -> str:
-        return next(u.name for u in self.registry.units if u.code == code)
+        return self.registry.unit(code).name
 
 
 # Discover --------------------------------------------------------------------
@@ -114,9 +114,8 @@ def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
     A district's workbook names many units; names that several districts share
     ("Cấp huyện") are resolved within the district the other names point to.
     """
-    reporting = set(registry.reporting_units())
     first = {cell.name: registry.match(cell.name) for cell in sub.units}
-    parents = Counter(u.parent for u in first.values() if u is not None and u in reporting)
+    parents = Counter(u.parent for u in first.values() if u is not None and registry.reports(u))
     within = parents.most_common(1)[0][0] if parents else None
 
     matched: dict[str, Unit] = {}
@@ -137,7 +136,7 @@ def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
                     sub.problems.append(P.LegacyEncoding(**where, unit=unit.name, what=f"tên đơn vị “{cell.name}”",
                                                          encoding=ENCODING_NAMES[encoding]))
                     break
-        if unit is None or unit not in reporting:
+        if unit is None or not registry.reports(unit):
             close = registry.closest(cell.name)
             suggestion = f" (có phải: {', '.join(close)}?)" if close else ""
             sub.problems.append(P.UnitUnknown(**where, unit=cell.name, name=cell.name, suggestion=suggestion))

@@ -40,6 +40,9 @@ class Registry:
             self._by_key.setdefault(unit_key(u.name), []).append(u)
         for u in self._leaves:
             self._by_bare.setdefault(_bare(u.name), []).append(u)
+        self._leaf_codes = {u.code for u in self._leaves}
+        self._by_code = {u.code: u for u in self.units}
+        self._leaf_keys = {unit_key(u.name): u.name for u in self._leaves}
 
     def _find_leaves(self) -> list[Unit]:
         parents = {u.parent for u in self.units}
@@ -53,8 +56,12 @@ class Registry:
         """Units expected to send a submission, in the official order."""
         return self._leaves
 
+    def reports(self, unit: Unit) -> bool:
+        """Whether a unit is one that submits (a leaf), not one that consolidates."""
+        return unit.code in self._leaf_codes
+
     def unit(self, code: str) -> Unit:
-        return next(u for u in self.units if u.code == code)
+        return self._by_code[code]
 
     def groups(self) -> list[tuple[Unit | None, list[Unit]]]:
         """Reporting units grouped under their district when there is a level between them and the root
@@ -81,9 +88,8 @@ class Registry:
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         """Registry names closest to an unknown one, for the error message."""
-        names = {unit_key(u.name): u.name for u in self.reporting_units()}
-        hits = difflib.get_close_matches(unit_key(name), list(names), n=n, cutoff=0.5)
-        return [names[h] for h in hits]
+        hits = difflib.get_close_matches(unit_key(name), list(self._leaf_keys), n=n, cutoff=0.5)
+        return [self._leaf_keys[h] for h in hits]
 
 
 def _pick(candidates: list[Unit], within: str | None) -> Unit | None:

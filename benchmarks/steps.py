@@ -1,0 +1,139 @@
+"""In-process step profile of one run, by wrapping functions from the outside.
+
+    python steps.py INBOX UNITS_CSV OUT [--cprofile STATS_FILE]
+
+The package is not edited: module attributes that pipeline.run and
+outputs.write_outputs look up at call time are replaced by timing wrappers.
+Prints one JSON object: seconds and call counts per step.
+"""
+
+import time
+
+_T0 = time.perf_counter()
+
+import cProfile  # noqa: E402
+import functools  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_T_STDLIB = time.perf_counter()
+import consolidate.outputs as outputs  # noqa: E402
+import consolidate.pipeline as pipeline  # noqa: E402
+import consolidate.reader as reader  # noqa: E402
+import consolidate.registry as registry  # noqa: E402
+import consolidate.validate as validate  # noqa: E402
+
+import importlib  # noqa: E402
+
+
+def _optional(name):
+    """A module that may not exist in every version of the package."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+feedback = _optional("consolidate.feedback")
+html_summary = _optional("consolidate.html_summary")
+
+_T_IMPORTS = time.perf_counter()
+
+TIMES: dict[str, float] = defaultdict(float)
+CALLS: dict[str, int] = defaultdict(int)
+
+
+def timed(name, fn, key=None):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        label = key(*args, **kwargs) if key else name
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            TIMES[label] += time.perf_counter() - t
+            CALLS[label] += 1
+
+    return wrapper
+
+
+def _data_only_key(prefix):
+    def key(path, data_only=True, *args, **kwargs):
+        return f"{prefix}(values)" if data_only else f"{prefix}(formulas)"
+
+    return key
+
+
+# (label, module, attribute names to try in order, call-key function). The package
+# is being changed while this harness exists: a step whose function is gone is
+# reported as missing instead of failing the profile.
+STEPS = (
+    ("discover", pipeline, ("discover",), None),
+    ("read", pipeline, ("read_submission",), None),
+    ("read.openpyxl_load", reader, ("_load_openpyxl", "_load_grids"), _data_only_key("read.openpyxl_load")),
+    ("read.calamine_worker", reader, ("_load_calamine",), None),
+    ("read.fill_formulas", reader, ("_fill_formulas",), None),
+    ("match_units", pipeline, ("_match_units",), None),
+    ("validate", pipeline, ("validate_records",), None),
+    ("validate.build_frames", validate, ("_frame",), None),
+    ("validate.pandera", validate, ("_failures",), None),
+    ("consolidate", pipeline, ("consolidate",), None),
+    ("write.check_folder", outputs, ("check_feedback_folder",), None),
+    ("write.workbook", outputs, ("write_workbook",), None),
+    ("write.log_csv", outputs, ("write_log_csv",), None),
+    ("write.feedback", outputs, ("write_feedback",), None),
+    ("write.feedback.copies", feedback, ("_write_copy",), None),
+    ("write.html", outputs, ("write_html_summary",), None),
+    ("registry.reporting_units", registry.Registry, ("reporting_units",), None),
+    ("registry.closest", registry.Registry, ("closest",), None),
+)
+
+
+def instrument() -> list[str]:
+    """Wrap every step that exists; return the labels of those that do not."""
+    missing = []
+    for label, owner, names, key in STEPS:
+        name = next((n for n in names if owner is not None and callable(getattr(owner, n, None))), None)
+        if name is None:
+            missing.append(label)
+            continue
+        setattr(owner, name, timed(label, getattr(owner, name), key))
+    return missing
+
+
+def main() -> None:
+    inbox, units_csv, out = (Path(a) for a in sys.argv[1:4])
+    stats = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--cprofile" else None
+    missing = instrument()
+    prof = cProfile.Profile() if stats else None
+    t = time.perf_counter()
+    if prof:
+        prof.enable()
+    reg = registry.Registry(registry.load_units(units_csv))
+    t_reg = time.perf_counter()
+    result = pipeline.run(inbox, reg)
+    t_run = time.perf_counter()
+    outputs.write_outputs(result, out)
+    t_write = time.perf_counter()
+    if prof:
+        prof.disable()
+        prof.dump_stats(stats)
+    print(json.dumps({
+        "files": len(result.files),
+        "problems": len(result.problems),
+        "imports": _T_IMPORTS - _T_STDLIB,
+        "stdlib_imports": _T_STDLIB - _T0,
+        "registry_load": t_reg - t,
+        "run": t_run - t_reg,
+        "write_outputs": t_write - t_run,
+        "times": dict(TIMES),
+        "calls": dict(CALLS),
+        "missing": missing,
+        "code": str(Path(sys.modules["consolidate"].__file__).parent),
+    }))
+
+
+if __name__ == "__main__":
+    main()
