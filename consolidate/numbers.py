@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -39,14 +40,18 @@ def interpret(raw: object, number_format: str = "General", percent: bool = False
     if raw is None:
         return Reading(None)
     if isinstance(raw, bool):
-        return Reading(str(raw))
+        return Reading("TRUE" if raw else "FALSE")  # as Excel shows it
     if isinstance(raw, (int, float)):
         value = float(raw)
         if not math.isfinite(value):
             return Reading(str(raw))
-        if percent and "%" in (number_format or ""):
+        if percent and _is_percent_format(number_format):
             value = round(value * 100, 10)
         return Reading(value + 0.0)  # -0.0 becomes 0.0
+    if isinstance(raw, (dt.datetime, dt.date)):
+        return Reading(f"{raw:%d/%m/%Y}")  # a date where a number belongs, shown as the unit sees it
+    if isinstance(raw, dt.time):
+        return Reading(f"{raw:%H:%M}")
     if not isinstance(raw, str):
         return Reading(str(raw))
     text = _SPACES.sub(" ", raw).strip()
@@ -57,9 +62,17 @@ def interpret(raw: object, number_format: str = "General", percent: bool = False
     if _SPACE_GROUPED.fullmatch(text):
         text = text.replace(" ", "")
     value, alternative = _number(text, percent)
-    if value is None:
+    if value is None or not math.isfinite(value):  # 400 typed digits are text, not infinity
         return Reading(clean(raw))
     return Reading(value, AMBIGUOUS if alternative is not None else TYPED, alternative)
+
+
+_QUOTED = re.compile(r'"[^"]*"|\\.')
+
+
+def _is_percent_format(number_format: str | None) -> bool:
+    """A format that shows the value ×100 with "%": not one where "%" is quoted or escaped text."""
+    return "%" in _QUOTED.sub("", number_format or "")
 
 
 def _number(text: str, percent: bool) -> tuple[float | None, float | None]:

@@ -136,6 +136,12 @@ def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
                     sub.problems.append(P.LegacyEncoding(**where, unit=unit.name, what=f"tên đơn vị “{cell.name}”",
                                                          encoding=ENCODING_NAMES[encoding]))
                     break
+        same_name = [u for u in registry.named(cell.name) if registry.reports(u)]
+        if unit is None and len(same_name) > 1:
+            districts = ", ".join(f"{u.name} – {registry.unit(u.parent).name}" for u in same_name)
+            sub.problems.append(P.UnitAmbiguous(file=sub.name, sheet=cell.source.sheet, cell=cell.source.cell,
+                                                unit=cell.name, name=cell.name, where=districts))
+            continue
         if unit is None or not registry.reports(unit):
             close = registry.closest(cell.name)
             suggestion = f" (có phải: {', '.join(close)}?)" if close else ""
@@ -143,6 +149,30 @@ def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
             continue
         matched[cell.name] = unit
     return matched
+
+
+def _repeated_rows(sub: Submission, matched: dict[str, Unit]) -> set:
+    """Cells of a unit's second and later Biểu mẫu 1 rows in one file: logged, and only the first row used."""
+    rows: dict[str, list] = {}
+    for cell in sub.units:
+        unit = matched.get(cell.name)
+        if unit is not None and cell.source.sheet:
+            rows.setdefault(unit.code, []).append(cell)
+    skip = set()
+    for cells in rows.values():
+        if len(cells) < 2:
+            continue
+        first = cells[0]
+        name = matched[first.name].name
+        sub.problems.append(P.UnitRepeated(file=sub.name, sheet=first.source.sheet, cell=cells[1].source.cell,
+                                           unit=name, name=name, cells=", ".join(c.source.cell for c in cells)))
+        later = {(c.source.sheet, _row_of(c.source.cell)) for c in cells[1:]}
+        skip |= {r.source for r in sub.records if (r.source.sheet, _row_of(r.source.cell)) in later}
+    return skip
+
+
+def _row_of(cell: str) -> str:
+    return cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 # Periods ---------------------------------------------------------------------
@@ -174,22 +204,23 @@ def _period_problem(sub: Submission, settings: ReportSettings) -> P.Problem | No
 # Resubmissions -----------------------------------------------------------------
 
 _VERSION = (
-    re.compile(r"(?:^|[_\-\s.])v\s*(\d+)$"),
-    re.compile(r"(?:^|[_\-\s.])lan[_\-\s]*(\d+)$"),
-    re.compile(r"\((\d+)\)$"),
+    re.compile(r"(?:^|[_\-\s.(])v\s*(\d+)(?=$|[_\-\s.)])"),
+    re.compile(r"(?:^|[_\-\s.(])lan[_\-\s]*(\d+)(?=$|[_\-\s.)])"),
 )
+_COPY_MARK = re.compile(r"(?:\s*\(\d+\)|\s*-\s*(?:copy|sao chep|ban sao))+$")
+_COPY_NUMBER = re.compile(r"\((\d+)\)$")
 
 
-def version(name: str) -> int:
-    """The version a file name carries ("_v2", "lần 2", "(3)"); an unnumbered file is version 1."""
+def version(name: str) -> tuple[int, int]:
+    """The version a file name carries ("_v2", "lần 2"), then its copy number ("(3)", as a browser
+    numbers a file downloaded again); an unnumbered file is version 1, copy 0."""
     stem = Path(name).stem
     text = "".join(ch for ch in unicodedata.normalize("NFD", stem.casefold()) if not unicodedata.combining(ch))
     text = text.replace("đ", "d").strip()
-    for pattern in _VERSION:
-        m = pattern.search(text)
-        if m:
-            return int(m[1])
-    return 1
+    copy = _COPY_NUMBER.search(text)
+    base = _COPY_MARK.sub("", text)
+    found = [int(m[1]) for pattern in _VERSION for m in pattern.finditer(base)]
+    return (max(found) if found else 1, int(copy[1]) if copy else 0)
 
 
 @dataclass
@@ -199,16 +230,17 @@ class _Candidate:
     records: list[Record]
 
     @property
-    def order(self) -> tuple[int, float]:
-        return (version(self.file.name), self.file.mtime)
+    def order(self) -> tuple[int, float, int]:
+        major, copy = version(self.file.name)
+        return (major, self.file.mtime, copy)
 
     def values(self) -> list[tuple]:
         return sorted((r.form, r.item, r.field, repr(r.value)) for r in self.records)
 
 
 def _why_newer(winner: _Candidate, other: _Candidate) -> str:
-    if version(winner.file.name) != version(other.file.name):
-        return f"bản số {version(winner.file.name)}"
+    if version(winner.file.name)[0] != version(other.file.name)[0]:
+        return f"bản số {version(winner.file.name)[0]}"
     when = dt.datetime.fromtimestamp(winner.file.mtime).strftime("%H:%M %d/%m/%Y")
     return f"sửa lần cuối lúc {when}"
 
@@ -292,8 +324,11 @@ def run(
             continue
         if sub.upstream_errors:
             sub.problems.append(P.UpstreamErrors(file=f.name, sheet="Nhật ký lỗi", count=sub.upstream_errors))
+        skip = _repeated_rows(sub, matched)
         per_unit: dict[str, list[Record]] = {}
         for rec in sub.records:
+            if rec.source in skip:
+                continue
             unit = matched.get(rec.unit)
             if unit is not None:
                 per_unit.setdefault(unit.code, []).append(dataclasses.replace(rec, unit=unit.name, code=unit.code))

@@ -157,6 +157,30 @@ class FormMissing(Problem):
 
 
 @_register
+class FormEmpty(Problem):
+    code = "form-empty"
+    title = "Biểu không có số liệu"
+    template = "{form} không có dòng số liệu nào dưới tiêu đề cột."
+    hint = "Ghi tên đơn vị và nhập số liệu vào dòng đầu tiên dưới tiêu đề cột của {form}."
+
+
+@_register
+class UnitRepeated(Problem):
+    code = "unit-repeated"
+    title = "Một đơn vị ghi ở nhiều dòng"
+    template = "{name} được ghi ở nhiều dòng trong cùng tệp ({cells}); chỉ dùng dòng đầu tiên."
+    hint = "Xóa các dòng thừa, chỉ để một dòng số liệu cho mỗi đơn vị."
+
+
+@_register
+class UnitAmbiguous(Problem):
+    code = "unit-ambiguous"
+    title = "Tên đơn vị trùng ở nhiều huyện"
+    template = "Tên “{name}” có ở nhiều huyện ({where}) nên không biết là đơn vị nào; số liệu của dòng này không được tổng hợp."
+    hint = "Ghi rõ đơn vị thuộc huyện nào (dùng tệp mẫu của đúng huyện), hoặc gửi kèm báo cáo của các đơn vị khác cùng huyện."
+
+
+@_register
 class HeaderIncomplete(Problem):
     code = "header-incomplete"
     title = "Thiếu cột"

@@ -109,10 +109,13 @@ class _Grid:
         return clean(c.value) if c is not None else ""
 
     def find(self, predicate, max_row: int = HEADER_SCAN_ROWS) -> tuple[int, int] | None:
-        for (r, c), cell in sorted(self.cells.items()):
-            if r <= max_row and isinstance(cell.value, str) and predicate(fold(cell.value)):
-                return r, c
-        return None
+        return next(iter(self.find_all(predicate, max_row)), None)
+
+    def find_all(self, predicate, max_row: int = HEADER_SCAN_ROWS) -> list[tuple[int, int]]:
+        return [
+            (r, c) for (r, c), cell in sorted(self.cells.items())
+            if r <= max_row and isinstance(cell.value, str) and predicate(fold(cell.value))
+        ]
 
 
 def address(row: int, col: int) -> str:
@@ -177,6 +180,8 @@ def _evaluate_term(term: str, grid: _Grid) -> float | None:
             m = re.fullmatch(_REF + ":" + _REF, arg)
             if m:
                 c1, r1, c2, r2 = _col_index(m[1]), int(m[2]), _col_index(m[3]), int(m[4])
+                # only what was read exists for us: =SUM(D7:XFD1048576) must not loop a billion times
+                r1, r2, c1, c2 = min(r1, MAX_ROWS), min(r2, MAX_ROWS), min(c1, MAX_COLS), min(c2, MAX_COLS)
                 for r in range(min(r1, r2), max(r1, r2) + 1):
                     for c in range(min(c1, c2), max(c1, c2) + 1):
                         cell = grid.get(r, c)
@@ -351,13 +356,14 @@ _ABSENT = ("chua bao cao", "bao cao khong dung duoc", "khong co so lieu")
 _GROUP_HEADING = ("huyen ", "thi xa ", "thanh pho ", "quan ", "tinh ")
 
 
-def _is_summary_row(key: str, first_value: object) -> bool:
+def _is_summary_row(key: str, values: list, numbered: bool) -> bool:
     f = fold(key)
     if f.startswith("cong ") or f.startswith(_ABSENT):
         return True
-    if isinstance(first_value, str) and fold(first_value).startswith(_ABSENT):
+    if any(v is not None and isinstance(v.value, str) and fold(v.value).startswith(_ABSENT) for v in values):
         return True
-    return first_value is None and f.startswith(_GROUP_HEADING)
+    # a district heading in a province workbook: no STT, no figures, a district's name
+    return not numbered and all(v is None for v in values) and f.startswith(_GROUP_HEADING)
 
 
 def _merged_label(grid: _Grid, row: int, key_col: int) -> str:
@@ -380,7 +386,8 @@ def _data_rows(grid: _Grid, first: int, key_col: int, value_cols: list[int]) -> 
             continue
         if key and _is_stop(key):
             break
-        if _is_numbering(key) or _is_summary_row(key, values[0].value if values[0] else None):
+        numbered = key_col > 1 and _is_numbering(grid.text(r, key_col - 1))
+        if _is_numbering(key) or _is_summary_row(key, values, numbered):
             continue
         has_number = any(v is not None and isinstance(parse_number(v.value), float) for v in values)
         if not gap or has_number:
@@ -407,18 +414,23 @@ def _find_columns(grid: _Grid, header_row: int, wanted: dict) -> tuple[dict[str,
 
 def _read_form1(grid: _Grid, sub: Submission) -> bool:
     """Append Biểu mẫu 1's units and records; False when this sheet has no such table."""
-    anchor = grid.find(_is_form1_anchor)
-    if anchor is None:
+    # "Đơn vị: …" above the table may also look like the unit column's header: take the
+    # candidate under which the most of the form's columns stand
+    candidates = [(a, *_find_columns(grid, a[0], FORM1_MATCHERS)) for a in grid.find_all(_is_form1_anchor)]
+    if not candidates:
         return False
-    header_row, unit_col = anchor
-    cols, last_header = _find_columns(grid, header_row, FORM1_MATCHERS)
+    (header_row, unit_col), cols, last_header = max(candidates, key=lambda c: len(c[1]))
     if len(cols) < len(FORM1_FIELDS):
         for f in FORM1_FIELDS:
             if f.key not in cols:
                 sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM1_SHEET, label=f.label))
         return True
     sub.forms.add(FORM1)
-    for r in _data_rows(grid, last_header + 1, unit_col, list(cols.values())):
+    rows = _data_rows(grid, last_header + 1, unit_col, sorted(cols.values()))
+    if not rows:
+        sub.problems.append(P.FormEmpty(file=sub.name, sheet=grid.title, cell=address(last_header + 1, unit_col),
+                                        form=FORM1_SHEET))
+    for r in rows:
         name = grid.text(r, unit_col)
         src = Source(sub.name, grid.title, address(r, unit_col))
         if not name:
@@ -453,14 +465,13 @@ def _read_form2(grid: _Grid, sub: Submission) -> bool:
                 sub.problems.append(P.HeaderIncomplete(file=sub.name, sheet=grid.title, form=FORM2_SHEET, label=label))
         return True
     sub.forms.add(FORM2)
-    for key in ("before", "after"):
-        sub.periods[key] = grid.text(header_row if grid.get(header_row, cols[key]) else header_row + 1, cols[key])
+    sub.periods.update(_periods(grid, header_row, cols))
     unit = _form2_unit(grid, sub, header_row)
     if unit is None:
         return True
     by_label = {fold(i.label): i for i in FORM2_INDICATORS}
     seen = set()
-    for r in _data_rows(grid, last_header + 1, ind_col, list(cols.values())):
+    for r in _data_rows(grid, last_header + 1, ind_col, sorted(cols.values())):
         label = grid.text(r, ind_col)
         indicator = by_label.get(fold(label))
         if indicator is None:
@@ -473,6 +484,25 @@ def _read_form2(grid: _Grid, sub: Submission) -> bool:
         if i.key not in seen:
             sub.problems.append(P.IndicatorMissing(file=sub.name, sheet=grid.title, unit=unit, label=i.label))
     return True
+
+
+def _periods(grid: _Grid, header_row: int, cols: dict[str, int]) -> dict[str, str]:
+    """The header texts of the two results, which carry the report's period dates."""
+    return {
+        key: grid.text(header_row if grid.get(header_row, cols[key]) else header_row + 1, cols[key])
+        for key in ("before", "after")
+    }
+
+
+def _official_periods(grids: list[_Grid]) -> dict[str, str]:
+    """The periods of a merged workbook's own Biểu mẫu 2 (its detail sheet has no dates)."""
+    for grid in _ordered(grids, FORM2_SHEET):
+        anchor = grid.find(_is_form2_anchor)
+        if anchor is not None:
+            cols, _ = _find_columns(grid, anchor[0], RATE_MATCHERS)
+            if all(key in cols for key in RATE_MATCHERS):
+                return _periods(grid, anchor[0], cols)
+    return {}
 
 
 def _form2_unit(grid: _Grid, sub: Submission, header_row: int) -> str | None:
@@ -507,7 +537,7 @@ def _read_form2_detail(grid: _Grid, sub: Submission) -> bool:
     sub.forms.add(FORM2)
     known = {u.name for u in sub.units}
     by_label = {fold(i.label): i for i in FORM2_INDICATORS}
-    for r in _data_rows(grid, last_header + 1, ind_col, list(cols.values())):
+    for r in _data_rows(grid, last_header + 1, ind_col, sorted(cols.values())):
         unit, label = grid.text(r, unit_col), grid.text(r, ind_col)
         if not unit:
             continue
@@ -622,7 +652,9 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
         if _read_form1(grid, sub):
             break
     detail = any(_read_form2_detail(g, sub) for g in _ordered(grids, DETAIL_SHEET) if fold(g.title) == fold(DETAIL_SHEET))
-    if not detail:
+    if detail:
+        sub.periods.update(_official_periods(grids))
+    else:
         for grid in _ordered(grids, FORM2_SHEET):
             if _read_form2(grid, sub):
                 break

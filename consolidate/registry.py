@@ -82,6 +82,10 @@ class Registry:
         """
         return _pick(self._by_key.get(unit_key(name), []), within)
 
+    def named(self, name: str) -> list[Unit]:
+        """Every unit a name could mean (more than one when districts share a name)."""
+        return self._by_key.get(unit_key(name), []) or self._by_bare.get(_bare(name), [])
+
     def match_loosely(self, name: str, within: str | None = None) -> Unit | None:
         """The one reporting unit a name means once "Xã", "Thị trấn", "UBND" are left off."""
         return _pick(self._by_bare.get(_bare(name), []), within)

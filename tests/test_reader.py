@@ -96,7 +96,9 @@ def test_a_missing_column_is_named(tmp_path):
         (None, "General", False, None),
         ("", "General", False, None),
         ("năm", "General", False, "năm"),
-        (True, "General", False, "True"),
+        (True, "General", False, "TRUE"),
+        (97.8, "0.0\"%\"", True, 97.8),
+        ("9" * 400, "General", False, "9" * 400),
     ],
 )
 def test_numbers_as_units_type_them(raw, fmt, percent, expected):

@@ -323,7 +323,8 @@ def test_the_newer_file_wins_and_lan_2_counts_as_a_version(inbox, out):
     assert [(e["file"], e["code"]) for e in read_log(out)] == [(old.name, "superseded")]
 
     from consolidate.pipeline import version
-    assert [version(n) for n in ("a_v2.xlsx", "Phước Sơn lần 3.xlsx", "bao cao (4).xlsx", "bao-cao.xlsx")] == [2, 3, 4, 1]
+    names = ("a_v2.xlsx", "Phước Sơn lần 3.xlsx", "bao cao (4).xlsx", "bao-cao.xlsx", "bao cao v3 (1).xlsx", "bc_V2_final.xlsx")
+    assert [version(n) for n in names] == [(2, 0), (3, 0), (1, 4), (1, 0), (3, 1), (2, 0)]
 
 
 def test_two_different_files_that_cannot_be_ordered_are_an_error_naming_both(inbox, out):
