@@ -40,6 +40,8 @@ def typed_cells(draw):
 
 def valid(value: object, where: tuple[str, str]) -> bool:
     """What the rules accept without comment: a real number, whole and ≥ 0 for a count, 0–100 for a rate."""
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None  # openpyxl stores NaN and infinity as an empty cell
     if value is None or (isinstance(value, str) and not value.strip()):
         return where in RATE_CELLS and where[1].startswith("D")  # only the province target may be blank
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -64,7 +66,8 @@ def base_submission() -> bytes:
     return _BASE["x"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every CI run; explore with --hypothesis-seed=N locally
+@settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(typed=typed_cells())
 def test_random_values_never_crash_the_run_and_bad_cells_are_logged(typed):
     with tempfile.TemporaryDirectory() as tmp:
