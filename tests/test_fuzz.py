@@ -66,7 +66,7 @@ def base_submission() -> bytes:
     return _BASE["x"]
 
 
-# derandomize: the same examples on every CI run; explore with --hypothesis-seed=N locally
+# derandomize: the same examples on every CI run (turn it off locally to explore new ones)
 @settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(typed=typed_cells())
 def test_random_values_never_crash_the_run_and_bad_cells_are_logged(typed):
