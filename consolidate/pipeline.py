@@ -20,7 +20,8 @@ from . import problems as P
 from .consolidation import Consolidated, consolidate
 from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind, sniff
 from .legacy import ENCODING_NAMES, decode, looks_legacy
-from .reader import Record, Submission, read_submission
+from .prefetch import prefetch
+from .reader import MAX_COLS, MAX_ROWS, Record, Submission, read_submission
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
 from .validate import validate_records
 
@@ -305,8 +306,9 @@ def run(
     # Read, check the period, match units
     submissions: list[Submission] = []
     candidates: dict[str, list[_Candidate]] = {}
+    fetched = prefetch([f.path for f in to_read if f.kind == "xlsx"], MAX_ROWS, MAX_COLS)
     for done, f in enumerate(to_read, start=1):
-        sub = read_submission(f.path, f.name, f.kind)
+        sub = read_submission(f.path, f.name, f.kind, fetched.get(f.path))
         submissions.append(sub)
         if progress is not None:
             progress(done, len(to_read))

@@ -106,7 +106,11 @@ class _Grid:
 
     def text(self, row: int, col: int) -> str:
         c = self.cells.get((row, col))
-        return clean(c.value) if c is not None else ""
+        if c is None:
+            return ""
+        if isinstance(c.value, float) and c.value.is_integer():
+            return str(int(c.value))  # 1.0 from one reader is 1 from another
+        return clean(c.value)
 
     def find(self, predicate, max_row: int = HEADER_SCAN_ROWS) -> tuple[int, int] | None:
         return next(iter(self.find_all(predicate, max_row)), None)
@@ -258,10 +262,7 @@ def _load_calamine(path: Path) -> list[_Grid]:
     if "error" in result:
         reason = {"too-large": "vùng dữ liệu quá lớn"}.get(result["error"], result.get("reason", result["error"]))
         raise Unreadable(P.FileUnreadable, reason=reason)
-    return [
-        _Grid(sheet["title"], {(r, c): _Cell(v) for r, c, v in sheet["cells"]})
-        for sheet in result["sheets"]
-    ]
+    return grids_from_sheets(result["sheets"])
 
 
 WORKER_TIMEOUT = 60
@@ -633,11 +634,17 @@ def _unicode_grids(grids: list[_Grid], sub: Submission) -> list[_Grid]:
     return grids
 
 
-def read_submission(path: Path, name: str | None = None, kind: str | None = None) -> Submission:
-    """Read one workbook; problems are collected, never raised."""
+def grids_from_sheets(sheets: list[dict]) -> list[_Grid]:
+    """Grids from the plain sheets a calamine worker returns (title, [row, column, value] cells)."""
+    return [_Grid(sheet["title"], {(r, c): _Cell(v) for r, c, v in sheet["cells"]}) for sheet in sheets]
+
+
+def read_submission(path: Path, name: str | None = None, kind: str | None = None,
+                    sheets: list[dict] | None = None) -> Submission:
+    """Read one workbook (or the values already read from it); problems are collected, never raised."""
     sub = Submission(path=path, name=name or path.name, kind=kind or sniff(path))
     try:
-        grids = load_grids(path, sub.kind)
+        grids = grids_from_sheets(sheets) if sheets is not None else load_grids(path, sub.kind)
     except Unreadable as exc:
         sub.problems.append(exc.problem_cls(file=sub.name, **exc.params))
         return sub
