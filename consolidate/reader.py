@@ -141,6 +141,8 @@ def _record(sub: Submission, form: str, unit: str, item: str, key: str, grid: "_
     raw = cell.value if cell else None
     reading = interpret(raw, cell.number_format if cell else "General", percent)
     rec = Record(form, unit, item, key, reading.value, raw, Source(sub.name, grid.title, address(row, col)))
+    if reading.note is None:
+        return rec
     where = dict(file=sub.name, sheet=grid.title, cell=rec.source.cell, unit=unit,
                  label=field_label(form, key, item), raw=str(raw).strip(), value=format_number(reading.value))
     if reading.note == TYPED:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
@@ -31,8 +32,10 @@ def unit_key(value: object) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(value: object) -> str:
-    """Accent-, case- and whitespace-insensitive key for header labels."""
+    """Accent-, case- and whitespace-insensitive key for header labels (cached: every
+    submission repeats the same labels)."""
     text = unicodedata.normalize("NFD", clean(value).casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("đ", "d")
