@@ -83,7 +83,7 @@ def _number(text: str, percent: bool) -> tuple[float | None, float | None]:
     if _GROUPED_EN.fullmatch(text):
         return float(text.replace(",", "")), None
     m = _GROUPED.fullmatch(text)
-    if m:
+    if m and not text.lstrip("+-").startswith("0"):  # "0,500" cannot be a thousands group
         grouped = float(re.sub(r"[.,]", "", text))
         if text.count(m[1]) > 1:
             return grouped, None

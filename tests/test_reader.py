@@ -97,6 +97,8 @@ def test_a_missing_column_is_named(tmp_path):
         ("", "General", False, None),
         ("năm", "General", False, "năm"),
         (True, "General", False, "TRUE"),
+        ("0,500", "General", False, 0.5),
+        ("1.006", "General", False, 1006.0),
         (97.8, "0.0\"%\"", True, 97.8),
         ("9" * 400, "General", False, "9" * 400),
     ],
