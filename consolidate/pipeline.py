@@ -25,7 +25,6 @@ from .reader import MAX_COLS, MAX_ROWS, Record, Submission, read_submission
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
 from .validate import validate_records
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}  # what openpyxl can open and annotate
 REPORTED, MISSING, UNUSABLE = "reported", "missing", "unusable"
 STATUS_LABELS = {REPORTED: "Đã báo cáo", MISSING: "Chưa báo cáo", UNUSABLE: "Báo cáo không dùng được"}
 
@@ -268,6 +267,12 @@ def _choose(unit: Unit, cands: list[_Candidate], problems: list[P.Problem]) -> _
     return winner
 
 
+def _in_error(records: list[Record], problems: list[P.Problem]) -> set:
+    """Sources of records whose cell already has an error: not checked or warned about again."""
+    cells = {(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
+    return {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in cells}
+
+
 # The run -----------------------------------------------------------------------
 
 
@@ -352,13 +357,10 @@ def run(
         records.extend(winner.records)
 
     # Validate (a cell whose value could not be read at all is not reported twice)
-    unreadable = {(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
-    already = {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in unreadable}
-    problems.extend(validate_records(records, already))
+    problems.extend(validate_records(records, _in_error(records, problems)))
 
     # Plausibility: warnings for the clerk to look at, never errors
-    in_error = {(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
-    flagged = {r.source for r in records if (r.source.file, r.source.sheet, r.source.cell) in in_error}
+    flagged = _in_error(records, problems)
     problems.extend(plausibility.below_target(records, dict(settings.targets), flagged))
     problems.extend(plausibility.outliers(records, flagged))
     if previous is not None:
@@ -394,8 +396,6 @@ def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Sub
                        for r in sub.records if r.unit in matched]
         else:
             records = [dataclasses.replace(r, code=r.unit) for r in sub.records]
-        unreadable = {(p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
-        already = {r.source for r in records if (r.source.sheet, r.source.cell) in unreadable}
-        problems.extend(validate_records(records, already))
+        problems.extend(validate_records(records, _in_error(records, problems)))
         found.append((sub, problems))
     return found
