@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import resource
 import sys
+from typing import BinaryIO
 
 MEMORY_LIMIT = 2 << 30  # bytes of address space
 
@@ -24,24 +25,31 @@ def _jsonable(value: object) -> object:
 
 
 def read(path: str, max_rows: int, max_cols: int) -> dict:
-    from python_calamine import CalamineWorkbook, PasswordError
+    from python_calamine import PasswordError
 
     try:
         with open(path, "rb") as fh:
-            wb = CalamineWorkbook.from_filelike(fh)
-            sheets = []
-            for name in wb.sheet_names:
-                rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=max_rows)
-                cells = [
-                    [r, c, _jsonable(v)]
-                    for r, row in enumerate(rows, start=1)
-                    for c, v in enumerate(row[:max_cols], start=1)
-                    if v != "" and v is not None
-                ]
-                sheets.append({"title": name, "cells": cells})
+            return {"sheets": values(fh, max_rows, max_cols)}
     except PasswordError:
         return {"error": "encrypted"}
-    return {"sheets": sheets}
+
+
+def values(fh: BinaryIO, max_rows: int, max_cols: int) -> list[dict]:
+    """Each sheet's title and non-blank cells as [row, column, value], 1-based, bounded."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_filelike(fh)
+    sheets = []
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=max_rows)
+        cells = [
+            [r, c, _jsonable(v)]
+            for r, row in enumerate(rows, start=1)
+            for c, v in enumerate(row[:max_cols], start=1)
+            if v != "" and v is not None
+        ]
+        sheets.append({"title": name, "cells": cells})
+    return sheets
 
 
 def main() -> None:

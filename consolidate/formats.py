@@ -55,17 +55,22 @@ def sniff(path: Path) -> str:
 def _sniff_zip(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
-            if _is_bomb(zf.infolist()):
-                return "zip-bomb"
-            names = set(zf.namelist())
-            if "mimetype" in names and zf.read("mimetype").strip().startswith(ODS_MIMETYPE):
-                return "ods"
-            if "xl/workbook.xml" in names:
-                return "xlsx"
-            if "xl/workbook.bin" in names:
-                return "xlsb"
+            return zip_kind(zf)
     except (zipfile.BadZipFile, OSError, KeyError):
         return "corrupt"
+
+
+def zip_kind(zf: zipfile.ZipFile) -> str:
+    """What an opened zip package is; takes the open archive so a caller holding one opens it once."""
+    if _is_bomb(zf.infolist()):
+        return "zip-bomb"
+    names = set(zf.namelist())
+    if "mimetype" in names and zf.read("mimetype").strip().startswith(ODS_MIMETYPE):
+        return "ods"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "xl/workbook.bin" in names:
+        return "xlsb"
     return "zip"
 
 

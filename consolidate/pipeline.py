@@ -6,7 +6,6 @@ CLI, a test) gets the whole result before anything touches the disk.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import Counter
 import re
@@ -18,10 +17,10 @@ from typing import Callable
 from . import plausibility
 from . import problems as P
 from .consolidation import Consolidated, consolidate
-from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind, sniff
+from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind
 from .legacy import ENCODING_NAMES, decode, looks_legacy
-from .prefetch import prefetch
-from .reader import MAX_COLS, MAX_ROWS, Record, Submission, read_submission
+from .reader import Record, Submission, read_submission
+from .reading_pool import read_files
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
 from .validate import validate_records
 
@@ -91,18 +90,19 @@ def discover(inbox: Path) -> list[InboxFile]:
     return files
 
 
-def _screen(f: InboxFile) -> P.Problem | None:
-    """Decide whether a file is a submission to read; if not, the log entry that says why."""
+def _skipped(f: InboxFile) -> P.Problem | None:
+    """The log entry for a file that is not even looked at (Excel's lock files, hidden files)."""
     if f.path.name.startswith("~$"):
         return P.FileSkipped(file=f.name, what="tệp khóa tạm của Excel", name=f.name)
     if any(part.startswith(".") for part in Path(f.name).parts):
         return P.FileSkipped(file=f.name, what="tệp ẩn", name=f.name)
-    f.kind = sniff(f.path)
-    if f.kind in READABLE | {"encrypted", "empty", "corrupt"}:
-        return None
-    if f.path.suffix.lower() in SPREADSHEET_SUFFIXES:
-        return None  # a "spreadsheet" that is not one: the reader says what it really is
-    return P.FileNotSpreadsheet(file=f.name, name=f.name, kind=KIND_NAMES.get(f.kind, f.kind))
+    return None
+
+
+def is_submission(path: Path, kind: str) -> bool:
+    """Whether a file of this kind is read as a submission; a "spreadsheet" that is not one is,
+    so the reader can say what it really is."""
+    return kind in READABLE | {"encrypted", "empty", "corrupt"} or path.suffix.lower() in SPREADSHEET_SUFFIXES
 
 
 # Units -----------------------------------------------------------------------
@@ -143,7 +143,7 @@ def _match_units(sub: Submission, registry: Registry) -> dict[str, Unit]:
                                                 unit=cell.name, name=cell.name, where=districts))
             continue
         if unit is None or not registry.reports(unit):
-            close = registry.closest(cell.name)
+            close = registry.closest(cell.name, within=within)
             suggestion = f" (có phải: {', '.join(close)}?)" if close else ""
             sub.problems.append(P.UnitUnknown(**where, unit=cell.name, name=cell.name, suggestion=suggestion))
             continue
@@ -280,7 +280,7 @@ def read_previous(path: Path, registry: Registry) -> list[Record]:
     """The unit figures of an earlier merged workbook, under their registry names."""
     sub = read_submission(path, path.name)
     matched = _match_units(sub, registry)
-    return [dataclasses.replace(r, unit=matched[r.unit].name, code=matched[r.unit].code)
+    return [r._replace(unit=matched[r.unit].name, code=matched[r.unit].code)
             for r in sub.records if r.unit in matched]
 
 
@@ -302,21 +302,22 @@ def run(
     files = discover(inbox)
     to_read = []
     for f in files:
-        skipped = _screen(f)
+        skipped = _skipped(f)
         if skipped is None:
             to_read.append(f)
         else:
             problems.append(skipped)
 
-    # Read, check the period, match units
+    # Read (in worker processes), check the period, match units
     submissions: list[Submission] = []
     candidates: dict[str, list[_Candidate]] = {}
-    fetched = prefetch([f.path for f in to_read if f.kind == "xlsx"], MAX_ROWS, MAX_COLS)
-    for done, f in enumerate(to_read, start=1):
-        sub = read_submission(f.path, f.name, f.kind, fetched.get(f.path))
+    read = read_files([(f.path, f.name) for f in to_read], is_submission, progress)
+    for f, (kind, sub) in zip(to_read, read):
+        f.kind = kind
+        if sub is None:
+            problems.append(P.FileNotSpreadsheet(file=f.name, name=f.name, kind=KIND_NAMES.get(kind, kind)))
+            continue
         submissions.append(sub)
-        if progress is not None:
-            progress(done, len(to_read))
         claimed = expected_kind(f.path)
         if claimed and f.kind in READABLE and f.kind != claimed:
             sub.problems.insert(0, P.FileFormatMismatch(file=f.name, suffix=f.path.suffix, kind=KIND_NAMES[f.kind]))
@@ -338,7 +339,7 @@ def run(
                 continue
             unit = matched.get(rec.unit)
             if unit is not None:
-                per_unit.setdefault(unit.code, []).append(dataclasses.replace(rec, unit=unit.name, code=unit.code))
+                per_unit.setdefault(unit.code, []).append(rec._replace(unit=unit.name, code=unit.code))
         for code, recs in per_unit.items():
             candidates.setdefault(code, []).append(_Candidate(f, sub, recs))
         problems.extend(sub.problems)
@@ -392,10 +393,10 @@ def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Sub
         if registry is not None:
             matched = _match_units(sub, registry)
             problems = list(sub.problems)
-            records = [dataclasses.replace(r, unit=matched[r.unit].name, code=matched[r.unit].code)
+            records = [r._replace(unit=matched[r.unit].name, code=matched[r.unit].code)
                        for r in sub.records if r.unit in matched]
         else:
-            records = [dataclasses.replace(r, code=r.unit) for r in sub.records]
+            records = [r._replace(code=r.unit) for r in sub.records]
         problems.extend(validate_records(records, _in_error(records, problems)))
         found.append((sub, problems))
     return found

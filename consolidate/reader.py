@@ -14,6 +14,7 @@ import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import openpyxl
 from defusedxml import DefusedXmlException
@@ -46,15 +47,18 @@ MAX_COLS = 60
 HEADER_SCAN_ROWS = 60
 
 
-@dataclass(frozen=True)
-class Source:
+# Tuples, not dataclasses: a province run holds ~40 of these per submission and
+# sends them from the reading workers; a frozen dataclass is ~5× slower to build
+# and to pickle.
+
+
+class Source(NamedTuple):
     file: str
     sheet: str
     cell: str
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One value of one form for one unit: (unit, form, item, field) → value."""
 
     form: str
@@ -67,8 +71,7 @@ class Record:
     code: str = ""  # the registry unit, once the pipeline has matched the name
 
 
-@dataclass(frozen=True)
-class UnitCell:
+class UnitCell(NamedTuple):
     name: str
     source: Source
 
@@ -86,8 +89,7 @@ class Submission:
     upstream_errors: int = 0  # errors left in the log sheet of a merged workbook being rolled up
 
 
-@dataclass(frozen=True)
-class _Cell:
+class _Cell(NamedTuple):
     value: object
     number_format: str = "General"
 
@@ -100,6 +102,16 @@ class _Grid:
         self.cells = cells
         self.max_row = max((r for r, _ in cells), default=0)
         self.declared = (0, 0)  # rows, columns the file says the sheet has
+        self._labels: list[tuple[int, int, str]] | None = None
+
+    @property
+    def labels(self) -> list[tuple[int, int, str]]:
+        """(row, column, folded text) of the text cells in reading order: the tables are found
+        by several searches over the same labels, so they are sorted and folded once."""
+        if self._labels is None:
+            self._labels = [(r, c, fold(cell.value)) for (r, c), cell in sorted(self.cells.items())
+                            if isinstance(cell.value, str)]
+        return self._labels
 
     def get(self, row: int, col: int) -> _Cell | None:
         return self.cells.get((row, col))
@@ -116,10 +128,7 @@ class _Grid:
         return next(iter(self.find_all(predicate, max_row)), None)
 
     def find_all(self, predicate, max_row: int = HEADER_SCAN_ROWS) -> list[tuple[int, int]]:
-        return [
-            (r, c) for (r, c), cell in sorted(self.cells.items())
-            if r <= max_row and isinstance(cell.value, str) and predicate(fold(cell.value))
-        ]
+        return [(r, c) for r, c, folded in self.labels if r <= max_row and predicate(folded)]
 
 
 def address(row: int, col: int) -> str:
@@ -403,10 +412,9 @@ def _find_columns(grid: _Grid, header_row: int, wanted: dict) -> tuple[dict[str,
     and the last row those headers use (data starts below it)."""
     found: dict[str, int] = {}
     last = header_row
-    for (r, c), cell in sorted(grid.cells.items()):
-        if not header_row <= r < header_row + 3 or not isinstance(cell.value, str):
+    for r, c, f in grid.labels:
+        if not header_row <= r < header_row + 3:
             continue
-        f = fold(cell.value)
         for key, match in wanted.items():
             if key not in found and match(f):
                 found[key] = c
@@ -587,9 +595,11 @@ def _has_formulas(path: Path) -> bool:
     return False
 
 
-def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission) -> None:
+def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission, has_formulas: bool | None = None) -> None:
     """Give blank-looking cells that hold a formula without cached value their computed value."""
-    if sub.kind != "xlsx" or not any(rec.value is None for rec in sub.records) or not _has_formulas(path):
+    if sub.kind != "xlsx" or not any(rec.value is None for rec in sub.records):
+        return
+    if not (_has_formulas(path) if has_formulas is None else has_formulas):
         return
     formulas = {g.title: g for g in _load_openpyxl(path, data_only=False)}
     values = {g.title: g for g in grids}
@@ -642,8 +652,12 @@ def grids_from_sheets(sheets: list[dict]) -> list[_Grid]:
 
 
 def read_submission(path: Path, name: str | None = None, kind: str | None = None,
-                    sheets: list[dict] | None = None) -> Submission:
-    """Read one workbook (or the values already read from it); problems are collected, never raised."""
+                    sheets: list[dict] | None = None, has_formulas: bool | None = None) -> Submission:
+    """Read one workbook (or the values already read from it); problems are collected, never raised.
+
+    ``has_formulas`` is what a caller that already scanned the sheets' XML knows,
+    so the package is not opened again to find out.
+    """
     sub = Submission(path=path, name=name or path.name, kind=kind or sniff(path))
     try:
         grids = grids_from_sheets(sheets) if sheets is not None else load_grids(path, sub.kind)
@@ -673,7 +687,7 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
         if form not in sub.forms and not any(isinstance(p, P.HeaderIncomplete) and p.params["form"] == sheet for p in sub.problems):
             sub.problems.append(P.FormMissing(file=sub.name, unit=unit, form=sheet))
     try:
-        _fill_formulas(path, grids, sub)
+        _fill_formulas(path, grids, sub, has_formulas)
     except Exception as exc:  # the second, formula-text read of a file that opened once
         sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__))
     return sub

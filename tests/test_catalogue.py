@@ -54,3 +54,19 @@ def test_the_registry_has_the_seed_units_in_order_with_stable_codes():
     assert units[0].name == "Cấp huyện" and units[-1].name == "Xã Phước Thuận"
     assert len({u.code for u in units}) == 14
     assert all(u.parent == "tuy-phuoc" for u in units)
+
+
+def test_a_name_without_its_tone_marks_points_at_the_unit_of_the_same_district():
+    from consolidate.registry import Registry, Unit
+
+    registry = Registry([
+        Unit("t", "Tỉnh Thử nghiệm", "tỉnh"),
+        Unit("h1", "Huyện Một", "huyện", "t"), Unit("h2", "Huyện Hai", "huyện", "t"),
+        Unit("a1", "Xã Bình Minh", "xã", "h1"), Unit("a2", "Xã Bình Mính", "xã", "h2"),
+        Unit("b2", "Xã An Hòa", "xã", "h2"),
+    ])
+    assert registry.match("Xa Binh Minh") is None
+    assert registry.closest("Xa Binh Minh") == ["Xã Bình Minh", "Xã Bình Mính"]
+    assert registry.closest("Xa Binh Minh", within="h2") == ["Xã Bình Mính"]
+    assert registry.closest("Xã An Hoà Đông", within="h2")[0] == "Xã An Hòa"  # no same-letter name: difflib
+    assert "Xã Bình Minh" not in registry.closest("Xã Bình Mình Đông", within="h2")  # only that district

@@ -1,0 +1,105 @@
+"""The fast path: python-calamine in worker processes gives the same rows as the careful reader."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+import hostile
+from consolidate import pipeline
+from consolidate.reader import read_submission
+from consolidate.reading_pool import read_file, read_files, screen_package
+from conftest import unit_file
+
+
+def calamine_can_read(path: Path) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        return screen_package(zf) is not None
+
+
+def rows(sub):
+    return [(r.unit, r.item, r.field, r.value, r.source) for r in sub.records]
+
+
+def test_the_fast_path_reads_exactly_what_the_careful_one_does(inbox):
+    paths = sorted(inbox.glob("*.xlsx"))
+    assert all(calamine_can_read(p) for p in paths)
+    pooled = read_files([(p, p.name) for p in paths], pipeline.is_submission)
+    for path, (kind, sub) in zip(paths, pooled):
+        fast = read_file(path, path.name, pipeline.is_submission, fast=True)[1]
+        careful = read_submission(path, path.name, "xlsx")
+        assert kind == "xlsx"
+        assert rows(fast) == rows(careful) == rows(sub)
+        assert [p.code for p in fast.problems] == [p.code for p in careful.problems] == [p.code for p in sub.problems]
+
+
+def test_the_pool_keeps_the_inbox_order_and_says_what_is_not_a_spreadsheet(inbox):
+    (inbox / "ghi-chu.txt").write_text("Gửi kèm báo cáo", encoding="utf-8")
+    (inbox / "scan.xlsx").write_bytes(b"%PDF-1.4 not a workbook")
+    items = [(p, p.name) for p in sorted(inbox.iterdir())]
+    done = []
+
+    read = read_files(items, pipeline.is_submission, lambda n, total: done.append((n, total)))
+
+    kinds = {path.name: kind for (path, _), (kind, _) in zip(items, read)}
+    assert kinds["ghi-chu.txt"] == "unknown" and kinds["scan.xlsx"] == "pdf"
+    assert dict(zip([n for _, n in items], [sub is None for _, sub in read]))["ghi-chu.txt"]
+    assert [sub.name for _, sub in read if sub is not None] == [n for _, n in items if n != "ghi-chu.txt"]
+    assert done[-1] == (len(items), len(items))
+    assert [n for n, _ in done] == sorted(n for n, _ in done)
+
+
+def test_files_that_need_formats_or_error_cells_take_the_careful_path(inbox, tmp_path):
+    path = unit_file(inbox, "x-phuoc-an")
+    assert calamine_can_read(path)
+    wb = openpyxl.load_workbook(path)
+    wb["Biểu mẫu 2"]["E8"].number_format = "0.0%"
+    wb.save(tmp_path / "percent.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Biểu mẫu 1"]["G7"] = "#REF!"
+    wb.save(tmp_path / "error.xlsx")
+    hostile.junk_rows(path, tmp_path / "big.xlsx", n=3000)
+    for name in ("percent.xlsx", "error.xlsx", "big.xlsx"):
+        assert not calamine_can_read(tmp_path / name), name
+
+
+def test_a_file_that_kills_its_worker_is_read_the_careful_way(inbox):
+    """A stray far cell behind a small declared size aborts calamine: the run goes on regardless."""
+    path = unit_file(inbox, "x-phuoc-an")
+    good = path.with_suffix(".orig")
+    path.rename(good)
+    row = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    hostile.rewrite(good, path, {hostile.SHEET1: lambda x: x.replace("</sheetData>", row + "</sheetData>")})
+    good.unlink()
+    assert not calamine_can_read(path)  # its <dimension> lies, its cells do not
+
+    result = pipeline.run(inbox)
+
+    assert result.count(pipeline.REPORTED) == 14
+    assert [p.code for p in result.problems] == ["total-mismatch"]
+    assert result.consolidated.form1["x-phuoc-an"]["computers"].value == 5.0
+
+
+def test_a_worker_that_dies_loses_nothing(inbox, monkeypatch):
+    """Should calamine ever abort on a file the screening let through, the other files still arrive."""
+    from consolidate import reading_pool
+
+    real = reading_pool.calamine_values
+
+    def dies_on_phuoc_an(fh, max_rows, max_cols):
+        sheets = real(fh, max_rows, max_cols)
+        if any("Phước An" in str(v) for s in sheets for _, _, v in s["cells"]):
+            os.abort()  # what calamine does on a 512 GiB sheet: no Python exception, the process is gone
+        return sheets
+
+    monkeypatch.setattr(reading_pool, "calamine_values", dies_on_phuoc_an)
+    monkeypatch.setattr(reading_pool, "BATCH", 2)
+
+    result = pipeline.run(inbox)
+
+    assert result.count(pipeline.REPORTED) == 14
+    assert [p.code for p in result.problems] == ["total-mismatch"]
+    assert result.consolidated.form1["x-phuoc-an"]["computers"].value == 5.0
