@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 import re
@@ -43,7 +42,7 @@ tr.thong-tin td.muc { color: #555; }
 nav ul { margin: .2rem 0; }
 .top { font-size: .85rem; }
 figure { margin: 1rem 0 2rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #444; font-size: .92rem; }
 .note { color: #555; font-style: italic; }
 @media print { nav, .top { display: none; } h2 { break-after: avoid; } figure { break-inside: avoid; } }
@@ -267,8 +266,7 @@ def render(result: RunResult, feedback_links: dict[str, str] | None = None) -> s
         bars = indicator_bars(c, ind)
         out.append(f'<figure id="chi-tieu-{n}"><h3>{n}. {esc(ind.label)}</h3>')
         if charts:
-            png = base64.b64encode(chart(bars, c, ind, s.target(ind.key))).decode("ascii")
-            out.append(f'<img src="data:image/png;base64,{png}" alt="{esc(ind.label)}: kết quả sau khi chuyển giao theo đơn vị">')
+            out.append(chart(bars, c, ind, s.target(ind.key), f"{ind.label}: kết quả sau khi chuyển giao theo đơn vị"))
         out.append(f"<figcaption>{esc(caption(bars, c, ind, s.target(ind.key), charts))}</figcaption>")
         rows = "".join(
             f"<tr><td>{esc(b.unit)}</td><td>{esc(b.note)}</td><td>{esc(b.target_note)}</td></tr>" for b in bars

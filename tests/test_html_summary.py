@@ -24,8 +24,8 @@ def page(out: Path) -> str:
     return (out / PAGE).read_text(encoding="utf-8")
 
 
-def pngs(html: str) -> list[bytes]:
-    return [base64.b64decode(m) for m in re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)]
+def charts(html: str) -> list[str]:
+    return re.findall(r"<svg .*?</svg>", html, re.S)
 
 
 def test_the_page_is_vietnamese_self_contained_and_offline(inbox, out):
@@ -41,11 +41,13 @@ def test_the_page_is_vietnamese_self_contained_and_offline(inbox, out):
     text = re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", html)
     assert not re.search(r"https?:|//|url\(|@import", text, re.I)
     assert text.lower().count("http") == text.lower().count("http-equiv")  # the no-network policy itself
-    assert all(src.startswith("data:image/png;base64,") for src in re.findall(r'src="([^"]*)"', html))
+    assert all(src.startswith("data:") for src in re.findall(r'src="([^"]*)"', html))
     assert all(href.startswith("#") or not re.match(r"[a-z]+:", href) for href in re.findall(r'href="([^"]*)"', html))
-    images = pngs(html)
-    assert len(images) == len(FORM2_INDICATORS)
-    assert all(img.startswith(b"\x89PNG\r\n\x1a\n") for img in images)
+    drawn = charts(html)
+    assert len(drawn) == len(FORM2_INDICATORS)
+    for svg in drawn:  # one bar or one "why not" per unit, each unit named
+        assert svg.count("<rect ") + svg.count('font-style="italic"') == len(SEED_FORM1)
+        assert all(name in svg for name in SEED_FORM1)
 
 
 def test_completeness_errors_by_unit_and_what_units_typed_is_escaped(inbox, out):
@@ -101,6 +103,10 @@ def test_targets_and_a_bad_rate_show_on_the_chart(inbox, out):
     assert "Vạch đen: chỉ tiêu UBND tỉnh giao 95 %" in first
     assert "Cột đỏ: số liệu có lỗi, không được tính vào giá trị chung." in first
     assert "<td>Xã Phước Hiệp</td><td>120 (lỗi)</td>" in first
+    svg = charts(first)[0]
+    assert svg.count('fill="#C00000"><title>Xã Phước Hiệp: 120 (lỗi)</title>') == 1  # the red bar
+    assert svg.count('stroke-width="2.5"') == first.count("</td><td>95</td></tr>") >= 2  # the units' target ticks
+    assert "Chỉ tiêu UBND tỉnh giao</text>" in svg  # in the legend
     assert "Trung bình cộng (không trọng số) của 13 đơn vị" in first
     assert html.count("Chưa có chỉ tiêu UBND tỉnh giao") == len(FORM2_INDICATORS) - 1
 
@@ -142,7 +148,7 @@ def test_too_many_units_for_a_bar_chart_keeps_the_tables(inbox, out, monkeypatch
     monkeypatch.setattr(html_summary, "MAX_CHART_UNITS", 10)
     run_cli("run", inbox, "--out", out)
     html = page(out)
-    assert pngs(html) == []
+    assert charts(html) == []
     assert "Có 14 đơn vị, quá nhiều để vẽ biểu đồ dễ đọc (tối đa 10)" in html
     assert html.count("<details open>") == len(FORM2_INDICATORS)
     assert "đường chấm" not in html and "vạch chỉ tiêu" not in html
