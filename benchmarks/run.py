@@ -376,30 +376,31 @@ def render_details(rows: list[Row]) -> str:
 STEP_ROWS = (
     # (label, key in times, indent)
     ("interpreter start-up (`python -c pass`, measured apart)", "startup", 0),
-    ("imports (consolidate and the libraries it loads at import)", "imports", 0),
+    ("imports (consolidate and what it loads at import; pandas/pandera come later, see below)", "imports", 0),
     ("load registry (units.csv)", "registry_load", 0),
     ("discover", "discover", 0),
-    ("read (`read_submission`, all files)", "read", 0),
-    ("openpyxl load, cached values", "read.openpyxl_load(values)", 1),
-    ("openpyxl load again for formula text (`_fill_formulas`)", "read.openpyxl_load(formulas)", 1),
-    ("python-calamine worker processes (.xls/.ods/.xlsb only)", "read.calamine_worker", 1),
-    ("locating tables, parsing values (rest of read)", "read.rest", 1),
+    ("read (`read_files`: two forked workers do the whole per-file work)", "read", 0),
+    ("this process meanwhile: importing pandas + pandera", "read.imports_meanwhile", 1),
     ("match units (`_match_units`)", "match_units", 0),
     ("validate (`validate_records`)", "validate", 0),
     ("build frames", "validate.build_frames", 1),
     ("pandera `validate(lazy=True)`", "validate.pandera", 1),
     ("failures → problems, sorting (rest)", "validate.rest", 1),
     ("consolidate", "consolidate", 0),
-    ("rest of `pipeline.run` (newest-file choice, completeness)", "run.rest", 0),
+    ("rest of `pipeline.run` (newest-file choice, plausibility, completeness)", "run.rest", 0),
     ("check feedback folder", "write.check_folder", 0),
-    ("write merged workbook (xlsxwriter)", "write.workbook", 0),
     ("write CSV log", "write.log_csv", 0),
     ("write feedback copies (`write_feedback`)", "write.feedback", 0),
-    ("openpyxl full load + save of each file with problems", "write.feedback.copies", 1),
+    ("one copy per file with problems", "write.feedback.copies", 1),
     ("write HTML summary (`write_html_summary`)", "write.html", 0),
+    ("wait for the merged workbook (xlsxwriter, written by a forked child meanwhile)", "write.workbook.wait", 0),
     ("rest of `write_outputs`", "write.rest", 0),
 )
-WRITE_STEPS = ("write.check_folder", "write.workbook", "write.log_csv", "write.feedback", "write.html")
+PARALLEL_ROWS = (
+    # work done on the other core, overlapping the rows above
+    ("merged workbook, start to finish in its child (overlaps the CSV, copies, HTML)", "write.workbook"),
+)
+WRITE_STEPS = ("write.check_folder", "write.workbook.wait", "write.log_csv", "write.feedback", "write.html")
 CROSS_ROWS = (
     ("`Registry.reporting_units` (inside match units, completeness, consolidate)", "registry.reporting_units"),
     ("`Registry.closest` (suggestions for unknown names)", "registry.closest"),
@@ -412,9 +413,6 @@ def step_table(profile: dict) -> str:
     t["startup"] = profile["startup"]
     t["imports"] = profile["imports"] + profile["stdlib_imports"]
     t["registry_load"] = profile["registry_load"]
-    loads = [k for k in ("read.openpyxl_load(values)", "read.openpyxl_load(formulas)", "read.calamine_worker") if k in t]
-    if "read" in t and loads:
-        t["read.rest"] = t["read"] - sum(t[k] for k in loads)
     if "validate" in t and "validate.pandera" in t:
         t["validate.rest"] = t["validate"] - t.get("validate.build_frames", 0) - t["validate.pandera"]
     t["run.rest"] = profile["run"] - sum(t.get(k, 0) for k in ("discover", "read", "match_units", "validate", "consolidate"))
@@ -435,6 +433,9 @@ def step_table(profile: dict) -> str:
     accounted = sum(t[k] for _, k, i in STEP_ROWS if i == 0 and k in t)
     lines.append(f"| not in any step above (mostly interpreter shutdown) | {total - accounted:.2f} | "
                  f"{(total - accounted) / total * 100:.0f} % | |")
+    for label, key in PARALLEL_ROWS:
+        if key in t:
+            lines.append(f"| *on the other core:* {label} | {t[key]:.2f} | {t[key] / total * 100:.0f} % | |")
     lines.append("| **of which, across the steps above:** | | | |")
     for label, key in CROSS_ROWS:
         if key in t:

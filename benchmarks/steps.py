@@ -23,7 +23,9 @@ import consolidate.outputs as outputs  # noqa: E402
 import consolidate.pipeline as pipeline  # noqa: E402
 import consolidate.reader as reader  # noqa: E402
 import consolidate.registry as registry  # noqa: E402
-import consolidate.validate as validate  # noqa: E402
+
+# consolidate.validate (pandas, pandera) is NOT imported here: the run imports it
+# while its reading workers are busy, and the profile must see that as it is.
 
 import importlib  # noqa: E402
 
@@ -71,17 +73,10 @@ def _data_only_key(prefix):
 # reported as missing instead of failing the profile.
 STEPS = (
     ("discover", pipeline, ("discover",), None),
-    ("read", pipeline, ("read_submission",), None),
-    ("read.openpyxl_load", reader, ("_load_openpyxl", "_load_grids"), _data_only_key("read.openpyxl_load")),
-    ("read.calamine_worker", reader, ("_load_calamine",), None),
-    ("read.fill_formulas", reader, ("_fill_formulas",), None),
+    ("read", pipeline, ("read_files",), None),
     ("match_units", pipeline, ("_match_units",), None),
-    ("validate", pipeline, ("validate_records",), None),
-    ("validate.build_frames", validate, ("_frame",), None),
-    ("validate.pandera", validate, ("_failures",), None),
     ("consolidate", pipeline, ("consolidate",), None),
     ("write.check_folder", outputs, ("check_feedback_folder",), None),
-    ("write.workbook", outputs, ("write_workbook",), None),
     ("write.log_csv", outputs, ("write_log_csv",), None),
     ("write.feedback", outputs, ("write_feedback",), None),
     ("write.feedback.copies", feedback, ("_write_copy",), None),
@@ -91,8 +86,58 @@ STEPS = (
 )
 
 
+def _instrument_checks() -> None:
+    """Time the first, importing call of pipeline._load_checks (made while the workers read) and,
+    once consolidate.validate exists, its steps."""
+    load = pipeline._load_checks
+    wrapped = {}
+
+    def load_checks():
+        if "fn" in wrapped:
+            return wrapped["fn"]
+        t = time.perf_counter()
+        fn = load()
+        TIMES["read.imports_meanwhile"] += time.perf_counter() - t
+        CALLS["read.imports_meanwhile"] += 1
+        validate = sys.modules["consolidate.validate"]
+        validate._frame = timed("validate.build_frames", validate._frame)
+        validate._failures = timed("validate.pandera", validate._failures)
+        wrapped["fn"] = timed("validate", fn)
+        return wrapped["fn"]
+
+    pipeline._load_checks = load_checks
+
+
+def _instrument_background() -> None:
+    """The merged workbook is written by a forked child: what the parent can time is how long
+    it still waits for the child once its own outputs are written."""
+    start = outputs.background.start
+
+    def start_timed(work):
+        TIMES["write.workbook.started"] = time.perf_counter()
+        join = start(work)
+
+        def join_timed():
+            t = time.perf_counter()
+            try:
+                return join()
+            finally:
+                TIMES["write.workbook.wait"] += time.perf_counter() - t
+                CALLS["write.workbook.wait"] += 1
+                TIMES["write.workbook"] = time.perf_counter() - TIMES.pop("write.workbook.started")
+                CALLS["write.workbook"] += 1
+
+        return join_timed
+
+    outputs.background.start = start_timed
+
+
 def instrument() -> list[str]:
     """Wrap every step that exists; return the labels of those that do not."""
+    if hasattr(pipeline, "_load_checks"):
+        _instrument_checks()
+    if hasattr(outputs, "background"):
+        _instrument_background()
     missing = []
     for label, owner, names, key in STEPS:
         name = next((n for n in names if owner is not None and callable(getattr(owner, n, None))), None)

@@ -11,11 +11,8 @@ import click
 from . import config as config_files
 from . import pipeline
 from . import problems as P
-from .accounting import violations
-from .outputs import write_outputs
 from .registry import Registry, ReportSettings, default_registry, default_settings
 from .summary import summarize
-from .template_writer import write_templates
 
 EXIT_OK, EXIT_ERRORS, EXIT_FATAL = 0, 1, 2
 SHOWN_PROBLEMS = 20
@@ -78,13 +75,17 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
         nonlocal bar
         if bar is None:
             bar = click.progressbar(length=total, label="Đang đọc báo cáo", file=sys.stderr)
-        bar.update(1)
+        bar.update(done - bar.pos)  # the workers report in batches
 
     show_progress = not quiet and not as_json and sys.stderr.isatty()
     try:
         result = pipeline.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None)
         if bar is not None:
             bar.render_finish()
+        # The writers are imported when needed: `consolidate --help` and `check` stay quick.
+        from .accounting import violations
+        from .outputs import write_outputs
+
         paths = write_outputs(result, out)
         unaccounted = violations(result)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
@@ -177,6 +178,8 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
     Ví dụ: consolidate template --out mau/
     """
     registry, settings = _load(units_file, config_file)
+    from .template_writer import write_templates
+
     paths = write_templates(registry, settings, out)
     click.echo(f"Đã tạo {len(paths)} tệp mẫu trong {out}:")
     for p in paths:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import background
 from .feedback import check_feedback_folder, feedback_dir, write_feedback
 from .html_summary import write_html_summary
 from .log_writer import write_log_csv
@@ -34,10 +35,14 @@ def output_paths(result: RunResult, out: Path) -> dict[str, Path]:
 
 
 def write_outputs(result: RunResult, out: Path) -> Outputs:
+    """Write every output; the merged workbook on the other core while the rest are written here."""
     check_feedback_folder(result, out)  # before anything is written
     paths = output_paths(result, out)
-    write_workbook(result, paths["workbook"])
-    write_log_csv(result.problems, paths["log"])
-    feedback = write_feedback(result, out)
-    write_html_summary(result, paths["html"], feedback)
+    workbook_written = background.start(lambda: write_workbook(result, paths["workbook"]))
+    try:
+        write_log_csv(result.problems, paths["log"])
+        feedback = write_feedback(result, out)
+        write_html_summary(result, paths["html"], feedback)
+    finally:
+        workbook_written()  # its error, if any, is the run's error; never leave the child behind
     return Outputs(paths, feedback, feedback_dir(out))

@@ -22,7 +22,6 @@ from .legacy import ENCODING_NAMES, decode, looks_legacy
 from .reader import Record, Submission, read_submission
 from .reading_pool import read_files
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
-from .validate import validate_records
 
 REPORTED, MISSING, UNUSABLE = "reported", "missing", "unusable"
 STATUS_LABELS = {REPORTED: "Đã báo cáo", MISSING: "Chưa báo cáo", UNUSABLE: "Báo cáo không dùng được"}
@@ -284,6 +283,14 @@ def read_previous(path: Path, registry: Registry) -> list[Record]:
             for r in sub.records if r.unit in matched]
 
 
+def _load_checks() -> Callable:
+    """The pandera checks, imported on first use: pandas and pandera take ~1 s to import, which
+    the run spends while the reading workers are busy rather than before they start."""
+    from .validate import validate_records
+
+    return validate_records
+
+
 def run(
     inbox: Path,
     registry: Registry | None = None,
@@ -311,7 +318,7 @@ def run(
     # Read (in worker processes), check the period, match units
     submissions: list[Submission] = []
     candidates: dict[str, list[_Candidate]] = {}
-    read = read_files([(f.path, f.name) for f in to_read], is_submission, progress)
+    read = read_files([(f.path, f.name) for f in to_read], is_submission, progress, meanwhile=_load_checks)
     for f, (kind, sub) in zip(to_read, read):
         f.kind = kind
         if sub is None:
@@ -358,6 +365,7 @@ def run(
         records.extend(winner.records)
 
     # Validate (a cell whose value could not be read at all is not reported twice)
+    validate_records = _load_checks()
     problems.extend(validate_records(records, _in_error(records, problems)))
 
     # Plausibility: warnings for the clerk to look at, never errors
@@ -397,6 +405,6 @@ def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Sub
                        for r in sub.records if r.unit in matched]
         else:
             records = [r._replace(code=r.unit) for r in sub.records]
-        problems.extend(validate_records(records, _in_error(records, problems)))
+        problems.extend(_load_checks()(records, _in_error(records, problems)))
         found.append((sub, problems))
     return found

@@ -13,12 +13,11 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-import openpyxl
 from defusedxml import DefusedXmlException
-from openpyxl.utils import get_column_letter
 
 from . import problems as P
 from .formats import KIND_NAMES, sniff
@@ -131,8 +130,17 @@ class _Grid:
         return [(r, c) for r, c, folded in self.labels if r <= max_row and predicate(folded)]
 
 
+@lru_cache(maxsize=None)
+def column_letters(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
 def address(row: int, col: int) -> str:
-    return f"{get_column_letter(col)}{row}"
+    return f"{column_letters(col)}{row}"
 
 
 # Values --------------------------------------------------------------------
@@ -236,6 +244,10 @@ class Unreadable(Exception):
 
 
 def _load_openpyxl(path: Path, data_only: bool = True) -> list[_Grid]:
+    # Imported here: most runs read every file with python-calamine and never need it,
+    # and a run's start-up is part of what the clerk waits for.
+    import openpyxl
+
     # from a file object, so a real .xlsx named .xls is read by its content
     with open(path, "rb") as fh:
         return _grids_from_openpyxl(openpyxl.load_workbook(fh, read_only=True, data_only=data_only, keep_vba=False))

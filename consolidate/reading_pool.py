@@ -28,6 +28,7 @@ import resource
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +42,7 @@ BATCH = 32
 FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB; a file this large is read the careful, bounded way
 
 _PERCENT = re.compile(rb'numFmtId="(?:9|10)"|formatCode="[^"]*%')
-_CELL_REF = re.compile(rb' r="([A-Z]+)(\d+)"')  # only cells have a letters-and-digits r=
+_CELL_COLUMN = re.compile(rb' r="([A-Z]+)\d')  # only cells have a letters-and-digits r=
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
 
 Read = tuple[str, "Submission | None"]  # (what the bytes say the file is, its submission or None)
@@ -52,6 +53,17 @@ def _column_number(letters: bytes) -> int:
     for ch in letters:
         n = n * 26 + ch - 64
     return n
+
+
+@lru_cache(maxsize=4)
+def _row_beyond(max_rows: int) -> re.Pattern[bytes]:
+    """A cell address whose row number is above ``max_rows``, as one regex (no number is parsed)."""
+    digits = str(max_rows)
+    above = [rf"[1-9]\d{{{len(digits)},}}"]  # more digits
+    for i, ch in enumerate(digits):
+        if ch != "9":  # same length, larger at position i
+            above.append(digits[:i] + f"[{int(ch) + 1}-9]" + rf"\d{{{len(digits) - i - 1}}}")
+    return re.compile(rb' r="[A-Z]+(?:' + "|".join(above).encode() + rb')"')
 
 
 def screen_package(zf: zipfile.ZipFile, max_rows: int = MAX_ROWS, max_cols: int = MAX_COLS) -> bool | None:
@@ -71,9 +83,10 @@ def screen_package(zf: zipfile.ZipFile, max_rows: int = MAX_ROWS, max_cols: int 
         data = zf.read(info)
         if b' t="e"' in data:
             return None  # calamine reads #REF! as a blank
-        for letters, row in _CELL_REF.findall(data):
-            if len(letters) > 2 or int(row) > max_rows or _column_number(letters) > max_cols:
-                return None  # large: the bounded reader says what it skipped
+        if _row_beyond(max_rows).search(data) or any(
+            len(letters) > 2 or _column_number(letters) > max_cols for letters in set(_CELL_COLUMN.findall(data))
+        ):
+            return None  # large: the bounded reader says what it skipped
         formulas = formulas or _FORMULA_TAG.search(data) is not None
     names = {i.filename for i in infos}
     if "xl/styles.xml" in names and _PERCENT.search(zf.read("xl/styles.xml")):
@@ -138,7 +151,7 @@ def _read_batch(items: list[tuple[Path, str]], is_spreadsheet, fast: bool) -> li
 
 
 def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Read | None], is_spreadsheet,
-               fast: bool, tick: Callable[[int], None]) -> None:
+               fast: bool, tick: Callable[[int], None], meanwhile: Callable[[], object] | None = None) -> None:
     """Fill ``results`` for the indices in ``todo`` that a worker pool manages to read."""
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     try:
@@ -146,6 +159,8 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
                                  mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_read_batch, [items[i] for i in batch], is_spreadsheet, fast): batch
                        for batch in batches}
+            if meanwhile is not None:
+                meanwhile()
             for future in as_completed(futures):
                 try:
                     read = future.result()
@@ -160,11 +175,14 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
 
 
 def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
-               progress: Callable[[int, int], None] | None = None) -> list[Read]:
+               progress: Callable[[int, int], None] | None = None,
+               meanwhile: Callable[[], object] | None = None) -> list[Read]:
     """(kind, submission) for each (path, name), in the given order.
 
     ``is_spreadsheet(path, kind)`` says whether a file of that kind is read at
-    all; the others come back with None and the caller logs why.
+    all; the others come back with None and the caller logs why. ``meanwhile``
+    is called once the workers are busy (or before reading here), so this
+    process can prepare something (imports) while they read.
     """
     results: list[Read | None] = [None] * len(items)
     done = 0
@@ -179,7 +197,10 @@ def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
         for fast in (True, False):
             todo = [i for i, r in enumerate(results) if r is None]
             if todo:
-                _pool_read(items, todo, results, is_spreadsheet, fast, tick)
+                _pool_read(items, todo, results, is_spreadsheet, fast, tick, meanwhile)
+                meanwhile = None
+    if meanwhile is not None:
+        meanwhile()
     for i, r in enumerate(results):
         if r is None:
             results[i] = read_file(*items[i], is_spreadsheet)
