@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
 from . import problems as P
+from .formats import sha256_of
 from .pipeline import MISSING, REPORTED, UNUSABLE, RunResult
 
 MERGED, SUPERSEDED, SKIPPED, UNUSED = "merged", "superseded", "skipped", "unused"
@@ -27,14 +27,6 @@ class FileOrigin:
     detail: str  # in Vietnamese, for the provenance sheet
 
 
-def _sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def origins(result: RunResult) -> list[FileOrigin]:
     """Every inbox file with its checksum and what became of it."""
     by_file: dict[str, list[P.Problem]] = {}
@@ -44,6 +36,7 @@ def origins(result: RunResult) -> list[FileOrigin]:
     for code, name in result.used.items():
         used_by.setdefault(name, []).append(result.registry_name(code))
     read_as = {s.name: ", ".join(dict.fromkeys(u.name for u in s.units)) for s in result.submissions}
+    digests = {s.name: s.sha256 for s in result.submissions if s.sha256}  # taken by the reader from the bytes it read
 
     found = []
     for f in result.files:
@@ -60,7 +53,8 @@ def origins(result: RunResult) -> list[FileOrigin]:
             fate, detail = UNUSED, "Không dùng được: " + reason
         modified = dt.datetime.fromtimestamp(f.mtime).strftime("%d/%m/%Y %H:%M:%S")
         units = ", ".join(used_by.get(f.name, [])) or read_as.get(f.name, "")
-        found.append(FileOrigin(f.name, f.size, modified, _sha256(f.path), units, fate, detail))
+        digest = digests.get(f.name) or sha256_of(f.path)
+        found.append(FileOrigin(f.name, f.size, modified, digest, units, fate, detail))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from pathlib import Path
 
@@ -92,3 +93,12 @@ def expected_kind(path: Path) -> str | None:
     if suffix in {".xls", ".ods", ".xlsb"}:
         return suffix[1:]
     return None
+
+
+def sha256_of(path: Path) -> str:
+    """The file's checksum, as the provenance sheet shows it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

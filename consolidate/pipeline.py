@@ -349,6 +349,7 @@ def run(
                 per_unit.setdefault(unit.code, []).append(rec._replace(unit=unit.name, code=unit.code))
         for code, recs in per_unit.items():
             candidates.setdefault(code, []).append(_Candidate(f, sub, recs))
+        sub.records = []  # its rows live on in the candidates: a country-wide run holds ~40 per file
         problems.extend(sub.problems)
 
     # One submission per unit: the newest wins, the others are logged

@@ -86,6 +86,7 @@ class Submission:
     forms: set[str] = field(default_factory=set)
     periods: dict[str, str] = field(default_factory=dict)  # rate key → its header text
     upstream_errors: int = 0  # errors left in the log sheet of a merged workbook being rolled up
+    sha256: str = ""  # of the bytes read, for the provenance sheet (set by reading_pool)
 
 
 class _Cell(NamedTuple):

@@ -20,6 +20,7 @@ declared size is small. So:
 from __future__ import annotations
 
 import faulthandler
+import hashlib
 import io
 import multiprocessing
 import os
@@ -34,7 +35,7 @@ from typing import Callable
 
 from .calamine_worker import MEMORY_LIMIT
 from .calamine_worker import values as calamine_values
-from .formats import MAX_PART_BYTES, ZIP_MAGIC, sniff, zip_kind
+from .formats import MAX_PART_BYTES, ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .reader import MAX_COLS, MAX_ROWS, Submission, read_submission
 
 MIN_FILES = 8  # below this, starting workers costs more than it saves
@@ -110,7 +111,9 @@ def _fast_read(path: Path, name: str) -> Read | None:
         sheets = calamine_values(io.BytesIO(data), MAX_ROWS, MAX_COLS)
     except Exception:  # whatever it is, the careful reader will say it in the clerk's words
         return None
-    return "xlsx", read_submission(path, name, "xlsx", sheets, has_formulas=formulas)
+    sub = read_submission(path, name, "xlsx", sheets, has_formulas=formulas)
+    sub.sha256 = hashlib.sha256(data).hexdigest()
+    return "xlsx", sub
 
 
 def read_file(path: Path, name: str, is_spreadsheet: Callable[[Path, str], bool], fast: bool = False) -> Read:
@@ -125,7 +128,9 @@ def read_file(path: Path, name: str, is_spreadsheet: Callable[[Path, str], bool]
     kind = sniff(path)
     if not is_spreadsheet(path, kind):
         return kind, None
-    return kind, read_submission(path, name, kind)
+    sub = read_submission(path, name, kind)
+    sub.sha256 = sha256_of(path)
+    return kind, sub
 
 
 def _init_worker() -> None:

@@ -21,6 +21,7 @@ def clean(value: object) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def unit_key(value: object) -> str:
     """Key under which two spellings of the same unit name compare equal.
 
