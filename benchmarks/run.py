@@ -271,8 +271,7 @@ def target_and_verdict(row: Row) -> tuple[str, str]:
 def memory_verdict(rows: list[Row]) -> str:
     """Flat means: growing by at most FLAT_SLOPE MiB per 1000 submissions between the two largest N measured.
 
-    (The smallest N is not a fair base: below 60 units the HTML summary draws
-    matplotlib charts, which costs ~40 MiB that larger runs never pay.)
+    (The smallest N is not a fair base: start-up and imports dominate it.)
     """
     done = [r for r in rows if r.run.ok]
     big = [r for r in done if r.n >= FLAT_MIN_N]

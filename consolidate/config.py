@@ -37,7 +37,7 @@ UNITS_CSV = "don-vi.csv"
 UNITS_XLSX = "don-vi.xlsx"
 CONFIG_TOML = "cau-hinh.toml"
 
-MAX_ROWS = 5000  # far more units than any province has; a stray cell far below cannot stall the read
+MAX_ROWS = 20_000  # a national table (3,321 communes + districts and provinces) with room; a stray cell far below cannot stall the read
 MAX_COLS = 30
 MAX_BYTES = 20 << 20
 HEADER_SCAN = 10  # non-empty rows searched for the header (a title may sit above it)

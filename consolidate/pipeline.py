@@ -7,14 +7,16 @@ CLI, a test) gets the whole result before anything touches the disk.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import stat
 from collections import Counter
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import plausibility
 from . import problems as P
@@ -301,6 +303,23 @@ def _load_checks() -> Callable:
     return validate_records
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector, off while the run builds its rows.
+
+    A country-wide run creates ~400,000 row tuples, none of them in a cycle;
+    each full collection re-scans all of them, which took a third of the time
+    at N = 10,000. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run(
     inbox: Path,
     registry: Registry | None = None,
@@ -309,6 +328,12 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """The whole check-and-merge, in memory; ``progress(done, total)`` is told after each file read."""
+    with _no_cycle_collection():
+        return _run(inbox, registry, settings, previous, progress)
+
+
+def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None, previous: Path | None,
+         progress: Callable[[int, int], None] | None) -> RunResult:
     registry = registry or default_registry()
     settings = settings or default_settings()
     problems: list[P.Problem] = []
