@@ -52,7 +52,8 @@ if str(HERE) not in sys.path:
 
 import synth  # noqa: E402
 
-DEFAULT_SIZES = (14, 200, 1000, 3321)
+DEFAULT_SIZES = (14, 200, 1000, 3321, 10000)
+OPENPYXL_FLOOR_MAX = 3321  # above this the openpyxl floor (~15 ms a file) is skipped unless asked for
 QUICK_SIZES = (14, 200)
 TARGET_SECONDS = 2.0  # issue 7: 3321 submissions in under 2 s
 TARGET_SECONDS_N = 3321
@@ -204,14 +205,18 @@ MEASURES = ("calamine", "openpyxl", "run")
 
 
 def measure_size(n: int, inbox: Path, units_csv: Path, out: Path, repeat: int = 3, timeout: float = 180.0,
-                 log=print, which: tuple[str, ...] = MEASURES) -> Row:
+                 log=print, which: tuple[str, ...] = MEASURES, openpyxl_max: int = OPENPYXL_FLOOR_MAX) -> Row:
     """The two floors and the whole run for one inbox, each repeated and interleaved.
 
-    ``which`` limits the measurements (the harness test skips the slow run).
+    ``which`` limits the measurements (the harness test skips the slow run);
+    above ``openpyxl_max`` files the openpyxl floor is not measured (it would
+    take minutes and says nothing the smaller sizes do not).
     """
     for p in inbox.iterdir():  # warm the page cache so the first floor is not the one that pays for the disk
         p.read_bytes()
     row = Row(n, Result(), Result(), Result())
+    if n > openpyxl_max:
+        row.openpyxl.missing = f"not measured above N={openpyxl_max} (--openpyxl-floor-max)"
     load_before = os.getloadavg()[0]
     floor = [_python(), str(HERE / "floor_read.py")]
     run = [_python(), str(HERE / "drive.py"), str(inbox), str(units_csv), str(out)]
@@ -625,6 +630,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-profile", action="store_true", help="skip the in-process step profile")
     p.add_argument("--no-cprofile", action="store_true", help="skip the cProfile run of the largest N")
     p.add_argument("--jobs", type=int, help="processes for generating files (default: all CPUs)")
+    p.add_argument("--openpyxl-floor-max", type=int, default=OPENPYXL_FLOOR_MAX,
+                   help=f"largest N whose openpyxl floor is measured (default {OPENPYXL_FLOOR_MAX})")
     p.add_argument("--render-from", type=Path, metavar="JSON",
                    help="do not measure: render the figures saved by an earlier run (.cache/last-run.json)")
     p.add_argument("--live", action="store_true",
@@ -669,7 +676,8 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         inputs[n] = synth.build(args.cache, n, args.jobs, log)
         log(f"N={n}: inbox ready ({time.perf_counter() - t:.1f} s)")
-        row = measure_size(n, *inputs[n], args.cache / f"out-{n:05d}", args.repeat, args.max_seconds, log)
+        row = measure_size(n, *inputs[n], args.cache / f"out-{n:05d}", args.repeat, args.max_seconds, log,
+                           openpyxl_max=args.openpyxl_floor_max)
         rows.append(row)
         if not row.run.ok:
             skipped = [m for m in args.sizes if m > n]
