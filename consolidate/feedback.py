@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -16,8 +17,9 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import problems as P
-from .files import atomic_target
-from .pipeline import RunResult
+from . import xlsx_patch as X
+from .files import atomic_target, sweep_stale
+from .pipeline import InboxFile, RunResult
 from .reader import Submission
 
 FEEDBACK_DIR = "phan-hoi"
@@ -81,26 +83,92 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
     """
     check_feedback_folder(result, out)
     folder = feedback_dir(out)
-    inbox_files = {f.path.resolve() for f in result.files}
+    inbox_files = _InboxFiles(result.files)
     by_file: dict[str, list[P.Problem]] = {}
     for p in result.problems:
         by_file.setdefault(p.file, []).append(p)
     written: list[Path] = []
-    for sub in result.submissions:
-        found = by_file.get(sub.name, [])
-        if not needs_feedback(sub, found):
-            continue
-        target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
-        if target.resolve() in inbox_files:  # belt and braces: never overwrite a submission
-            continue
-        if _write_copy(sub, found, target):
-            written.append(target)
+    for sub_folder in {(folder / sub.name).parent for sub in result.submissions}:
+        if sub_folder.is_dir():
+            sweep_stale(sub_folder)  # once per folder, not once per copy
+    # The run holds hundreds of thousands of objects; each copy allocates thousands of short-lived
+    # ones, and every full collection they trigger walks the run's objects again (~2 ms a copy at
+    # 3321 files). Frozen, the run's objects are left out of collections; new ones are still collected.
+    freeze = gc.isenabled() and gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    try:
+        for sub in result.submissions:
+            found = by_file.get(sub.name, [])
+            if not needs_feedback(sub, found):
+                continue
+            target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
+            if inbox_files.holds(target):  # belt and braces: never overwrite a submission
+                continue
+            if _write_copy(sub, found, target):
+                written.append(target)
+    finally:
+        if freeze:
+            gc.unfreeze()
     _remove_stale(folder, set(written), inbox_files)
     return written
 
 
+class _InboxFiles:
+    """The submissions' files, to recognise one reached by another path (a link in the feedback folder).
+
+    Compared by file identity, and only once something is actually there: a
+    first run writes into an empty folder and never needs the inbox's
+    identities (resolving 3321 paths took longer than writing 179 copies).
+    """
+
+    def __init__(self, files: list[InboxFile]) -> None:
+        self._paths = [f.path for f in files]
+        self._ids: set[tuple[int, int]] | None = None
+
+    def holds(self, path: Path) -> bool:
+        try:
+            st = path.stat()
+        except OSError:  # nothing there (or a dangling link): nothing of the inbox to overwrite
+            return False
+        if self._ids is None:
+            self._ids = set()
+            for p in self._paths:
+                try:
+                    found = p.stat()
+                except OSError:
+                    continue
+                self._ids.add((found.st_dev, found.st_ino))
+        return (st.st_dev, st.st_ino) in self._ids
+
+
 def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
-    """The annotated copy, or False when this file cannot be copied (its problems are still in the log)."""
+    """The annotated copy, or False when this file cannot be copied (its problems are still in the log).
+
+    The copy is made by patching the unit's package (fast, and everything the
+    unit sent stays as it was); a package the patcher does not understand
+    gets the openpyxl copy instead, which is slower and drops what openpyxl
+    does not model.
+    """
+    try:
+        book: X.XlsxPatch | None = X.XlsxPatch(sub.path, max_unpacked=MAX_UNPACKED_BYTES)
+    except X.TooLarge:
+        return False
+    except Exception:  # X.Unsupported, or a file that cannot be read as a package: the fallback decides
+        book = None
+    if book is not None:
+        try:
+            _patched_copy(book, sub, problems, target)
+            return True
+        except OSError:  # a full disk is the run's problem, as for the other outputs
+            raise
+        except Exception:  # X.Unsupported, or a package broken in a way reading did not notice
+            pass
+    return _openpyxl_copy(sub, problems, target)
+
+
+def _openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
+    """The copy through a full openpyxl load and save: the fallback for packages the patcher refuses."""
     if _unpacked_size(sub.path) > MAX_UNPACKED_BYTES:
         return False
     try:
@@ -111,7 +179,7 @@ def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> boo
         _clean_previous_feedback(wb)
         _mark_cells(wb, problems)
         _add_feedback_sheet(wb, sub, problems)
-        with atomic_target(target) as tmp:
+        with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
             wb.save(tmp)
     except OSError:  # a full disk is the run's problem, as for the other outputs
         raise
@@ -128,7 +196,7 @@ def _unpacked_size(path: Path) -> int:
         return MAX_UNPACKED_BYTES + 1
 
 
-def _remove_stale(folder: Path, written: set[Path], inbox_files: set[Path]) -> None:
+def _remove_stale(folder: Path, written: set[Path], inbox_files: _InboxFiles) -> None:
     if not folder.is_dir():
         return
     for path in folder.rglob("*"):
@@ -136,16 +204,180 @@ def _remove_stale(folder: Path, written: set[Path], inbox_files: set[Path]) -> N
             path.is_file()
             and path.suffix.lower() in FEEDBACK_SUFFIXES
             and path not in written
-            and path.resolve() not in inbox_files
+            and not inbox_files.holds(path)
         ):
             path.unlink()
 
 
-# The copy --------------------------------------------------------------------
+# What the copy says (shared by both ways of writing it) ----------------------
 
 
 def _text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
+def _comment_text(problems: list[P.Problem]) -> str:
+    return "\n\n".join(f"{p.message}\nCách sửa: {p.how_to_fix}" for p in problems)
+
+
+def _comment_size(text: str) -> tuple[int, int]:
+    """(width, height) in pixels of a comment box that shows the whole text."""
+    lines = sum(1 + len(line) // 45 for line in text.splitlines())
+    return 320, min(40 + 15 * lines, 400)
+
+
+def _worst_fill(found: list[P.Problem]) -> str | None:
+    return next((FILLS[sev] for sev in (P.ERROR, P.WARNING) if any(p.severity == sev for p in found)), None)
+
+
+def _cell_of(p: P.Problem) -> tuple[int, int] | None:
+    """(row, column) of the problem's cell, None when it names no single cell of a sheet."""
+    if not p.cell or p.sheet == FEEDBACK_SHEET:
+        return None
+    try:
+        return X.split_ref(p.cell)
+    except ValueError:
+        return None
+
+
+def _order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
+    try:
+        row, col = coordinate_to_tuple(p.cell) if p.cell else (0, 0)
+    except (ValueError, TypeError):
+        row, col = 0, 0
+    return (bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
+
+
+def _summary_line(problems: list[P.Problem]) -> str:
+    errors = sum(1 for p in problems if p.severity == P.ERROR)
+    warnings = sum(1 for p in problems if p.severity == P.WARNING)
+    notes = len(problems) - errors - warnings
+    counts = f"Có {errors} lỗi, {warnings} cảnh báo" + (f" và {notes} thông tin." if notes else ".")
+    marked = "Ô có lỗi được tô đỏ, ô có cảnh báo tô cam; mỗi ô có ghi chú (rê chuột vào ô để xem)."
+    return f"{counts} {marked} Sửa xong, lưu tệp và gửi lại."
+
+
+def _title_lines(sub: Submission, problems: list[P.Problem]) -> dict[int, str]:
+    units = ", ".join(u.name for u in sub.units)
+    lines = {1: TITLE_PREFIX + sub.name, 3: _summary_line(problems)}
+    if units:
+        lines[2] = f"Đơn vị: {units}"
+    return lines
+
+
+def _sheet_title(existing: list[str]) -> str:
+    """Our sheet's name; a unit's own sheet called 'Phản hồi' keeps its name."""
+    taken = {name.casefold() for name in existing}
+    title = FEEDBACK_SHEET if FEEDBACK_SHEET.casefold() not in taken else f"{FEEDBACK_SHEET} (kiểm tra)"
+    n = 1
+    while title.casefold() in taken:
+        n += 1
+        title = f"{FEEDBACK_SHEET} (kiểm tra {n})"
+    return title
+
+
+# The copy, by patching the unit's package ---------------------------------------
+
+
+def _patched_copy(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem], target: Path) -> None:
+    """Annotate the unit's own package: only the parts that change are rewritten (see xlsx_patch)."""
+    _patch_clean_previous(book)
+    marked = _patch_mark_cells(book, problems)
+    _patch_add_sheet(book, sub, problems, marked)
+    with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
+        book.save(tmp)
+
+
+def _patch_clean_previous(book: X.XlsxPatch) -> None:
+    """A unit may send back last round's copy: drop our old sheet, comments and red fills.
+
+    Our sheet is recognised by its title line; it may carry a suffix when the
+    unit had a 'Phản hồi' sheet of its own.
+    """
+    for name in book.sheetnames:
+        if name.startswith(FEEDBACK_SHEET) and book.is_worksheet(name):
+            if str(book.cell_text(name, 1, 1) or "").startswith(TITLE_PREFIX):
+                book.remove_sheet(name)
+    for name in book.sheetnames:
+        if not book.is_worksheet(name):
+            continue
+        for (row, col), note in book.comments(name).items():
+            if note.author != AUTHOR:
+                continue
+            book.remove_comment(name, row, col)
+            if book.cell_fill(name, row, col) in FILLS.values():
+                # The template's own look: yellow input cells, plain locked cells.
+                book.set_fill(name, row, col, None if book.cell_locked(name, row, col) else INPUT_YELLOW)
+
+
+def _patch_mark_cells(book: X.XlsxPatch, problems: list[P.Problem]) -> set[int]:
+    """Fill and comment each problem's cell; return the ids of the problems that got a cell."""
+    by_cell: dict[tuple[str, int, int], list[P.Problem]] = {}
+    for p in problems:
+        where = _cell_of(p)
+        if where is None or not book.is_worksheet(p.sheet):
+            continue
+        row, col = book.merged_origin(p.sheet, *where)
+        by_cell.setdefault((p.sheet, row, col), []).append(p)
+    for (sheet, row, col), found in by_cell.items():
+        text = _comment_text(found)
+        own = book.comments(sheet).get((row, col))
+        if own is not None:  # the unit's own note stays, below ours
+            text += "\n\n" + own.text
+        width, height = _comment_size(text)
+        book.set_comment(sheet, row, col, _text(text), AUTHOR, width, height)
+        worst = _worst_fill(found)
+        if worst is not None:
+            book.set_fill(sheet, row, col, worst)
+    return {id(p) for found in by_cell.values() for p in found}
+
+
+def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem], marked: set[int]) -> None:
+    """The 'Phản hồi' sheet, first and open: title lines, then the problems with links to their cells.
+
+    The same layout as the openpyxl copy (``_add_feedback_sheet``).
+    """
+    sheet_index = {name: i for i, name in enumerate(book.sheetnames)}
+    title_font = book.style(X.Style(bold=True, size=14, wrap=True, vertical="top"))
+    wrap = book.style(X.Style(wrap=True, vertical="top"))
+    header = book.style(X.Style(bold=True, fill="FFDDEBF7", wrap=True, vertical="center", horizontal="center"))
+    link = book.style(X.Style(color="FF0563C1", underline=True, wrap=True, vertical="top"))
+    error = book.style(X.Style(bold=True, color="FF9C0006", wrap=True, vertical="top"))
+
+    width = len(COLUMNS)
+    cells: dict[tuple[int, int], tuple[object, int]] = {}
+    for row, value in _title_lines(sub, problems).items():
+        cells[(row, 1)] = (value, title_font if row == 1 else wrap)
+    for row in (2, 3):
+        cells.setdefault((row, 1), (None, wrap))
+    for col, (label, _) in enumerate(COLUMNS, start=1):
+        cells[(HEADER_ROW, col)] = (label, header)
+    links = []
+    for n, p in enumerate(sorted(problems, key=lambda p: _order(p, sheet_index)), start=1):
+        row = HEADER_ROW + n
+        values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.how_to_fix)
+        for col, value in enumerate(values, start=1):
+            cells[(row, col)] = (value, wrap)
+        if id(p) in marked:
+            sheet = p.sheet.replace("'", "''")
+            links.append((X.ref(row, 3), f"'{sheet}'!{p.cell}", p.cell))
+            cells[(row, 3)] = (p.cell, link)
+        if p.severity == P.ERROR:
+            cells[(row, 5)] = (p.severity_label, error)
+    new = X.NewSheet(
+        cells=cells,
+        widths={col: w for col, (_, w) in enumerate(COLUMNS, start=1)},
+        heights={1: 22, 3: 32},
+        merges=[f"A{row}:{X.col_letter(width)}{row}" for row in (1, 2, 3)],
+        links=links,
+        freeze_rows=HEADER_ROW,
+        print_title_rows=(HEADER_ROW, HEADER_ROW),
+        landscape_fit_width=True,
+    )
+    book.insert_first_sheet(_sheet_title(book.sheetnames), new)
+
+
+# The copy, through openpyxl (the fallback) ------------------------------------
 
 
 def _put(ws: Worksheet, row: int, col: int, value: object):
@@ -203,10 +435,6 @@ def _target_cell(wb: Workbook, p: P.Problem):
     return cell
 
 
-def _comment_text(problems: list[P.Problem]) -> str:
-    return "\n\n".join(f"{p.message}\nCách sửa: {p.how_to_fix}" for p in problems)
-
-
 def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
     by_cell: dict[tuple[str, str], tuple[object, list[P.Problem]]] = {}
     for p in problems:
@@ -218,28 +446,11 @@ def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
         text = _comment_text(found)
         if cell.comment is not None:  # the unit's own note stays, below ours
             text += "\n\n" + cell.comment.text
-        lines = sum(1 + len(line) // 45 for line in text.splitlines())
-        cell.comment = Comment(_text(text), AUTHOR, height=min(40 + 15 * lines, 400), width=320)
-        worst = next((FILLS[sev] for sev in (P.ERROR, P.WARNING) if any(p.severity == sev for p in found)), None)
+        width, height = _comment_size(text)
+        cell.comment = Comment(_text(text), AUTHOR, height=height, width=width)
+        worst = _worst_fill(found)
         if worst is not None:
             cell.fill = _solid(worst)
-
-
-def _order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
-    try:
-        row, col = coordinate_to_tuple(p.cell) if p.cell else (0, 0)
-    except (ValueError, TypeError):
-        row, col = 0, 0
-    return (bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
-
-
-def _summary_line(problems: list[P.Problem]) -> str:
-    errors = sum(1 for p in problems if p.severity == P.ERROR)
-    warnings = sum(1 for p in problems if p.severity == P.WARNING)
-    notes = len(problems) - errors - warnings
-    counts = f"Có {errors} lỗi, {warnings} cảnh báo" + (f" và {notes} thông tin." if notes else ".")
-    marked = "Ô có lỗi được tô đỏ, ô có cảnh báo tô cam; mỗi ô có ghi chú (rê chuột vào ô để xem)."
-    return f"{counts} {marked} Sửa xong, lưu tệp và gửi lại."
 
 
 def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]) -> None:

@@ -15,12 +15,22 @@ def _umask() -> int:
     return mask
 
 
-@contextmanager
-def atomic_target(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path``, renamed over it only if the block completes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.stem}-*{path.suffix}.tmp"):  # left by a run that was killed
+def sweep_stale(folder: Path, pattern: str = ".*-*.tmp") -> None:
+    """Remove temporary files a killed run left in ``folder`` (names as atomic_target makes them)."""
+    for stale in folder.glob(pattern):
         stale.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_target(path: Path, sweep: bool = True) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed over it only if the block completes.
+
+    ``sweep=False`` is for a writer of many files that swept their folder once
+    (sweep_stale): globbing the folder for every one of hundreds of files adds up.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if sweep:  # temporary files left by a run that was killed
+        sweep_stale(path.parent, f".{path.stem}-*{path.suffix}.tmp")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix + ".tmp", dir=path.parent)
     os.close(fd)
     try:

@@ -13,13 +13,13 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from defusedxml import DefusedXmlException
 
 from . import problems as P
+from .cells import address, column_number
 from .formats import KIND_NAMES, sniff
 from .legacy import ENCODING_NAMES, decode, looks_legacy
 from .numbers import AMBIGUOUS, TYPED, format_number, interpret
@@ -131,19 +131,6 @@ class _Grid:
         return [(r, c) for r, c, folded in self.labels if r <= max_row and predicate(folded)]
 
 
-@lru_cache(maxsize=None)
-def column_letters(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def address(row: int, col: int) -> str:
-    return f"{column_letters(col)}{row}"
-
-
 # Values --------------------------------------------------------------------
 
 
@@ -175,13 +162,6 @@ def _record(sub: Submission, form: str, unit: str, item: str, key: str, grid: "_
 _REF = r"\$?([A-Z]{1,3})\$?(\d+)"
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
 def evaluate_formula(formula: str, grid: _Grid) -> float | None:
     """Evaluate + and - over numbers, cells and SUM(...) of the same sheet; None otherwise."""
     expr = formula.lstrip("=").replace(" ", "").upper()
@@ -203,7 +183,7 @@ def _evaluate_term(term: str, grid: _Grid) -> float | None:
         for arg in re.split(r"[,;]", term[4:-1]):
             m = re.fullmatch(_REF + ":" + _REF, arg)
             if m:
-                c1, r1, c2, r2 = _col_index(m[1]), int(m[2]), _col_index(m[3]), int(m[4])
+                c1, r1, c2, r2 = column_number(m[1]), int(m[2]), column_number(m[3]), int(m[4])
                 # only what was read exists for us: =SUM(D7:XFD1048576) must not loop a billion times
                 r1, r2, c1, c2 = min(r1, MAX_ROWS), min(r2, MAX_ROWS), min(c1, MAX_COLS), min(c2, MAX_COLS)
                 for r in range(min(r1, r2), max(r1, r2) + 1):
@@ -220,7 +200,7 @@ def _evaluate_term(term: str, grid: _Grid) -> float | None:
         return total
     m = re.fullmatch(_REF, term)
     if m:
-        v = _cell_number(grid, int(m[2]), _col_index(m[1]))
+        v = _cell_number(grid, int(m[2]), column_number(m[1]))
         return v if isinstance(v, float) else (0.0 if v is None else None)
     if re.fullmatch(r"\d+(\.\d+)?", term):
         return float(term)
@@ -621,7 +601,7 @@ def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission, has_formulas
             continue
         fgrid = formulas.get(rec.source.sheet)
         m = re.fullmatch(_REF, rec.source.cell)
-        cell = fgrid.get(int(m[2]), _col_index(m[1])) if fgrid and m else None
+        cell = fgrid.get(int(m[2]), column_number(m[1])) if fgrid and m else None
         if cell is None or not isinstance(cell.value, str) or not cell.value.startswith("="):
             continue
         value = evaluate_formula(cell.value, values[rec.source.sheet])

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable
 
 from .calamine_worker import MEMORY_LIMIT
+from .cells import column_number
 from .calamine_worker import values as calamine_values
 from .formats import MAX_PART_BYTES, ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .reader import MAX_COLS, MAX_ROWS, Submission, read_submission
@@ -47,13 +48,6 @@ _CELL_COLUMN = re.compile(rb' r="([A-Z]+)\d')  # only cells have a letters-and-d
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
 
 Read = tuple[str, "Submission | None"]  # (what the bytes say the file is, its submission or None)
-
-
-def _column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
 
 
 @lru_cache(maxsize=4)
@@ -85,7 +79,7 @@ def screen_package(zf: zipfile.ZipFile, max_rows: int = MAX_ROWS, max_cols: int 
         if b' t="e"' in data:
             return None  # calamine reads #REF! as a blank
         if _row_beyond(max_rows).search(data) or any(
-            len(letters) > 2 or _column_number(letters) > max_cols for letters in set(_CELL_COLUMN.findall(data))
+            len(letters) > 2 or column_number(letters.decode()) > max_cols for letters in set(_CELL_COLUMN.findall(data))
         ):
             return None  # large: the bounded reader says what it skipped
         formulas = formulas or _FORMULA_TAG.search(data) is not None

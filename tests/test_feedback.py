@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -225,3 +226,240 @@ def test_a_stray_cell_far_away_does_not_stall_the_copy(inbox, out):
     run_cli("run", inbox, "--out", out)
     ws = feedback(out, "x-phuoc-son")["Biểu mẫu 1"]
     assert ws["C7"].comment is not None and ws["XFD1048576"].value == "x"
+
+
+# The copy is the unit's own package, patched ---------------------------------
+#
+# The copy is made by editing the few parts that change in the unit's own
+# package (consolidate/xlsx_patch.py); openpyxl's load and save is only the
+# fallback, because it drops what it does not model.
+
+
+@pytest.fixture
+def patched_only(monkeypatch):
+    """Fail the test if a copy falls back to openpyxl: these files must be patched."""
+    from consolidate import feedback
+
+    def refuse(sub, problems, target):
+        raise AssertionError(f"{sub.name} fell back to the openpyxl copy")
+
+    monkeypatch.setattr(feedback, "_openpyxl_copy", refuse)
+
+
+def test_the_sample_copy_is_patched_not_rebuilt(inbox, out, patched_only):
+    run_cli("run", inbox, "--out", out)
+    assert (out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx").is_file()
+
+
+def test_the_copy_keeps_the_cached_values_of_formulas(inbox, out, patched_only):
+    from consolidate.registry import default_registry, default_settings
+    from consolidate.sample import form1_values, form2_values
+    from consolidate.template_writer import write_template
+
+    # Tổng số as the template's formula (xlsxwriter stores its value), and a negative count to report.
+    unit = next(u for u in default_registry().reporting_units() if u.code == "x-phuoc-an")
+    path = unit_file(inbox, "x-phuoc-an")
+    write_template(unit, default_settings(), path, form1={**form1_values(unit.name), "printers": -1},
+                   form2=form2_values(unit.name, unit.code), total_formula=True)
+
+    run_cli("run", inbox, "--out", out)
+
+    original = openpyxl.load_workbook(path, data_only=True)
+    copy = feedback(out, "x-phuoc-an")
+    assert openpyxl.load_workbook(path)["Biểu mẫu 1"]["C7"].value == "=D7+E7+F7"
+    assert copy["Biểu mẫu 1"]["C7"].value == "=D7+E7+F7"
+    cached = openpyxl.load_workbook(out / "phan-hoi" / "bao-cao-x-phuoc-an.xlsx", data_only=True)
+    assert cached["Biểu mẫu 1"]["C7"].value == original["Biểu mẫu 1"]["C7"].value == 5
+    for ws in original:
+        mine = {c.coordinate: c.value for row in ws.iter_rows() for c in row}
+        assert {c.coordinate: c.value for row in cached[ws.title].iter_rows() for c in row} == mine, ws.title
+    assert copy["Biểu mẫu 1"]["H7"].fill.fgColor.rgb == RED
+
+
+def test_parts_openpyxl_would_drop_come_back_byte_for_byte(inbox, out, patched_only):
+    from xlsx_flavours import FOREIGN_PARTS, as_saved_by_excel, read_parts, undeclared_ignorable_prefixes
+
+    path = unit_file(inbox, "x-phuoc-son")
+    as_saved_by_excel(path)  # custom XML, an image, Excel's roots with mc:Ignorable prefixes, the unit's comments
+
+    run_cli("run", inbox, "--out", out)
+
+    sent, copy = read_parts(path), read_parts(out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx")
+    for name in FOREIGN_PARTS:
+        assert copy[name] == sent[name], name
+    edited = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+              "xl/worksheets/sheet1.xml", "xl/comments1.xml", "xl/drawings/vmlDrawing1.vml"}
+    assert {n for n in sent if n not in edited and copy.get(n) != sent[n]} == {"xl/calcChain.xml"}  # Excel rebuilds it
+    assert "xl/calcChain.xml" not in copy
+    for name, data in copy.items():
+        if name.endswith((".xml", ".rels")):
+            assert undeclared_ignorable_prefixes(data) == [], name
+    root = re.compile(rb"<worksheet [^>]*>")
+    sheet = "xl/worksheets/sheet1.xml"
+    assert root.search(copy[sheet]).group(0) == root.search(sent[sheet]).group(0)  # the same prefixes, byte for byte
+    wb = feedback(out, "x-phuoc-son")
+    assert wb.sheetnames == ["Phản hồi", "Biểu mẫu 1", "Biểu mẫu 2"]
+    assert wb["Biểu mẫu 1"]["C7"].fill.fgColor.rgb == RED
+    assert wb["Biểu mẫu 1"]["C7"].border.left.style == "thin"  # only the fill of the unit's cell format changes
+    assert wb["Biểu mẫu 1"]["C7"].protection.locked is False
+
+
+def test_the_units_own_comments_stay(inbox, out, patched_only):
+    from xlsx_flavours import UNIT_AUTHOR, UNIT_NOTES, as_saved_by_excel
+
+    as_saved_by_excel(unit_file(inbox, "x-phuoc-son"))  # notes on B7 and on C7, the cell with the error
+
+    run_cli("run", inbox, "--out", out)
+
+    ws = feedback(out, "x-phuoc-son")["Biểu mẫu 1"]
+    assert (ws["B7"].comment.author, ws["B7"].comment.text) == (UNIT_AUTHOR, f"{UNIT_AUTHOR}:\n{UNIT_NOTES['B7']}")
+    ours = ws["C7"].comment
+    assert ours.author == "Kiểm tra báo cáo"
+    assert ours.text.startswith("Tổng số 7 ≠ 6 + 0 + 0 (= 6).\nCách sửa: ")
+    assert ours.text.endswith(f"\n\n{UNIT_AUTHOR}:\n{UNIT_NOTES['C7']}")  # the unit's note, below ours
+    assert [c.coordinate for r in ws.iter_rows() for c in r if c.comment] == ["B7", "C7"]
+
+
+def test_defined_names_still_point_at_their_sheets(inbox, out, patched_only):
+    from xlsx_flavours import as_saved_by_excel
+
+    path = unit_file(inbox, "x-phuoc-son")
+    as_saved_by_excel(path)  # a print area on Biểu mẫu 2, a name local to Biểu mẫu 1, a global name
+    original = openpyxl.load_workbook(path)
+
+    run_cli("run", inbox, "--out", out)
+
+    copy = feedback(out, "x-phuoc-son")
+    assert copy["Biểu mẫu 2"].print_area == original["Biểu mẫu 2"].print_area == "'Biểu mẫu 2'!$A$1:$H$12"
+    assert copy["Biểu mẫu 1"].defined_names["nguon"].attr_text == "'Biểu mẫu 1'!$B$7"
+    assert "nguon" not in copy["Biểu mẫu 2"].defined_names and "nguon" not in copy["Phản hồi"].defined_names
+    assert copy.defined_names["tong"].attr_text == "'Biểu mẫu 1'!$C$7"
+    assert copy["Phản hồi"].print_title_rows == "$4:$4"
+
+
+def test_a_copy_sent_back_unchanged_gets_one_fresh_set_of_marks(inbox, out, patched_only):
+    run_cli("run", inbox, "--out", out)
+    first = (out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx").read_bytes()
+    unit_file(inbox, "x-phuoc-son").write_bytes(first)  # the unit sends our copy back as it was
+
+    run_cli("run", inbox, "--out", out)
+
+    wb = feedback(out, "x-phuoc-son")
+    assert wb.sheetnames == ["Phản hồi", "Biểu mẫu 1", "Biểu mẫu 2"]
+    assert [r[2:4] for r in listed(wb)] == [["C7", "total-mismatch"]]
+    comments = [c for ws in wb.worksheets[1:] for r in ws.iter_rows() for c in r if c.comment]
+    assert [c.coordinate for c in comments] == ["C7"]
+    assert comments[0].comment.text.count("Cách sửa: ") == 1  # our old note is replaced, not stacked
+    assert wb["Phản hồi"].print_title_rows == "$4:$4" and not wb["Biểu mẫu 1"].print_title_rows
+
+
+def test_a_missing_cell_is_added_to_be_marked(inbox, out, patched_only):
+    from xlsx_flavours import read_parts, write_parts
+
+    # A program that drops cells it considers empty: H7 of Biểu mẫu 1 is not in the file at all.
+    path = unit_file(inbox, "x-phuoc-an")
+    parts = read_parts(path)
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    parts["xl/worksheets/sheet1.xml"] = re.sub(r'<c r="H7"[^>]*>.*?</c>', "", sheet).encode()
+    write_parts(path, parts)
+
+    run_cli("run", inbox, "--out", out)
+
+    ws = feedback(out, "x-phuoc-an")["Biểu mẫu 1"]
+    assert ws["H7"].value is None and ws["H7"].comment is not None and ws["H7"].fill.fgColor.rgb == RED
+    assert (ws["G7"].value, ws["I7"].value) == (5, 3)
+
+
+def test_a_sheet_written_with_a_namespace_prefix_is_patched_too(inbox, out, patched_only):
+    from xlsx_flavours import read_parts, write_parts
+
+    # Some generators write <x:worksheet xmlns:x="…"><x:sheetData><x:row>…
+    path = unit_file(inbox, "x-phuoc-son")
+    parts = read_parts(path)
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet = re.sub(r"<(/?)(?!\?)([A-Za-z]+)([\s/>])", r"<\1x:\2\3", sheet)
+    sheet = sheet.replace('xmlns="http://schemas', 'xmlns:x="http://schemas', 1)
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    write_parts(path, parts)
+
+    run_cli("run", inbox, "--out", out)
+
+    copy = read_parts(out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx")["xl/worksheets/sheet1.xml"].decode()
+    assert "<x:legacyDrawing " in copy and "<legacyDrawing" not in copy
+    ws = feedback(out, "x-phuoc-son")["Biểu mẫu 1"]
+    assert ws["C7"].fill.fgColor.rgb == RED and ws["C7"].comment is not None and ws["C7"].value == 7
+
+
+@pytest.mark.parametrize("failure", ["unsupported", "bug"])
+def test_a_package_the_patcher_cannot_handle_still_gets_a_copy(inbox, out, monkeypatch, failure):
+    from consolidate import feedback as fb
+    from consolidate import xlsx_patch
+
+    if failure == "unsupported":
+        def refuse(path, max_unpacked=None):
+            raise xlsx_patch.Unsupported("something this patcher does not know")
+
+        monkeypatch.setattr(fb.X, "XlsxPatch", refuse)
+    else:
+        def half_write(self, target):
+            target.write_bytes(b"PK\x03\x04 half a zip")
+            raise KeyError("a bug in the patcher")
+
+        monkeypatch.setattr(xlsx_patch.XlsxPatch, "save", half_write)
+
+    run_cli("run", inbox, "--out", out)
+
+    wb = feedback(out, "x-phuoc-son")  # the openpyxl copy
+    assert wb.sheetnames == ["Phản hồi", "Biểu mẫu 1", "Biểu mẫu 2"]
+    assert wb["Biểu mẫu 1"]["C7"].fill.fgColor.rgb == RED and wb["Biểu mẫu 1"]["C7"].comment is not None
+    assert not list((out / "phan-hoi").glob(".*"))  # the patcher's half-written file is gone
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None,
+                    reason="LibreOffice (Debian package libreoffice-calc-nogui) is not installed")
+def test_a_patched_excel_file_opens_in_libreoffice(inbox, out, tmp_path, patched_only):
+    import subprocess
+
+    from xlsx_flavours import as_saved_by_excel
+
+    as_saved_by_excel(unit_file(inbox, "x-phuoc-son"))
+    run_cli("run", inbox, "--out", out)
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
+         "--outdir", str(tmp_path / "pdf"), str(out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx")],
+        check=True, capture_output=True, timeout=180,
+    )
+    pdf = tmp_path / "pdf" / "bao-cao-x-phuoc-son.pdf"
+    assert pdf.is_file() and pdf.stat().st_size > 1000
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+        assert "Kết quả kiểm tra tệp bao-cao-x-phuoc-son.xlsx" in text  # the first sheet is the feedback
+        assert "total-mismatch" in text
+
+
+def test_a_copy_resaved_and_sent_back_is_patched_and_cleaned(inbox, out, patched_only):
+    # As above, through a program that rewrites the package (here openpyxl: ns0: prefixes in
+    # the VML drawing, r: declared on <legacyDrawing>, comments under xl/comments/).
+    run_cli("run", inbox, "--out", out)
+    resent = unit_file(inbox, "x-phuoc-son")
+    shutil.copy(out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx", resent)
+    set_cells(resent, "Biểu mẫu 1", {"C7": 6, "H7": -1})
+
+    run_cli("run", inbox, "--out", out)
+
+    wb = feedback(out, "x-phuoc-son")
+    assert wb.sheetnames == ["Phản hồi", "Biểu mẫu 1", "Biểu mẫu 2"]
+    fixed, marked = wb["Biểu mẫu 1"]["C7"], wb["Biểu mẫu 1"]["H7"]
+    assert fixed.comment is None and fixed.fill.fgColor.rgb == "FFFFF2CC"  # the template's yellow input cell again
+    assert marked.comment.text.startswith("Ô “Máy in” ghi -1") and marked.fill.fgColor.rgb == RED
+
+
+def test_a_temporary_copy_left_by_a_killed_run_is_cleared(inbox, out):
+    run_cli("run", inbox, "--out", out)
+    stale = out / "phan-hoi" / ".bao-cao-x-phuoc-son-k3x9q1.xlsx.tmp"
+    stale.write_bytes(b"half a workbook")
+
+    run_cli("run", inbox, "--out", out)
+
+    assert not stale.exists()
+    assert sorted(p.name for p in (out / "phan-hoi").iterdir()) == ["bao-cao-x-phuoc-son.xlsx"]
