@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import gc
-import zipfile
 from pathlib import Path, PurePosixPath
 
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.workbook.properties import CalcProperties
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.hyperlink import Hyperlink
-from openpyxl.worksheet.worksheet import Worksheet
 
 from . import problems as P
 from . import xlsx_patch as X
+from .xml_text import clean_text
 from .files import atomic_target, sweep_stale
 from .pipeline import InboxFile, RunResult
 from .reader import Submission
@@ -168,32 +159,10 @@ def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> boo
 
 
 def _openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
-    """The copy through a full openpyxl load and save: the fallback for packages the patcher refuses."""
-    if _unpacked_size(sub.path) > MAX_UNPACKED_BYTES:
-        return False
-    try:
-        wb = openpyxl.load_workbook(sub.path, keep_vba=sub.path.suffix.lower() == ".xlsm", rich_text=True)
-        if wb.calculation is None:
-            wb.calculation = CalcProperties()
-        wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
-        _clean_previous_feedback(wb)
-        _mark_cells(wb, problems)
-        _add_feedback_sheet(wb, sub, problems)
-        with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
-            wb.save(tmp)
-    except OSError:  # a full disk is the run's problem, as for the other outputs
-        raise
-    except Exception:  # a file that read-only reading survived but a full load or save does not
-        return False
-    return True
+    """The fallback copy; openpyxl is imported only when a package needs it (it costs ~0.3 s)."""
+    from .feedback_openpyxl import openpyxl_copy
 
-
-def _unpacked_size(path: Path) -> int:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError):
-        return MAX_UNPACKED_BYTES + 1
+    return openpyxl_copy(sub, problems, target)
 
 
 def _remove_stale(folder: Path, written: set[Path], inbox_files: _InboxFiles) -> None:
@@ -213,7 +182,7 @@ def _remove_stale(folder: Path, written: set[Path], inbox_files: _InboxFiles) ->
 
 
 def _text(value: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return clean_text(value)
 
 
 def _comment_text(problems: list[P.Problem]) -> str:
@@ -242,7 +211,7 @@ def _cell_of(p: P.Problem) -> tuple[int, int] | None:
 
 def _order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
     try:
-        row, col = coordinate_to_tuple(p.cell) if p.cell else (0, 0)
+        row, col = X.split_ref(p.cell) if p.cell else (0, 0)
     except (ValueError, TypeError):
         row, col = 0, 0
     return (bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
@@ -335,7 +304,7 @@ def _patch_mark_cells(book: X.XlsxPatch, problems: list[P.Problem]) -> set[int]:
 def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem], marked: set[int]) -> None:
     """The 'Phản hồi' sheet, first and open: title lines, then the problems with links to their cells.
 
-    The same layout as the openpyxl copy (``_add_feedback_sheet``).
+    The same layout as the openpyxl copy (``feedback_openpyxl._add_feedback_sheet``).
     """
     sheet_index = {name: i for i, name in enumerate(book.sheetnames)}
     title_font = book.style(X.Style(bold=True, size=14, wrap=True, vertical="top"))
@@ -375,128 +344,3 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
         landscape_fit_width=True,
     )
     book.insert_first_sheet(_sheet_title(book.sheetnames), new)
-
-
-# The copy, through openpyxl (the fallback) ------------------------------------
-
-
-def _put(ws: Worksheet, row: int, col: int, value: object):
-    """Write a value; a string is always text, never a formula."""
-    cell = ws.cell(row, col)
-    if isinstance(value, str):
-        cell.value = _text(value)
-        cell.data_type = "s"
-    else:
-        cell.value = value
-    return cell
-
-
-def _is_ours(comment: Comment | None) -> bool:
-    return comment is not None and comment.author == AUTHOR
-
-
-def _clean_previous_feedback(wb: Workbook) -> None:
-    """A unit may send back last round's copy: drop our old sheet, comments and red fills."""
-    if FEEDBACK_SHEET in wb.sheetnames:
-        old = wb[FEEDBACK_SHEET]
-        if str(old.cell(1, 1).value or "").startswith(TITLE_PREFIX):
-            wb.remove(old)
-    for ws in wb.worksheets:
-        # Only the cells the file has: iter_rows() would create every cell up to a stray XFD1048576.
-        for cell in list(ws._cells.values()):
-            if _is_ours(cell.comment):
-                cell.comment = None
-                if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb in FILLS.values():
-                    # The template's own look: yellow input cells, plain locked cells.
-                    cell.fill = _solid(INPUT_YELLOW) if not cell.protection.locked else PatternFill()
-
-
-def _solid(rgb: str) -> PatternFill:
-    return PatternFill(fill_type="solid", fgColor=rgb, bgColor=rgb)
-
-
-def _target_cell(wb: Workbook, p: P.Problem):
-    """The worksheet cell a problem points at, or None when it has no place in the file."""
-    if not p.cell or p.sheet not in wb.sheetnames or p.sheet == FEEDBACK_SHEET:
-        return None
-    ws = wb[p.sheet]
-    if not isinstance(ws, Worksheet):
-        return None
-    try:
-        row, col = coordinate_to_tuple(p.cell)
-    except (ValueError, TypeError):
-        return None
-    cell = ws.cell(row, col)
-    if isinstance(cell, MergedCell):  # only a merged range's first cell can carry a comment
-        for rng in ws.merged_cells.ranges:
-            if cell.coordinate in rng:
-                cell = ws.cell(rng.min_row, rng.min_col)
-                break
-    return cell
-
-
-def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
-    by_cell: dict[tuple[str, str], tuple[object, list[P.Problem]]] = {}
-    for p in problems:
-        cell = _target_cell(wb, p)
-        if cell is not None:
-            key = (cell.parent.title, cell.coordinate)
-            by_cell.setdefault(key, (cell, []))[1].append(p)
-    for cell, found in by_cell.values():
-        text = _comment_text(found)
-        if cell.comment is not None:  # the unit's own note stays, below ours
-            text += "\n\n" + cell.comment.text
-        width, height = _comment_size(text)
-        cell.comment = Comment(_text(text), AUTHOR, height=height, width=width)
-        worst = _worst_fill(found)
-        if worst is not None:
-            cell.fill = _solid(worst)
-
-
-def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]) -> None:
-    sheet_index = {name: i for i, name in enumerate(wb.sheetnames)}
-    title = FEEDBACK_SHEET if FEEDBACK_SHEET not in wb.sheetnames else f"{FEEDBACK_SHEET} (kiểm tra)"
-    for ws in wb.worksheets:
-        ws.sheet_view.tabSelected = False
-    ws = wb.create_sheet(title, 0)
-    wb.active = 0
-    ws.sheet_view.tabSelected = True
-
-    _put(ws, 1, 1, TITLE_PREFIX + sub.name).font = Font(bold=True, size=14)
-    units = ", ".join(u.name for u in sub.units)
-    if units:
-        _put(ws, 2, 1, f"Đơn vị: {units}")
-    _put(ws, 3, 1, _summary_line(problems))
-    wrap = Alignment(wrap_text=True, vertical="top")
-    header_fill = _solid("FFDDEBF7")
-    for col, (label, width) in enumerate(COLUMNS, start=1):
-        cell = _put(ws, HEADER_ROW, col, label)
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-        ws.column_dimensions[cell.column_letter].width = width
-
-    ordered = sorted(problems, key=lambda p: _order(p, sheet_index))
-    for n, p in enumerate(ordered, start=1):
-        row = HEADER_ROW + n
-        values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.how_to_fix)
-        for col, value in enumerate(values, start=1):
-            _put(ws, row, col, value).alignment = wrap
-        if p.cell and _target_cell(wb, p) is not None:
-            link = ws.cell(row, 3)
-            sheet = p.sheet.replace("'", "''")
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet}'!{p.cell}", display=p.cell)
-            link.font = Font(color="FF0563C1", underline="single")
-        if p.severity == P.ERROR:
-            ws.cell(row, 5).font = Font(bold=True, color="FF9C0006")
-    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    for row in (1, 2, 3):  # the title lines span the table and wrap
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
-        ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.row_dimensions[1].height = 22
-    ws.row_dimensions[3].height = 32
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
