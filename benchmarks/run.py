@@ -291,7 +291,9 @@ def memory_verdict(rows: list[Row]) -> str:
     return (
         f"Peak memory flat in N (criterion: at most {FLAT_SLOPE:g} MiB more per 1000 submissions between the two "
         f"largest N measured, N ≥ {FLAT_MIN_N}): **{verdict}**: {slope:+.1f} MiB per 1000 submissions from N={lo.n} to N={hi.n} "
-        f"({all_sizes}); if it goes on, about {at_10000:.0f} MiB at N={TARGET_RATIO_N}"
+        f"({all_sizes})"
+        + (f"; if it goes on, about {at_10000:.0f} MiB at N={TARGET_RATIO_N}" if hi.n < TARGET_RATIO_N else "")
+        + f", i.e. {slope * 1024 / 1000:.0f} KiB more per submission"
         + (f"; N={', '.join(map(str, unmeasured))} not measured." if unmeasured else ".")
     )
 
