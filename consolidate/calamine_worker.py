@@ -16,6 +16,7 @@ import sys
 from typing import BinaryIO
 
 MEMORY_LIMIT = 2 << 30  # bytes of address space
+_PLAIN = {float, str, int, bool}  # what calamine gives for nearly every cell: sent as it is
 
 
 def _jsonable(value: object) -> object:
@@ -43,7 +44,7 @@ def values(fh: BinaryIO, max_rows: int, max_cols: int) -> list[dict]:
     for name in wb.sheet_names:
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=max_rows)
         cells = [
-            [r, c, _jsonable(v)]
+            [r, c, v if type(v) in _PLAIN else _jsonable(v)]
             for r, row in enumerate(rows, start=1)
             for c, v in enumerate(row[:max_cols], start=1)
             if v != "" and v is not None
