@@ -36,12 +36,12 @@ from typing import Callable
 from .calamine_worker import MEMORY_LIMIT
 from .cells import column_number
 from .calamine_worker import values as calamine_values
-from .formats import MAX_PART_BYTES, ZIP_MAGIC, sha256_of, sniff, zip_kind
+from .formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .reader import MAX_COLS, MAX_ROWS, Submission, read_submission
 
 MIN_FILES = 8  # below this, starting workers costs more than it saves
 BATCH = 32
-FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB; a file this large is read the careful, bounded way
+FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB: a file, or an unpacked part, this large is read the careful way
 
 _PERCENT = re.compile(rb'numFmtId="(?:9|10)"|formatCode="[^"]*%')
 _CELL_COLUMN = re.compile(rb' r="([A-Z]+)\d')  # only cells have a letters-and-digits r=
@@ -68,8 +68,8 @@ def screen_package(zf: zipfile.ZipFile, max_rows: int = MAX_ROWS, max_cols: int 
     declare A1:J30 and still hold a value at XFD1048576.
     """
     infos = zf.infolist()
-    if any(i.file_size > MAX_PART_BYTES for i in infos):
-        return None
+    if any(i.file_size > FAST_MAX_BYTES for i in infos):
+        return None  # a submission's parts are kilobytes; a large one is read the careful, bounded way
     sheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
     if not sheets:
         return None

@@ -103,3 +103,14 @@ def test_a_worker_that_dies_loses_nothing(inbox, monkeypatch):
     assert result.count(pipeline.REPORTED) == 14
     assert [p.code for p in result.problems] == ["total-mismatch"]
     assert result.consolidated.form1["x-phuoc-an"]["computers"].value == 5.0
+
+
+def test_a_part_that_unpacks_large_is_not_for_calamine(inbox, tmp_path):
+    """A few hundred kilobytes can unpack to a sheet of many megabytes: the bounded reader takes it."""
+    path = unit_file(inbox, "x-phuoc-an")
+    padding = "<!-- " + "x" * (9 << 20) + " -->"
+    hostile.rewrite(path, tmp_path / "padded.xlsx", {hostile.SHEET1: lambda x: x.replace("<sheetData>", padding + "<sheetData>")})
+    assert (tmp_path / "padded.xlsx").stat().st_size < 1 << 20
+    assert not calamine_can_read(tmp_path / "padded.xlsx")
+    kind, sub = read_file(tmp_path / "padded.xlsx", "padded.xlsx", pipeline.is_submission, fast=True)
+    assert kind == "xlsx" and [r.value for r in sub.records if r.field == "computers"] == [5.0]
