@@ -288,9 +288,10 @@ def _patch_mark_cells(book: X.XlsxPatch, problems: list[P.Problem]) -> set[int]:
             continue
         row, col = book.merged_origin(p.sheet, *where)
         by_cell.setdefault((p.sheet, row, col), []).append(p)
+    own_notes = {sheet: book.comments(sheet) for sheet, _, _ in by_cell}  # once a sheet, not once a cell
     for (sheet, row, col), found in by_cell.items():
         text = _comment_text(found)
-        own = book.comments(sheet).get((row, col))
+        own = own_notes[sheet].get((row, col))
         if own is not None:  # the unit's own note stays, below ours
             text += "\n\n" + own.text
         width, height = _comment_size(text)

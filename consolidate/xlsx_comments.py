@@ -191,7 +191,9 @@ class VmlDrawing:
     def edit(self, gone: set[Cell], new: dict[Cell, NewNote], next_block: int) -> str:
         """The drawing without the boxes of the cells in ``gone`` and with boxes for ``new``."""
         v, x = re.escape(self.ns["v"]), re.escape(self.ns["x"])
-        shape_re = re.compile(rf"<{v}:shape\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(?:/>|>.*?</{v}:shape\s*>)", re.S)
+        # A shape's content never runs into the next shape: an unclosed <v:shape> (VML is not checked
+        # well-formed) would otherwise make every match scan to the end of the drawing (quadratic).
+        shape_re = re.compile(rf"<{v}:shape\b[^>]*?(?:/>|>(?:(?!<{v}:shape\b).)*?</{v}:shape\s*>)", re.S)
         row_re = re.compile(rf"<{x}:Row>\s*(\d+)\s*</{x}:Row>")
         col_re = re.compile(rf"<{x}:Column>\s*(\d+)\s*</{x}:Column>")
 

@@ -159,6 +159,8 @@ class _Sheet:
         self._rels: Rels | None = None
         self._rows: list[_Row] | None = None
         self._scanned: dict[str, list[Node]] = {}
+        self._merges: list[tuple[Cell, Cell]] | None = None
+        self._row_cells: dict[int, list[tuple[int, re.Match[str]]]] = {}
         self._comments_loaded = False
         self.comments: CommentsPart | None = None  # the unit's comments part, when the sheet has one
         self.comments_rid = ""
@@ -245,7 +247,9 @@ class _Sheet:
         return rows[i] if i < len(rows) and rows[i].number == number else None
 
     def _cells(self, row: _Row) -> list[tuple[int, re.Match[str]]]:
-        """(column, start tag) of a row's cells, in order."""
+        """(column, start tag) of a row's cells, in order; scanned once per row (a row may be 16,384 cells wide)."""
+        if row.number in self._row_cells:
+            return self._row_cells[row.number]
         _, cell_re = _row_cell_res(self.p)
         out: list[tuple[int, re.Match[str]]] = []
         for m in cell_re.finditer(self.text, row.tag_end, row.close):
@@ -256,6 +260,7 @@ class _Sheet:
             if rr != row.number or (out and cc <= out[-1][0]):
                 raise Unsupported("cells out of place")
             out.append((cc, m))
+        self._row_cells[row.number] = out
         return out
 
     def xf(self, row: int, col: int) -> int:
@@ -276,10 +281,12 @@ class _Sheet:
 
     def merged_origin(self, row: int, col: int) -> Cell:
         """The first cell of the merged range holding (row, col): the only one that can carry a comment."""
-        for node in self._children_of("mergeCells"):
-            found = cell_range(attr(node.attrs, "ref"))
-            if found and found[0][0] <= row <= found[1][0] and found[0][1] <= col <= found[1][1]:
-                return found[0]
+        if self._merges is None:  # parsed once: a sheet may have thousands of merges, a file hundreds of problems
+            self._merges = [found for node in self._children_of("mergeCells")
+                            if (found := cell_range(attr(node.attrs, "ref"))) is not None]
+        for (r1, c1), (r2, c2) in self._merges:
+            if r1 <= row <= r2 and c1 <= col <= c2:
+                return r1, c1
         return row, col
 
     def cell_text(self, row: int, col: int) -> str | None:

@@ -463,3 +463,69 @@ def test_a_temporary_copy_left_by_a_killed_run_is_cleared(inbox, out):
 
     assert not stale.exists()
     assert sorted(p.name for p in (out / "phan-hoi").iterdir()) == ["bao-cao-x-phuoc-son.xlsx"]
+
+
+# Big or broken sheets must not stall the copy -------------------------------------
+
+
+def _many_problems(inbox: Path, cells: list[str]):
+    """The run of the sample inbox, with a negative count reported on each of ``cells`` of x-phuoc-son."""
+    from consolidate import pipeline
+    from consolidate import problems as P
+
+    result = pipeline.run(inbox)
+    result.problems += [P.NegativeCount(file="bao-cao-x-phuoc-son.xlsx", sheet="Biểu mẫu 1", cell=cell,
+                                        label=cell, value=-1) for cell in cells]
+    return result
+
+
+def test_a_drawing_with_unclosed_shapes_does_not_stall_the_copy(inbox, out, patched_only):
+    import time
+
+    from xlsx_flavours import read_parts, write_parts, as_saved_by_excel
+
+    # VML is not checked well-formed: a damaged drawing may open shapes it never closes.
+    path = unit_file(inbox, "x-phuoc-son")
+    as_saved_by_excel(path)
+    parts = read_parts(path)
+    vml = parts["xl/drawings/vmlDrawing1.vml"].decode()
+    parts["xl/drawings/vmlDrawing1.vml"] = vml.replace("</xml>", '<v:shape id="hong">' * 30_000 + "</xml>").encode()
+    write_parts(path, parts)
+
+    started = time.perf_counter()
+    run_cli("run", inbox, "--out", out)
+
+    assert time.perf_counter() - started < 30  # was minutes: each unclosed shape scanned to the end
+    ws = feedback(out, "x-phuoc-son")["Biểu mẫu 1"]
+    assert ws["C7"].comment.author == "Kiểm tra báo cáo" and ws["B7"].comment is not None
+
+
+def test_many_problems_on_a_sheet_with_many_merges_and_a_wide_row(inbox, out, patched_only):
+    import time
+
+    from consolidate import feedback as fb
+    from consolidate.cells import address
+    from xlsx_flavours import read_parts, write_parts
+
+    # 20,000 merged ranges below the table and row 7 filled out to 16,000 columns, 300 problems on it.
+    path = unit_file(inbox, "x-phuoc-son")
+    parts = read_parts(path)
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    merges = "".join(f'<mergeCell ref="{address(r, 20)}:{address(r, 21)}"/>' for r in range(10, 20_010))
+    sheet = sheet.replace('<mergeCells count="8">', f'<mergeCells count="20008">{merges}')
+    wide = "".join(f'<c r="{address(7, c)}" s="8"><v>1</v></c>' for c in range(11, 16_011))
+    sheet = sheet.replace('<c r="J7" s="8"><v>7</v></c>', '<c r="J7" s="8"><v>7</v></c>' + wide)
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    write_parts(path, parts)
+    cells = [address(7, c) for c in range(11, 16_011, 53)]
+    result = _many_problems(inbox, cells)
+
+    started = time.perf_counter()
+    fb.write_feedback(result, out)
+
+    assert time.perf_counter() - started < 15  # was ~40 s: each problem rescanned the merges and the row
+    copy = openpyxl.load_workbook(out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx", read_only=True)
+    row = next(copy["Biểu mẫu 1"].iter_rows(min_row=7, max_row=7))
+    assert [c.value for c in row[10:12]] == [1, 1]
+    assert len(listed_rows := [r for r in copy["Phản hồi"].iter_rows(min_row=5, values_only=True) if r[0]]) >= 300
+    assert {r[2] for r in listed_rows} >= set(cells)
