@@ -171,9 +171,15 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
     s = result.settings
     ws = wb.add_worksheet(DETAIL_SHEET)
     ws.write_string(0, 0, DETAIL_SHEET, fmt.form_label)
-    last = len(RATES) + len(WEIGHTS) + 2
+    # The optional dossier-count columns only when some unit filled them: empty, they are a
+    # quarter of the sheet's cells (160,000 bordered blanks for a whole country).
+    weights = [w for w in WEIGHTS if any(
+        rec is not None and rec.value is not None
+        for rates in c.form2.values() for fields in rates.values() for rec in (fields.get(w),)
+    )]
+    last = len(RATES) + len(weights) + 2
     ws.merge_range(1, 0, 1, last, f"{s.form2_title} – số liệu của từng đơn vị", fmt.title)
-    heads = ["STT", "Đơn vị", "Chỉ tiêu", *(RATE_SHORT[r] + " (%)" for r in RATES), *(WEIGHT_LABELS[w] for w in WEIGHTS)]
+    heads = ["STT", "Đơn vị", "Chỉ tiêu", *(RATE_SHORT[r] + " (%)" for r in RATES), *(WEIGHT_LABELS[w] for w in weights)]
     for col, h in enumerate(heads):
         ws.write_string(3, col, h, fmt.header)
     ws.set_row(3, 48)
@@ -194,7 +200,7 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
             ws.write_number(row, 0, n, fmt.center)
             ws.write_string(row, 1, unit.name, fmt.text)
             ws.write_string(row, 2, ind.label, fmt.text)
-            for col, key in enumerate((*RATES, *WEIGHTS), start=3):
+            for col, key in enumerate((*RATES, *weights), start=3):
                 kind = "rate" if key in RATES else "count"
                 _write_value(ws, fmt, row, col, values.get(ind.key, {}).get(key), kind, c.flags)
             row += 1

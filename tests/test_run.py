@@ -256,3 +256,16 @@ def test_sample_figures_are_the_seed_reports(tmp_path):
     table = {r[1]: tuple(int(v) for v in r[2:10]) for r in rows if len(r) == 10 and r[0].strip().isdigit()}
     assert table == SEED_FORM1
     assert [sum(col) for col in zip(*table.values())] == SEED_TOTALS
+
+
+def test_the_detail_sheet_has_dossier_columns_only_when_a_unit_filled_them(inbox, tmp_path):
+    run_cli("run", inbox, "--out", tmp_path / "a")
+    heads = [c.value for c in merged(tmp_path / "a")["Chi tiết Biểu mẫu 2"][4]]
+    assert heads == ["STT", "Đơn vị", "Chỉ tiêu", *heads[3:6]]  # the seed has no dossier counts: no empty columns
+
+    set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 2", {"G7": 120})  # dossiers behind rate (ii)
+    run_cli("run", inbox, "--out", tmp_path / "b")
+    detail = merged(tmp_path / "b")["Chi tiết Biểu mẫu 2"]
+    assert [c.value for c in detail[4]][6:] == ["Số hồ sơ làm căn cứ tính tỷ lệ (ii)"]
+    an = [r for r in detail.iter_rows(min_row=5, values_only=True) if r[1] == "Xã Phước An"]
+    assert an[0][6] == 120 and all(r[6] is None for r in an[1:])
