@@ -385,9 +385,9 @@ STEP_ROWS = (
     ("imports (consolidate and what it loads at import; pandas/pandera come later, see below)", "imports", 0),
     ("load registry (units.csv)", "registry_load", 0),
     ("discover", "discover", 0),
-    ("read (`iter_files`: two forked workers do the whole per-file work)", "read", 0),
+    ("read (`read_files`: two forked workers do the whole per-file work)", "read", 0),
     ("this process meanwhile: importing pandas + pandera", "read.imports_meanwhile", 1),
-    ("this process meanwhile: matching units of the files already read (`_match_units`)", "match_units", 1),
+    ("match units (`_match_units`)", "match_units", 0),
     ("validate (`validate_records`)", "validate", 0),
     ("build frames", "validate.build_frames", 1),
     ("pandera `validate(lazy=True)`", "validate.pandera", 1),
@@ -421,7 +421,7 @@ def step_table(profile: dict) -> str:
     t["registry_load"] = profile["registry_load"]
     if "validate" in t and "validate.pandera" in t:
         t["validate.rest"] = t["validate"] - t.get("validate.build_frames", 0) - t["validate.pandera"]
-    t["run.rest"] = profile["run"] - sum(t.get(k, 0) for k in ("discover", "read", "validate", "consolidate"))
+    t["run.rest"] = profile["run"] - sum(t.get(k, 0) for k in ("discover", "read", "match_units", "validate", "consolidate"))
     t["write.rest"] = profile["write_outputs"] - sum(t.get(k, 0) for k in WRITE_STEPS)
     total = profile["wall"]
     lines = [

@@ -13,7 +13,6 @@ _T0 = time.perf_counter()
 
 import cProfile  # noqa: E402
 import functools  # noqa: E402
-import inspect  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -49,18 +48,6 @@ CALLS: dict[str, int] = defaultdict(int)
 
 
 def timed(name, fn, key=None):
-    if inspect.isgeneratorfunction(fn):  # from the first call until the caller has taken the last item
-        @functools.wraps(fn)
-        def generator(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                yield from fn(*args, **kwargs)
-            finally:
-                TIMES[name] += time.perf_counter() - t
-                CALLS[name] += 1
-
-        return generator
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         label = key(*args, **kwargs) if key else name
@@ -86,7 +73,7 @@ def _data_only_key(prefix):
 # reported as missing instead of failing the profile.
 STEPS = (
     ("discover", pipeline, ("discover",), None),
-    ("read", pipeline, ("iter_files", "read_files"), None),
+    ("read", pipeline, ("read_files",), None),
     ("match_units", pipeline, ("_match_units",), None),
     ("consolidate", pipeline, ("consolidate",), None),
     ("write.check_folder", outputs, ("check_feedback_folder",), None),

@@ -24,7 +24,7 @@ from .consolidation import Consolidated, consolidate
 from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind
 from .legacy import ENCODING_NAMES, decode, looks_legacy
 from .reader import Record, Submission, read_submission
-from .reading_pool import iter_files
+from .reading_pool import read_files
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
 
 REPORTED, MISSING, UNUSABLE = "reported", "missing", "unusable"
@@ -353,8 +353,8 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     # Read (in worker processes), check the period, match units
     submissions: list[Submission] = []
     candidates: dict[str, list[_Candidate]] = {}
-    read = iter_files([(f.path, f.name) for f in to_read], is_submission, progress, meanwhile=_load_checks)
-    for f, (kind, sub) in zip(to_read, read, strict=True):  # matched here while the workers read the next ones
+    read = read_files([(f.path, f.name) for f in to_read], is_submission, progress, meanwhile=_load_checks)
+    for f, (kind, sub) in zip(to_read, read):
         f.kind = kind
         if sub is None:
             problems.append(P.FileNotSpreadsheet(file=f.name, name=f.name, kind=KIND_NAMES.get(kind, kind)))

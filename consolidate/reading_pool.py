@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from .calamine_worker import MEMORY_LIMIT
 from .cells import column_number
@@ -150,8 +150,8 @@ def _read_batch(items: list[tuple[Path, str]], is_spreadsheet, fast: bool) -> li
 
 
 def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Read | None], is_spreadsheet,
-               fast: bool, tick: Callable[[int], None], meanwhile: Callable[[], object] | None = None) -> Iterator[None]:
-    """Fill ``results`` for the indices in ``todo`` that a worker pool manages to read; yields after each batch."""
+               fast: bool, tick: Callable[[int], None], meanwhile: Callable[[], object] | None = None) -> None:
+    """Fill ``results`` for the indices in ``todo`` that a worker pool manages to read."""
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     try:
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_init_worker,
@@ -169,19 +169,14 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
                 for i, r in zip(batch, read):
                     results[i] = r
                 tick(sum(r is not None for r in read))
-                yield
     except (OSError, BrokenProcessPool):
         pass
 
 
-_HANDED_OUT: Read = ("", None)  # stands in the results once the caller has a file's submission
-
-
-def iter_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
+def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
                progress: Callable[[int, int], None] | None = None,
-               meanwhile: Callable[[], object] | None = None) -> Iterator[Read]:
-    """(kind, submission) for each (path, name), in the given order, each as soon as it and all
-    files before it are read: the caller works on the first files while the workers read the rest.
+               meanwhile: Callable[[], object] | None = None) -> list[Read]:
+    """(kind, submission) for each (path, name), in the given order.
 
     ``is_spreadsheet(path, kind)`` says whether a file of that kind is read at
     all; the others come back with None and the caller logs why. ``meanwhile``
@@ -190,7 +185,6 @@ def iter_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
     """
     results: list[Read | None] = [None] * len(items)
     done = 0
-    given = 0
 
     def tick(n: int) -> None:
         nonlocal done
@@ -198,31 +192,16 @@ def iter_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
         if progress is not None and n:
             progress(done, len(items))
 
-    def ready() -> Iterator[Read]:
-        nonlocal given
-        while given < len(items) and results[given] is not None:
-            found, results[given] = results[given], _HANDED_OUT
-            given += 1
-            yield found  # type: ignore[misc]
-
     if len(items) >= MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
         for fast in (True, False):
             todo = [i for i, r in enumerate(results) if r is None]
             if todo:
-                for _ in _pool_read(items, todo, results, is_spreadsheet, fast, tick, meanwhile):
-                    yield from ready()
+                _pool_read(items, todo, results, is_spreadsheet, fast, tick, meanwhile)
                 meanwhile = None
     if meanwhile is not None:
         meanwhile()
-    for i in range(given, len(items)):
-        if results[i] is None:
+    for i, r in enumerate(results):
+        if r is None:
             results[i] = read_file(*items[i], is_spreadsheet)
             tick(1)
-        yield from ready()
-
-
-def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
-               progress: Callable[[int, int], None] | None = None,
-               meanwhile: Callable[[], object] | None = None) -> list[Read]:
-    """All of iter_files at once."""
-    return list(iter_files(items, is_spreadsheet, progress, meanwhile))
+    return results  # type: ignore[return-value]
