@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from pathlib import Path, PurePosixPath
 
 
@@ -189,6 +190,22 @@ def _comment_text(problems: list[P.Problem]) -> str:
     return "\n\n".join(f"{p.message}\nCách sửa: {p.how_to_fix}" for p in problems)
 
 
+UNIT_NOTE_LINE = "— Ghi chú có sẵn của đơn vị ({author}) —"
+_UNIT_NOTE = re.compile(r"\n\n— Ghi chú có sẵn của đơn vị \((.*?)\) —\n(.*)\Z", re.S)
+
+
+def _with_unit_note(ours: str, author: str, text: str) -> str:
+    """Our comment with the unit's own note of that cell below it, behind a line that lets
+    the next round give the unit its note back (a cell has room for one comment only)."""
+    return f"{ours}\n\n{UNIT_NOTE_LINE.format(author=author)}\n{text}"
+
+
+def _unit_note(ours: str) -> tuple[str, str] | None:
+    """(author, text) of the unit's note kept inside one of our comments, if there is one."""
+    m = _UNIT_NOTE.search(ours)
+    return (m[1], m[2]) if m else None
+
+
 def _comment_size(text: str) -> tuple[int, int]:
     """(width, height) in pixels of a comment box that shows the whole text."""
     lines = sum(1 + len(line) // 45 for line in text.splitlines())
@@ -274,6 +291,9 @@ def _patch_clean_previous(book: X.XlsxPatch) -> None:
             if note.author != AUTHOR:
                 continue
             book.remove_comment(name, row, col)
+            kept = _unit_note(note.text)
+            if kept is not None:  # the unit's own note, given back as it was
+                book.set_comment(name, row, col, kept[1], kept[0], *_comment_size(kept[1]))
             if book.cell_fill(name, row, col) in FILLS.values():
                 # The template's own look: yellow input cells, plain locked cells.
                 book.set_fill(name, row, col, None if book.cell_locked(name, row, col) else INPUT_YELLOW)
@@ -293,7 +313,7 @@ def _patch_mark_cells(book: X.XlsxPatch, problems: list[P.Problem]) -> set[int]:
         text = _comment_text(found)
         own = own_notes[sheet].get((row, col))
         if own is not None:  # the unit's own note stays, below ours
-            text += "\n\n" + own.text
+            text = _with_unit_note(text, own.author, own.text)
         width, height = _comment_size(text)
         book.set_comment(sheet, row, col, _text(text), AUTHOR, width, height)
         worst = _worst_fill(found)

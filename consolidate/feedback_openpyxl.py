@@ -35,6 +35,8 @@ from .feedback import (
     _order,
     _summary_line,
     _text,
+    _unit_note,
+    _with_unit_note,
     _worst_fill,
 )
 from .files import atomic_target
@@ -96,7 +98,11 @@ def _clean_previous_feedback(wb: Workbook) -> None:
         # Only the cells the file has: iter_rows() would create every cell up to a stray XFD1048576.
         for cell in list(ws._cells.values()):
             if _is_ours(cell.comment):
+                kept = _unit_note(cell.comment.text)
                 cell.comment = None
+                if kept is not None:  # the unit's own note, given back as it was
+                    width, height = _comment_size(kept[1])
+                    cell.comment = Comment(kept[1], kept[0], height=height, width=width)
                 if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb in FILLS.values():
                     # The template's own look: yellow input cells, plain locked cells.
                     cell.fill = _solid(INPUT_YELLOW) if not cell.protection.locked else PatternFill()
@@ -136,7 +142,7 @@ def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
     for cell, found in by_cell.values():
         text = _comment_text(found)
         if cell.comment is not None:  # the unit's own note stays, below ours
-            text += "\n\n" + cell.comment.text
+            text = _with_unit_note(text, cell.comment.author or "", cell.comment.text)
         width, height = _comment_size(text)
         cell.comment = Comment(_text(text), AUTHOR, height=height, width=width)
         worst = _worst_fill(found)

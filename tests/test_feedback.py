@@ -316,8 +316,38 @@ def test_the_units_own_comments_stay(inbox, out, patched_only):
     ours = ws["C7"].comment
     assert ours.author == "Kiểm tra báo cáo"
     assert ours.text.startswith("Tổng số 7 ≠ 6 + 0 + 0 (= 6).\nCách sửa: ")
-    assert ours.text.endswith(f"\n\n{UNIT_AUTHOR}:\n{UNIT_NOTES['C7']}")  # the unit's note, below ours
+    assert ours.text.endswith(f"\n\n— Ghi chú có sẵn của đơn vị ({UNIT_AUTHOR}) —\n{UNIT_AUTHOR}:\n{UNIT_NOTES['C7']}")
     assert [c.coordinate for r in ws.iter_rows() for c in r if c.comment] == ["B7", "C7"]
+
+
+@pytest.mark.parametrize("path", ["patched", "openpyxl"])
+def test_the_units_own_note_comes_back_when_the_cell_is_fixed(inbox, out, monkeypatch, path):
+    """Round 1 keeps the unit's note inside our comment; a fixed copy sent back gets the note back alone."""
+    from consolidate import feedback, xlsx_patch
+    from xlsx_flavours import UNIT_AUTHOR, UNIT_NOTES, as_saved_by_excel
+
+    as_saved_by_excel(unit_file(inbox, "x-phuoc-son"))
+    run_cli("run", inbox, "--out", out)
+    copy = out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx"
+    resent = inbox / "bao-cao-x-phuoc-son.xlsx"
+    resent.write_bytes(copy.read_bytes())  # the unit sends its copy back, still with the error...
+    set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 1", {"H7": -1})  # (another file keeps the run busy)
+    if path == "openpyxl":
+        def refuse(*args, **kwargs):
+            raise xlsx_patch.Unsupported("forced")
+        monkeypatch.setattr(feedback.X, "XlsxPatch", refuse)
+
+    run_cli("run", inbox, "--out", tmp := out.parent / f"round2-{path}")
+    ws = openpyxl.load_workbook(tmp / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx")["Biểu mẫu 1"]
+    assert ws["C7"].comment.text.count("Ghi chú có sẵn của đơn vị") == 1  # not nested round after round
+    assert ws["C7"].comment.text.endswith(f"{UNIT_AUTHOR}:\n{UNIT_NOTES['C7']}")
+
+    resent.write_bytes((tmp / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx").read_bytes())
+    set_cells(resent, "Biểu mẫu 1", {"C7": 6, "J7": -1})  # ...then fixes C7 (and breaks another cell)
+    run_cli("run", inbox, "--out", tmp3 := out.parent / f"round3-{path}")
+    ws = openpyxl.load_workbook(tmp3 / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx")["Biểu mẫu 1"]
+    assert (ws["C7"].comment.author, ws["C7"].comment.text) == (UNIT_AUTHOR, f"{UNIT_AUTHOR}:\n{UNIT_NOTES['C7']}")
+    assert ws["J7"].comment.author == "Kiểm tra báo cáo"
 
 
 def test_defined_names_still_point_at_their_sheets(inbox, out, patched_only):
