@@ -21,7 +21,6 @@ from pathlib import Path  # noqa: E402
 _T_STDLIB = time.perf_counter()
 import consolidate.outputs as outputs  # noqa: E402
 import consolidate.pipeline as pipeline  # noqa: E402
-import consolidate.reader as reader  # noqa: E402
 import consolidate.registry as registry  # noqa: E402
 
 # consolidate.validate (pandas, pandera) is NOT imported here: the run imports it

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-import stat
-from collections import Counter
 import re
+import stat
 import unicodedata
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -570,7 +570,7 @@ def _count_upstream_errors(grids: list[_Grid]) -> int:
     return 0
 
 
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")  # a formula in sheet XML (also screened by reading_pool)
 
 
 def _has_formulas(path: Path) -> bool:
@@ -582,7 +582,7 @@ def _has_formulas(path: Path) -> bool:
                 with zf.open(info) as fh:
                     tail = b""
                     while chunk := fh.read(1 << 16):
-                        if _FORMULA_TAG.search(tail + chunk):
+                        if FORMULA_TAG.search(tail + chunk):
                             return True
                         tail = chunk[-16:]  # a tag split between two reads
     return False

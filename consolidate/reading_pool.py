@@ -37,7 +37,7 @@ from .calamine_worker import MEMORY_LIMIT
 from .cells import column_number
 from .calamine_worker import values as calamine_values
 from .formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
-from .reader import MAX_COLS, MAX_ROWS, Submission, read_submission
+from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
 
 MIN_FILES = 8  # below this, starting workers costs more than it saves
 BATCH = 32
@@ -45,9 +45,8 @@ FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB: a file, or an unpacked part,
 
 _PERCENT = re.compile(rb'numFmtId="(?:9|10)"|formatCode="[^"]*%')
 _CELL_COLUMN = re.compile(rb' r="([A-Z]+)\d')  # only cells have a letters-and-digits r=
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
 
-Read = tuple[str, "Submission | None"]  # (what the bytes say the file is, its submission or None)
+Read = tuple[str, Submission | None]  # (what the bytes say the file is, its submission or None)
 
 
 @lru_cache(maxsize=4)
@@ -82,7 +81,7 @@ def screen_package(zf: zipfile.ZipFile, max_rows: int = MAX_ROWS, max_cols: int 
             len(letters) > 2 or column_number(letters.decode()) > max_cols for letters in set(_CELL_COLUMN.findall(data))
         ):
             return None  # large: the bounded reader says what it skipped
-        formulas = formulas or _FORMULA_TAG.search(data) is not None
+        formulas = formulas or FORMULA_TAG.search(data) is not None
     names = {i.filename for i in infos}
     if "xl/styles.xml" in names and _PERCENT.search(zf.read("xl/styles.xml")):
         return None

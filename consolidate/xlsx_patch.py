@@ -661,7 +661,7 @@ class XlsxPatch:
 
     def _save_workbook(self) -> None:
         """The list of sheets, the defined names' sheet indices, the active tab."""
-        text, p = self.wb_text, self.wp
+        text = self.wb_text
         edits: list[tuple[int, int, str]] = []
         shift = 1 if self.new_sheet else 0
         index: dict[int, int] = {}  # old position of a sheet → new position

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 from consolidate import pipeline
 from consolidate.outputs import write_outputs

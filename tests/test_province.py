@@ -12,7 +12,7 @@ from consolidate import pipeline
 from consolidate.accounting import violations
 from consolidate.outputs import write_outputs
 from consolidate.registry import Registry, Unit, default_registry, default_settings
-from consolidate.sample import SEED_FORM1, make_sample_inbox
+from consolidate.sample import make_sample_inbox
 from consolidate.template_writer import write_template
 
 MAU = [  # a second, made-up district: its units and Biểu mẫu 1 figures
