@@ -376,3 +376,17 @@ def test_the_examples_never_overwrite_the_clerks_files(tmp_path):
     assert (tmp_path / "don-vi.csv").read_text(encoding="utf-8") == "đã sửa"
     assert not (tmp_path / "cau-hinh.toml").exists()
     assert len(write_examples(tmp_path, overwrite=True)) == 3
+
+
+def test_a_national_units_table_is_accepted_and_a_runaway_one_refused(tmp_path):
+    """3,321 communes plus districts and provinces fit; a sheet run past 20,000 rows is refused."""
+    def table(n: int) -> Path:
+        lines = ["Mã,Tên đơn vị,Cấp,Mã đơn vị cấp trên", "vn,Việt Nam,quốc gia,"]
+        lines += [f"x{i:05d},Xã Thử nghiệm {i:05d},xã,vn" for i in range(1, n + 1)]
+        path = tmp_path / f"don-vi-{n}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    assert len(load_registry(table(10_000)).reporting_units()) == 10_000
+    with pytest.raises(ConfigError, match="quá nhiều"):
+        load_registry(table(20_000))
