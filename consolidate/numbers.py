@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from .text import clean
@@ -69,6 +70,7 @@ def interpret(raw: object, number_format: str = "General", percent: bool = False
 _QUOTED = re.compile(r'"[^"]*"|\\.')
 
 
+@lru_cache(maxsize=256)
 def _is_percent_format(number_format: str | None) -> bool:
     """A format that shows the value ×100 with "%": not one where "%" is quoted or escaped text."""
     return "%" in _QUOTED.sub("", number_format or "")

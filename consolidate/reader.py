@@ -346,8 +346,11 @@ def _is_form2_anchor(t: str) -> bool:
     return t in {"chi tieu", "ten chi tieu", "noi dung chi tieu"}
 
 
+_NUMBERING = re.compile(r"\(?\d+\)?")
+
+
 def _is_numbering(text: str) -> bool:
-    return bool(re.fullmatch(r"\(?\d+\)?", text))
+    return _NUMBERING.fullmatch(text) is not None
 
 
 def _is_stop(text: str) -> bool:
@@ -394,8 +397,7 @@ def _data_rows(grid: _Grid, first: int, key_col: int, value_cols: list[int]) -> 
         numbered = key_col > 1 and _is_numbering(grid.text(r, key_col - 1))
         if _is_numbering(key) or _is_summary_row(key, values, numbered):
             continue
-        has_number = any(v is not None and isinstance(parse_number(v.value), float) for v in values)
-        if not gap or has_number:
+        if not gap or any(v is not None and isinstance(parse_number(v.value), float) for v in values):
             rows.append(r)
     return rows
 

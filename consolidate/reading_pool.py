@@ -26,7 +26,10 @@ import multiprocessing
 import os
 import re
 import resource
+import string
+import struct
 import zipfile
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 from .calamine_worker import MEMORY_LIMIT
-from .cells import column_number
+from .cells import column_letters
 from .calamine_worker import values as calamine_values
 from .formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
@@ -44,47 +47,97 @@ BATCH = 32
 FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB: a file, or an unpacked part, this large is read the careful way
 
 _PERCENT = re.compile(rb'numFmtId="(?:9|10)"|formatCode="[^"]*%')
-_CELL_COLUMN = re.compile(rb' r="([A-Z]+)\d')  # only cells have a letters-and-digits r=
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, …, name length, extra length
 
-Read = tuple[str, Submission | None]  # (what the bytes say the file is, its submission or None)
+
+def _beyond(token: str, alphabet: str, lead: str) -> list[str]:
+    """Regex alternatives for a token over ``alphabet`` that is greater than ``token``, compared as
+    numbers are: more characters (the first one from ``lead``), or as many and larger at the first difference."""
+    rest = f"[{alphabet[0]}-{alphabet[-1]}]"
+    above = [lead + rest + f"{{{len(token)},}}"]
+    for i, ch in enumerate(token):
+        k = alphabet.index(ch)
+        if k + 1 < len(alphabet):
+            above.append(token[:i] + f"[{alphabet[k + 1]}-{alphabet[-1]}]" + rest + f"{{{len(token) - i - 1}}}")
+    return above
 
 
 @lru_cache(maxsize=4)
-def _row_beyond(max_rows: int) -> re.Pattern[bytes]:
-    """A cell address whose row number is above ``max_rows``, as one regex (no number is parsed)."""
-    digits = str(max_rows)
-    above = [rf"[1-9]\d{{{len(digits)},}}"]  # more digits
-    for i, ch in enumerate(digits):
-        if ch != "9":  # same length, larger at position i
-            above.append(digits[:i] + f"[{int(ch) + 1}-9]" + rf"\d{{{len(digits) - i - 1}}}")
-    return re.compile(rb' r="[A-Z]+(?:' + "|".join(above).encode() + rb')"')
+def _cell_beyond(max_rows: int, max_cols: int) -> re.Pattern[bytes]:
+    """A cell address outside max_rows × max_cols, as one regex over the sheet XML (no number is parsed).
+
+    Only cells have letters then digits in r="…" (rows have digits only).
+    """
+    columns = "|".join(_beyond(column_letters(max_cols), string.ascii_uppercase, "[A-Z]"))
+    rows = "|".join(_beyond(str(max_rows), string.digits, "[1-9]"))
+    return re.compile(f' r="(?:(?:{columns})[0-9]|[A-Z]+0*(?:{rows})")'.encode())  # 0*: "A02001" is row 2001
 
 
-def screen_package(zf: zipfile.ZipFile, max_rows: int = MAX_ROWS, max_cols: int = MAX_COLS) -> bool | None:
+def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """One part of an in-memory package, inflated straight from its bytes (zipfile's stream
+    machinery costs more than the inflating); None for anything but plain stored or deflated data
+    of exactly its declared size."""
+    if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    head = data[info.header_offset : info.header_offset + _LOCAL_HEADER.size]
+    if len(head) < _LOCAL_HEADER.size:
+        return None
+    signature, name_len, extra_len = _LOCAL_HEADER.unpack(head)
+    if signature != b"PK\x03\x04":
+        return None
+    start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+    payload = data[start : start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = payload
+    else:
+        try:
+            out = zlib.decompressobj(-15).decompress(payload, info.file_size + 1)
+        except zlib.error:
+            return None
+    return out if len(out) == info.file_size else None
+
+
+def _stores_formula(sheet: bytes) -> bool:
+    # the substring tests are memchr-fast and rule out most sheets before the regex runs
+    return (b"f>" in sheet or b"f " in sheet or b"f/" in sheet) and FORMULA_TAG.search(sheet) is not None
+
+
+def screen_package(zf: zipfile.ZipFile, data: bytes | None = None, max_rows: int = MAX_ROWS,
+                   max_cols: int = MAX_COLS) -> bool | None:
     """None when calamine must not read this package; else whether any sheet stores a formula.
 
     Every cell address is checked, not the declared <dimension>: a file can
-    declare A1:J30 and still hold a value at XFD1048576.
+    declare A1:J30 and still hold a value at XFD1048576. ``data``, the package's
+    bytes, lets its parts be inflated directly.
     """
     infos = zf.infolist()
     if any(i.file_size > FAST_MAX_BYTES for i in infos):
         return None  # a submission's parts are kilobytes; a large one is read the careful, bounded way
-    sheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
+
+    def read(info: zipfile.ZipInfo) -> bytes | None:
+        return _member(data, info) if data is not None else zf.read(info)
+
+    beyond = _cell_beyond(max_rows, max_cols)
+    formulas, sheets, styles = False, 0, None
+    for info in infos:
+        name = info.filename
+        if name == "xl/styles.xml":
+            styles = info
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        sheets += 1
+        sheet = read(info)
+        if sheet is None or b' t="e"' in sheet:
+            return None  # not plainly packed; or an error cell, which calamine reads as a blank
+        if beyond.search(sheet):
+            return None  # large: the bounded reader says what it skipped
+        formulas = formulas or _stores_formula(sheet)
     if not sheets:
         return None
-    formulas = False
-    for info in sheets:
-        data = zf.read(info)
-        if b' t="e"' in data:
-            return None  # calamine reads #REF! as a blank
-        if _row_beyond(max_rows).search(data) or any(
-            len(letters) > 2 or column_number(letters.decode()) > max_cols for letters in set(_CELL_COLUMN.findall(data))
-        ):
-            return None  # large: the bounded reader says what it skipped
-        formulas = formulas or FORMULA_TAG.search(data) is not None
-    names = {i.filename for i in infos}
-    if "xl/styles.xml" in names and _PERCENT.search(zf.read("xl/styles.xml")):
-        return None
+    if styles is not None:
+        text = read(styles)
+        if text is None or _PERCENT.search(text):
+            return None
     return formulas
 
 
@@ -98,7 +151,7 @@ def _fast_read(path: Path, name: str) -> Read | None:
             return None
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             kind = zip_kind(zf)
-            formulas = screen_package(zf) if kind == "xlsx" else None
+            formulas = screen_package(zf, data) if kind == "xlsx" else None
         if formulas is None:
             return None
         sheets = calamine_values(io.BytesIO(data), MAX_ROWS, MAX_COLS)

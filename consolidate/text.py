@@ -13,8 +13,10 @@ _TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
 _NEW_STYLE_TONE = re.compile(rf"([oOuU])([aAeEyY])([{_TONES}])")
 
 
+@lru_cache(maxsize=1 << 16, typed=True)  # typed: True, 1 and 1.0 are one key otherwise
 def clean(value: object) -> str:
-    """NFC text with runs of whitespace (line breaks in merged headers too) made one space."""
+    """NFC text with runs of whitespace (line breaks in merged headers too) made one space
+    (cached: every submission repeats the template's labels)."""
     if value is None:
         return ""
     text = unicodedata.normalize("NFC", str(value))

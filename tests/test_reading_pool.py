@@ -16,8 +16,27 @@ from conftest import unit_file
 
 
 def calamine_can_read(path: Path) -> bool:
+    """The screen's verdict, the same whether it inflates parts itself (from the bytes) or through zipfile."""
+    data = path.read_bytes()
     with zipfile.ZipFile(path) as zf:
-        return screen_package(zf) is not None
+        direct, through_zipfile = screen_package(zf, data), screen_package(zf)
+    assert direct == through_zipfile
+    return direct is not None
+
+
+def test_the_screen_finds_any_cell_outside_the_bounds():
+    """One regex stands for parsing every address: checked against the numbers themselves."""
+    from consolidate.cells import column_letters
+    from consolidate.reading_pool import _cell_beyond
+
+    for max_rows, max_cols in ((2000, 60), (20000, 60), (999, 26), (1000, 27), (9, 702), (1, 1)):
+        pattern = _cell_beyond(max_rows, max_cols)
+        for col in (*range(1, 800), 16384, 16385, 18278):
+            for row in (1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 2001, 3000, 9999, 10000, 20001, 1048576):
+                cell = f'<c r="{column_letters(col)}{row}" s="1"><v>1</v></c>'.encode()
+                assert bool(pattern.search(cell)) == (row > max_rows or col > max_cols), (max_rows, max_cols, col, row)
+        assert not pattern.search(b'<row r="1048576" spans="1:3">')  # rows carry digits only
+        assert pattern.search(f'<c r="A0{max_rows + 1}">'.encode())  # a leading zero hides nothing
 
 
 def rows(sub):
@@ -64,6 +83,27 @@ def test_files_that_need_formats_or_error_cells_take_the_careful_path(inbox, tmp
     hostile.junk_rows(path, tmp_path / "big.xlsx", n=3000)
     for name in ("percent.xlsx", "error.xlsx", "big.xlsx"):
         assert not calamine_can_read(tmp_path / name), name
+
+
+def test_a_part_larger_than_its_declared_size_is_not_for_calamine(inbox, tmp_path):
+    """The screen inflates parts itself and trusts no size it has not seen: a lying directory sends
+    the file to the careful reader."""
+    path = unit_file(inbox, "x-phuoc-an")
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(hostile.SHEET1)
+    # the central directory entry of sheet1: its uncompressed size (offset 24) made smaller
+    entry = data.index(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(hostile.SHEET1)] != hostile.SHEET1.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    data[entry + 24 : entry + 28] = (info.file_size // 2).to_bytes(4, "little")
+    lying = tmp_path / "lying.xlsx"
+    lying.write_bytes(bytes(data))
+
+    with zipfile.ZipFile(lying) as zf:
+        assert screen_package(zf, lying.read_bytes()) is None
+    kind, sub = read_file(lying, "lying.xlsx", pipeline.is_submission, fast=True)
+    assert kind == "xlsx"  # read carefully, whatever that finds; never by calamine on a lie
 
 
 def test_a_file_that_kills_its_worker_is_read_the_careful_way(inbox):
