@@ -2,9 +2,9 @@
 
     python drive.py INBOX UNITS_CSV OUT
 
-Builds the Registry from UNITS_CSV with the project's own loader, then does
+Builds the Registry from UNITS_CSV with the loader `consolidate run --units` uses, then does
 what ``consolidate run`` does: ``pipeline.run`` and ``outputs.write_outputs``
-(the CLI does not take a units file yet). Prints a one-line JSON summary.
+Prints a one-line JSON summary.
 """
 
 import json
@@ -12,14 +12,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from consolidate.config import load_registry
 from consolidate.outputs import write_outputs
 from consolidate.pipeline import run
-from consolidate.registry import Registry, load_units
 
 
 def main() -> None:
     inbox, units_csv, out = (Path(a) for a in sys.argv[1:4])
-    result = run(inbox, Registry(load_units(units_csv)))
+    result = run(inbox, load_registry(units_csv))
     paths = write_outputs(result, out)
     print(json.dumps({
         "files": len(result.files),

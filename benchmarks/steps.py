@@ -19,6 +19,7 @@ from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 _T_STDLIB = time.perf_counter()
+import consolidate.config as config  # noqa: E402
 import consolidate.outputs as outputs  # noqa: E402
 import consolidate.pipeline as pipeline  # noqa: E402
 import consolidate.registry as registry  # noqa: E402
@@ -155,7 +156,7 @@ def main() -> None:
     t = time.perf_counter()
     if prof:
         prof.enable()
-    reg = registry.Registry(registry.load_units(units_csv))
+    reg = config.load_registry(units_csv)  # what `consolidate run --units` does
     t_reg = time.perf_counter()
     result = pipeline.run(inbox, reg)
     t_run = time.perf_counter()

@@ -142,7 +142,8 @@ def _letters(name: str) -> str:
 def _bare(name: str) -> str:
     """A unit name without the administrative words in front of it."""
     key = unit_key(name)
-    while prefix := next((p for p in _PREFIXES if key.startswith(p)), None):
+    while key.startswith(_PREFIXES):  # one C-level test; which prefix only when there is one
+        prefix = next(p for p in _PREFIXES if key.startswith(p))
         key = key[len(prefix):].strip()
     return key
 
