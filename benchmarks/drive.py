@@ -1,36 +1,44 @@
-"""One whole consolidate run in a fresh process, driven by a units file.
+"""One whole consolidate run in a fresh process: the command the clerk types.
 
     python drive.py INBOX UNITS_CSV OUT
 
-Builds the Registry from UNITS_CSV with the loader `consolidate run --units` uses, then does
-what ``consolidate run`` does: ``pipeline.run`` and ``outputs.write_outputs``
-Prints a one-line JSON summary.
+Calls the command line in this process, ``consolidate run INBOX --units UNITS_CSV
+--out OUT --json``, so everything the command does counts: loading and checking
+the units table, the run, every output, the accounting check, and the exit.
+Prints a one-line JSON summary for the harness; exits 2 if the run did.
 """
 
+import contextlib
+import io
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
-from consolidate.config import load_registry
-from consolidate.outputs import write_outputs
-from consolidate.pipeline import run
+from consolidate.cli import main as consolidate
 
 
 def main() -> None:
-    inbox, units_csv, out = (Path(a) for a in sys.argv[1:4])
-    result = run(inbox, load_registry(units_csv))
-    paths = write_outputs(result, out)
+    inbox, units_csv, out = sys.argv[1:4]
+    printed = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(printed):
+        try:
+            consolidate(["run", inbox, "--units", units_csv, "--out", out, "--json"], prog_name="consolidate")
+        except SystemExit as exc:
+            code = exc.code or 0
+    if code not in (0, 1):  # 1: the inbox has errors, as the benchmark's does on purpose
+        sys.exit(f"consolidate run ended with exit code {code}")
+    summary = json.loads(printed.getvalue())
     print(json.dumps({
-        "files": len(result.files),
-        "submissions": len(result.submissions),
-        "reported": len(result.consolidated.reported),
-        "units": len(result.consolidated.units),
-        "errors": len(result.errors),
-        "warnings": len(result.warnings),
-        "codes": dict(Counter(p.code for p in result.problems)),
+        "files": summary["files"],
+        "submissions": summary["files_read"],
+        "reported": summary["units_reported"],
+        "units": summary["units_expected"],
+        "errors": summary["errors"],
+        "warnings": summary["warnings"],
+        "codes": {row["code"]: row["count"] for row in summary["by_code"]},
         "code": str(Path(sys.modules["consolidate"].__file__).parent),
-        "outputs": [str(p) for p in (paths.values() if hasattr(paths, "values") else paths)],
+        "outputs": list(summary["outputs"].values()),
     }, ensure_ascii=False))
 
 

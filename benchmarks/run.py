@@ -12,8 +12,8 @@ so that interpreter start-up and imports count:
   python-calamine, nothing else (floor_read.py);
 * floor openpyxl: the same with openpyxl read_only=True, data_only=True,
   the reader the tool uses today;
-* consolidate run: Registry from the units file, pipeline.run, write_outputs
-  (drive.py), i.e. what ``consolidate run`` does.
+* consolidate run: the command line itself, ``consolidate run INBOX --units
+  UNITS --out OUT --json``, called in the child (drive.py).
 
 Wall-clock is the median of --repeat runs, measured around the child from
 spawn to exit. Peak RSS is the child's own ru_maxrss, from os.wait4 on that
@@ -401,6 +401,7 @@ STEP_ROWS = (
     ("write HTML summary (`write_html_summary`)", "write.html", 0),
     ("wait for the merged workbook (xlsxwriter, written by a forked child meanwhile)", "write.workbook.wait", 0),
     ("rest of `write_outputs`", "write.rest", 0),
+    ("accounting check (every file and unit is in the workbook or the log)", "accounting", 0),
 )
 PARALLEL_ROWS = (
     # work done on the other core, overlapping the rows above

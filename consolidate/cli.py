@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -105,8 +107,15 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
                     fg="red", bold=True, err=True)
         for line in unaccounted:
             click.echo(f"  {line}", err=True)
-        sys.exit(EXIT_FATAL)
-    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+        _leave(EXIT_FATAL)
+    _leave(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit with the run's objects out of the cycle collector's sight: at N = 10,000 its last walks
+    over them at interpreter exit took ~0.5 s, for memory the process is about to give back anyway."""
+    gc.freeze()
+    sys.exit(code)
 
 
 def _print_summary(result: pipeline.RunResult, summary: dict, inbox: Path) -> None:

@@ -34,8 +34,9 @@ def test_the_harness_builds_an_inbox_reads_it_and_renders_the_table(tmp_path):
     assert len(units_csv.read_text(encoding="utf-8").splitlines()) == 1 + 1 + 3  # header, root, 3 units
 
     row = bench.measure_size(3, inbox, units_csv, tmp_path / "out", repeat=1, timeout=60,
-                             log=lambda *_: None, which=("calamine", "openpyxl"))
+                             log=lambda *_: None, which=("calamine", "openpyxl", "run"))
     assert row.openpyxl.ok and row.openpyxl.seconds > 0 and row.openpyxl.rss_mib > 0
+    assert row.run.ok and row.summary["files"] == 3 and row.summary["units"] == 3  # the command itself ran
     assert row.calamine.ok or row.calamine.missing == "not installed"  # python-calamine is optional
 
     table = bench.render_table([row])
