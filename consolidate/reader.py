@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -419,9 +420,8 @@ def _find_columns(grid: _Grid, header_row: int, wanted: dict) -> tuple[dict[str,
     and the last row those headers use (data starts below it)."""
     found: dict[str, int] = {}
     last = header_row
-    for r, c, f in grid.labels:
-        if not header_row <= r < header_row + 3:
-            continue
+    labels = grid.labels  # sorted by (row, column): only the three rows' slice is looked at
+    for r, c, f in labels[bisect_left(labels, (header_row,)) : bisect_left(labels, (header_row + 3,))]:
         for key, match in wanted.items():
             if key not in found and match(f):
                 found[key] = c
