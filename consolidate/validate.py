@@ -35,8 +35,8 @@ def _frame(records: list[Record], form: str, fields: list[str]) -> tuple[pd.Data
         if rec.form == form:
             rows[(rec.source.file, rec.code or rec.unit, rec.item)][rec.field] = rec
     index = list(rows.values())
-    data = [{f: (row[f].value if f in row else None) for f in fields} for row in index]
-    return pd.DataFrame(data, columns=fields, dtype=object), index
+    columns = {f: [row[f].value if f in row else None for row in index] for f in fields}
+    return pd.DataFrame(columns, columns=fields, dtype=object), index
 
 
 def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:

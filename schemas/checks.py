@@ -1,21 +1,47 @@
-"""Element checks shared by both forms; each lets values that an earlier check rejects pass."""
+"""Column checks shared by both forms; each lets values that an earlier check rejects pass.
+
+A column holds what units typed: a number (float), text that is not one, or
+blank. The checks take the whole column at once (one pass of Python over it,
+then array arithmetic) instead of one call per cell: the country's Biểu mẫu 2
+has 250,000 cells, and pandera's per-element calls cost ~1 s for them.
+Blanks pass here: ``nullable`` decides about them.
+"""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 
-def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def numbers(column: pd.Series) -> pd.Series:
+    """The column's finite numbers as floats; NaN for text, blanks, booleans and infinities."""
+    values = np.fromiter(
+        (v if (type(v) is float or isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+         else math.nan for v in column),  # float first: nearly every value; True is not a number of staff
+        dtype=float, count=len(column),
+    )
+    return pd.Series(values, index=column.index)
 
 
-def whole(value: object) -> bool:
-    return not is_number(value) or float(value).is_integer()
+def _blank(column: pd.Series) -> pd.Series:
+    return column.isna()
 
 
-def non_negative(value: object) -> bool:
-    return not is_number(value) or value >= 0
+def is_number(column: pd.Series) -> pd.Series:
+    return numbers(column).notna() | _blank(column)
 
 
-def percent(value: object) -> bool:
-    return not is_number(value) or 0 <= value <= 100
+def whole(column: pd.Series) -> pd.Series:
+    n = numbers(column)
+    return n.isna() | (n == np.floor(n))
+
+
+def non_negative(column: pd.Series) -> pd.Series:
+    n = numbers(column)
+    return n.isna() | (n >= 0)
+
+
+def percent(column: pd.Series) -> pd.Series:
+    n = numbers(column)
+    return n.isna() | ((n >= 0) & (n <= 100))

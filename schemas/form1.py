@@ -7,7 +7,7 @@ import pandera.pandas as pa
 
 from consolidate.template import FORM1_FIELDS, TOTAL_PARTS
 
-from .checks import is_number, non_negative, whole
+from .checks import is_number, non_negative, numbers, whole
 
 
 def _count_column() -> pa.Column:
@@ -15,19 +15,19 @@ def _count_column() -> pa.Column:
         None,
         nullable=False,  # → missing-value
         checks=[
-            pa.Check(is_number, element_wise=True, name="not-a-number"),
-            pa.Check(whole, element_wise=True, name="not-whole-number"),
-            pa.Check(non_negative, element_wise=True, name="negative-count"),
+            pa.Check(is_number, name="not-a-number"),
+            pa.Check(whole, name="not-whole-number"),
+            pa.Check(non_negative, name="negative-count"),
         ],
     )
 
 
 def total_equals_parts(df: pd.DataFrame) -> pd.Series:
     """Tổng số = (4) + (5) + (6); rows with a non-number anywhere are left to the column checks."""
-    cols = ["total", *TOTAL_PARTS]
-    numeric = df[cols].map(is_number).all(axis=1)
-    parts = df[list(TOTAL_PARTS)].where(numeric, 0).astype(float).sum(axis=1)
-    total = df["total"].where(numeric, 0).astype(float)
+    values = {c: numbers(df[c]) for c in ("total", *TOTAL_PARTS)}
+    numeric = pd.concat(values.values(), axis=1).notna().all(axis=1)
+    parts = sum(values[c].where(numeric, 0) for c in TOTAL_PARTS)
+    total = values["total"].where(numeric, 0)
     return ~numeric | ((total - parts).abs() < 1e-9)
 
 

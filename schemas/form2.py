@@ -12,8 +12,8 @@ def _rate_column(required: bool) -> pa.Column:
         None,
         nullable=not required,  # the province target (ii-a) may be blank; results may not
         checks=[
-            pa.Check(is_number, element_wise=True, name="not-a-number"),
-            pa.Check(percent, element_wise=True, name="rate-out-of-range"),
+            pa.Check(is_number, name="not-a-number"),
+            pa.Check(percent, name="rate-out-of-range"),
         ],
     )
 
@@ -25,9 +25,9 @@ def _weight_column() -> pa.Column:
         nullable=True,
         required=False,
         checks=[
-            pa.Check(is_number, element_wise=True, name="not-a-number"),
-            pa.Check(whole, element_wise=True, name="not-whole-number"),
-            pa.Check(non_negative, element_wise=True, name="negative-count"),
+            pa.Check(is_number, name="not-a-number"),
+            pa.Check(whole, name="not-whole-number"),
+            pa.Check(non_negative, name="negative-count"),
         ],
     )
 
