@@ -23,5 +23,7 @@ def column_number(letters: str) -> int:
     return n
 
 
+@lru_cache(maxsize=1 << 14)
 def address(row: int, col: int) -> str:
+    """"D7" (cached, so the same cell of ten thousand submissions is one string, sent once per batch)."""
     return f"{column_letters(col)}{row}"

@@ -15,6 +15,7 @@ import zipfile
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import NamedTuple
 
 from defusedxml import DefusedXmlException
@@ -97,8 +98,11 @@ class Submission:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        state["records"] = [Record(form, unit, item, key, value, raw, Source(file, sheet, cell), code)
+        # what every submission repeats (cells "D7", sheet names, the period headers) is interned:
+        # one string for the whole country, not one per file
+        state["records"] = [Record(form, unit, item, key, value, raw, Source(file, intern(sheet), intern(cell)), code)
                             for form, unit, item, key, value, raw, file, sheet, cell, code in state["records"]]
+        state["periods"] = {key: intern(text) for key, text in state["periods"].items()}
         self.__dict__.update(state)
 
 
