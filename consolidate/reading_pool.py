@@ -47,6 +47,8 @@ BATCH = 32
 FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB: a file, or an unpacked part, this large is read the careful way
 
 _PERCENT = re.compile(rb'numFmtId="(?:9|10)"|formatCode="[^"]*%')
+
+Read = tuple[str, Submission | None]  # (what the bytes say the file is, its submission or None)
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, …, name length, extra length
 
 
