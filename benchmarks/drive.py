@@ -5,7 +5,8 @@
 Calls the command line in this process, ``consolidate run INBOX --units UNITS_CSV
 --out OUT --json``, so everything the command does counts: loading and checking
 the units table, the run, every output, the accounting check, and the exit.
-Prints a one-line JSON summary for the harness; exits 2 if the run did.
+Prints a one-line JSON summary for the harness; fails (exit 1, with the reason) if
+the command ended with anything but 0 or 1.
 """
 
 import contextlib
@@ -14,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from consolidate.cli import main as consolidate
+from consolidate.cli import entry as consolidate
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     code = 0
     with contextlib.redirect_stdout(printed):
         try:
-            consolidate(["run", inbox, "--units", units_csv, "--out", out, "--json"], prog_name="consolidate")
+            consolidate(["run", inbox, "--units", units_csv, "--out", out, "--json"])
         except SystemExit as exc:
             code = exc.code or 0
     if code not in (0, 1):  # 1: the inbox has errors, as the benchmark's does on purpose

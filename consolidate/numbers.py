@@ -48,7 +48,7 @@ def interpret(raw: object, number_format: str = "General", percent: bool = False
         if percent and _is_percent_format(number_format):
             value = round(value * 100, 10)
         # -0.0 becomes 0.0; any other float stays the very object read, so value and raw are one
-        return Reading(0.0 if value == 0 else value)
+        return Reading(0.0 if value == 0 and math.copysign(1.0, value) < 0 else value)
     if isinstance(raw, (dt.datetime, dt.date)):
         return Reading(f"{raw:%d/%m/%Y}")  # a date where a number belongs, shown as the unit sees it
     if isinstance(raw, dt.time):

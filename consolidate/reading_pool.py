@@ -45,10 +45,16 @@ from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
 MIN_FILES = 8  # below this, starting workers costs more than it saves
 BATCH = 32
 FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB: a file, or an unpacked part, this large is read the careful way
-
-_PERCENT = re.compile(rb'numFmtId="(?:9|10)"|formatCode="[^"]*%')
+FAST_MAX_TOTAL = 32 << 20  # all its parts unpacked, together
 
 Read = tuple[str, Submission | None]  # (what the bytes say the file is, its submission or None)
+
+# Attribute values as XML allows them (spaces around "=", either quote); each pattern starts
+# with a literal, so the regex engine skips to it, and runs only where a substring test says it may match.
+_PERCENT_ID = re.compile(rb"""numFmtId\s*=\s*["'](?:9|10)["']""")
+_PERCENT_CODE = re.compile(rb"""formatCode\s*=\s*(?:"[^"]*%|'[^']*%)""")
+_ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
+_PREFIXED_CELL = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, …, name length, extra length
 
 
@@ -65,21 +71,41 @@ def _beyond(token: str, alphabet: str, lead: str) -> list[str]:
 
 
 @lru_cache(maxsize=4)
-def _cell_beyond(max_rows: int, max_cols: int) -> re.Pattern[bytes]:
-    """A cell address outside max_rows × max_cols, as one regex over the sheet XML (no number is parsed).
-
-    Only cells have letters then digits in r="…" (rows have digits only).
-    """
+def _addresses_beyond(max_rows: int, max_cols: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Regexes for a cell (<c …) and a row (<row …) whose address is not in the usual form, or is
+    outside max_rows × max_cols (no number is parsed). Each starts with a literal, so the regex
+    engine jumps from one tag to the next."""
     columns = "|".join(_beyond(column_letters(max_cols), string.ascii_uppercase, "[A-Z]"))
     rows = "|".join(_beyond(str(max_rows), string.digits, "[1-9]"))
-    return re.compile(f' r="(?:(?:{columns})[0-9]|[A-Z]+0*(?:{rows})")'.encode())  # 0*: "A02001" is row 2001
+    cell = (rb'<c(?:(?=[\s/>])(?! r="[A-Z]+[0-9]+"[\s/>])'  # a cell without its address first, as usual
+            + f'| r="(?:(?:{columns})[0-9]|[A-Z]+0*(?:{rows})")'.encode() + rb")")  # 0*: "A02001" is row 2001
+    row = rb'<row(?:(?=[\s/>])(?! r="[0-9]+"[\s/>])' + f'| r="0*(?:{rows})")'.encode()
+    return re.compile(cell), re.compile(row)
+
+
+def sheet_out_of_bounds(sheet: bytes, max_rows: int = MAX_ROWS, max_cols: int = MAX_COLS) -> bool:
+    """Whether a sheet's XML could place a value outside max_rows × max_cols, or places values by position.
+
+    Every spreadsheet program writes a cell as <c r="B7" …> and a row as <row r="7" …>,
+    the address first and unprefixed. Anything else (a cell or row without an address,
+    a lowercase or otherwise-quoted one, the address not first, a namespace prefix)
+    goes to the careful reader rather than being interpreted here: calamine places an
+    address-less cell after the one before it. Every address is checked, not the
+    declared <dimension>: a file can declare A1:J30 and still hold XFD1048576.
+    """
+    if (b":c" in sheet or b":row" in sheet) and _PREFIXED_CELL.search(sheet):
+        return True
+    cell, row = _addresses_beyond(max_rows, max_cols)
+    return cell.search(sheet) is not None or row.search(sheet) is not None
 
 
 def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     """One part of an in-memory package, inflated straight from its bytes (zipfile's stream
     machinery costs more than the inflating); None for anything but plain stored or deflated data
-    of exactly its declared size."""
+    of exactly its declared size and checksum, inside the file."""
     if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    if info.header_offset < 0:  # zipfile allows a "prefix" offset; a package we read has none
         return None
     head = data[info.header_offset : info.header_offset + _LOCAL_HEADER.size]
     if len(head) < _LOCAL_HEADER.size:
@@ -88,6 +114,8 @@ def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     if signature != b"PK\x03\x04":
         return None
     start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+    if start + info.compress_size > len(data):
+        return None
     payload = data[start : start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
         out = payload
@@ -96,51 +124,54 @@ def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
             out = zlib.decompressobj(-15).decompress(payload, info.file_size + 1)
         except zlib.error:
             return None
-    return out if len(out) == info.file_size else None
+    if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+        return None
+    return out
+
+
+_PLAIN_FORMULA = re.compile(rb"<f[\s>/]")
 
 
 def _stores_formula(sheet: bytes) -> bool:
-    # the substring tests are memchr-fast and rule out most sheets before the regex runs
-    return (b"f>" in sheet or b"f " in sheet or b"f/" in sheet) and FORMULA_TAG.search(sheet) is not None
+    # the substring tests rule out most sheets; the unprefixed tag, the usual one, has a literal regex
+    return ((b"<f" in sheet and _PLAIN_FORMULA.search(sheet) is not None)
+            or (b":f" in sheet and FORMULA_TAG.search(sheet) is not None))
 
 
 def screen_package(zf: zipfile.ZipFile, data: bytes | None = None, max_rows: int = MAX_ROWS,
                    max_cols: int = MAX_COLS) -> bool | None:
     """None when calamine must not read this package; else whether any sheet stores a formula.
 
-    Every cell address is checked, not the declared <dimension>: a file can
-    declare A1:J30 and still hold a value at XFD1048576. ``data``, the package's
-    bytes, lets its parts be inflated directly.
+    Every XML part is looked at, whatever its name (a workbook may keep its sheets
+    and styles anywhere its relationships point): a sheet is one with <sheetData>.
+    Every cell address is checked, not the declared <dimension>: a file can declare
+    A1:J30 and still hold a value at XFD1048576. ``data``, the package's bytes,
+    lets its parts be inflated directly.
     """
     infos = zf.infolist()
-    if any(i.file_size > FAST_MAX_BYTES for i in infos):
+    if any(i.file_size > FAST_MAX_BYTES for i in infos) or sum(i.file_size for i in infos) > FAST_MAX_TOTAL:
         return None  # a submission's parts are kilobytes; a large one is read the careful, bounded way
+    if len({i.filename for i in infos}) != len(infos) or len({i.header_offset for i in infos}) != len(infos):
+        return None  # two entries of one name, or two names for one stored part: not what Excel writes
 
-    def read(info: zipfile.ZipInfo) -> bytes | None:
-        return _member(data, info) if data is not None else zf.read(info)
-
-    beyond = _cell_beyond(max_rows, max_cols)
-    formulas, sheets, styles = False, 0, None
+    formulas, sheets = False, 0
     for info in infos:
-        name = info.filename
-        if name == "xl/styles.xml":
-            styles = info
-        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+        if not info.filename.lower().endswith(".xml"):
+            continue
+        part = _member(data, info) if data is not None else zf.read(info)
+        if part is None:
+            return None
+        if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
+            return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
+        if b"sheetData" not in part:
             continue
         sheets += 1
-        sheet = read(info)
-        if sheet is None or b' t="e"' in sheet:
-            return None  # not plainly packed; or an error cell, which calamine reads as a blank
-        if beyond.search(sheet):
-            return None  # large: the bounded reader says what it skipped
-        formulas = formulas or _stores_formula(sheet)
-    if not sheets:
-        return None
-    if styles is not None:
-        text = read(styles)
-        if text is None or _PERCENT.search(text):
-            return None
-    return formulas
+        if (b'"e"' in part or b"'e'" in part) and _ERROR_CELL.search(part):
+            return None  # calamine reads #REF! as a blank
+        if sheet_out_of_bounds(part, max_rows, max_cols):
+            return None  # large, or cells placed by position: the bounded reader says what it skipped
+        formulas = formulas or _stores_formula(part)
+    return formulas if sheets else None
 
 
 def _fast_read(path: Path, name: str) -> Read | None:

@@ -55,13 +55,16 @@ class Submission:
         """Rows travel back from the reading workers as plain tuples: a NamedTuple pickles through a
         Python-level __getnewargs__, which made pickling ten times slower for a file's ~40 rows."""
         state = self.__dict__.copy()
-        state["records"] = [(*r[:6], *r.source, r.code) for r in self.records]
+        # pickle keeps no float's identity: a raw that is the value itself travels as ... (one byte)
+        state["records"] = [(r.form, r.unit, r.item, r.field, r.value, ... if r.raw is r.value else r.raw,
+                             *r.source, r.code) for r in self.records]
         return state
 
     def __setstate__(self, state: dict) -> None:
         # what every submission repeats (cells "D7", sheet names, the period headers) is interned:
         # one string for the whole country, not one per file
-        state["records"] = [Record(form, unit, item, key, value, raw, Source(file, intern(sheet), intern(cell)), code)
+        state["records"] = [Record(form, unit, item, key, value, value if raw is ... else raw,
+                                   Source(file, intern(sheet), intern(cell)), code)
                             for form, unit, item, key, value, raw, file, sheet, cell, code in state["records"]]
         state["periods"] = {key: intern(text) for key, text in state["periods"].items()}
         self.__dict__.update(state)

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 import hostile
 from consolidate import pipeline
@@ -27,16 +28,19 @@ def calamine_can_read(path: Path) -> bool:
 def test_the_screen_finds_any_cell_outside_the_bounds():
     """One regex stands for parsing every address: checked against the numbers themselves."""
     from consolidate.cells import column_letters
-    from consolidate.reading_pool import _cell_beyond
+    from consolidate.reading_pool import sheet_out_of_bounds
 
     for max_rows, max_cols in ((2000, 60), (20000, 60), (999, 26), (1000, 27), (9, 702), (1, 1)):
-        pattern = _cell_beyond(max_rows, max_cols)
+        def beyond(xml: str) -> bool:
+            return sheet_out_of_bounds(xml.encode(), max_rows, max_cols)
+
         for col in (*range(1, 800), 16384, 16385, 18278):
             for row in (1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 2001, 3000, 9999, 10000, 20001, 1048576):
-                cell = f'<c r="{column_letters(col)}{row}" s="1"><v>1</v></c>'.encode()
-                assert bool(pattern.search(cell)) == (row > max_rows or col > max_cols), (max_rows, max_cols, col, row)
-        assert not pattern.search(b'<row r="1048576" spans="1:3">')  # rows carry digits only
-        assert pattern.search(f'<c r="A0{max_rows + 1}">'.encode())  # a leading zero hides nothing
+                cell = f'<c r="{column_letters(col)}{row}" s="1"><v>1</v></c>'
+                assert beyond(cell) == (row > max_rows or col > max_cols), (max_rows, max_cols, col, row)
+        assert beyond(f'<row r="{max_rows + 1}" spans="1:3">') and not beyond(f'<row r="{max_rows}">')
+        assert beyond(f'<c r="A0{max_rows + 1}">')  # a leading zero hides nothing
+        assert not beyond('<cols><col min="1" max="99"/></cols><cfRule type="x"/>')  # other "c…" tags
 
 
 def rows(sub):
@@ -52,6 +56,9 @@ def test_the_fast_path_reads_exactly_what_the_careful_one_does(inbox):
         careful = read_submission(path, path.name, "xlsx")
         assert kind == "xlsx"
         assert rows(fast) == rows(careful) == rows(sub)
+        assert [r.raw for r in sub.records] == [r.raw for r in careful.records]
+        # sent back from a worker, a number typed as a number is still one object for value and raw
+        assert all(r.raw is r.value for r in sub.records if type(r.raw) is float and r.field != "before")
         assert [p.code for p in fast.problems] == [p.code for p in careful.problems] == [p.code for p in sub.problems]
 
 
@@ -154,3 +161,76 @@ def test_a_part_that_unpacks_large_is_not_for_calamine(inbox, tmp_path):
     assert not calamine_can_read(tmp_path / "padded.xlsx")
     kind, sub = read_file(tmp_path / "padded.xlsx", "padded.xlsx", pipeline.is_submission, fast=True)
     assert kind == "xlsx" and [r.value for r in sub.records if r.field == "computers"] == [5.0]
+
+
+# Sheet XML that spreadsheet programs never write but calamine would accept, each hiding
+# something the fast path must not read silently: a far cell, cells placed by position,
+# an error cell (calamine: blank) or a percent format (calamine: 0.978 for 97.8 %).
+ODD_SHEETS = {
+    "lowercase address": '<row r="8"><c r="bz8"><v>1</v></c></row>',
+    "single-quoted address": "<row r=\"8\"><c r='BZ8'><v>1</v></c></row>",
+    "tab before the address": '<row r="8"><c\tr="BZ8"><v>1</v></c></row>',
+    "address not first": '<row r="8"><c s="0" r="BZ8"><v>1</v></c></row>',
+    "cells placed by position": '<row r="8">' + "<c><v>1</v></c>" * 70 + "</row>",
+    "a row without its number": '<row><c r="A8"><v>1</v></c></row>',
+    "a far row of unaddressed cells": '<row r="3000"><c><v>1</v></c></row>',
+    "a namespace-prefixed cell": '<row r="8"><x:c xmlns:x="http://schemas.openxmlformats.org/'
+                                 'spreadsheetml/2006/main" r="BZ8"><x:v>1</x:v></x:c></row>',
+    "an error cell in single quotes": "<row r=\"8\"><c r=\"A8\" t='e'><v>#REF!</v></c></row>",
+    "an error cell after a tab": '<row r="8"><c r="A8"\tt="e"><v>#REF!</v></c></row>',
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_SHEETS))
+def test_sheet_xml_in_an_unusual_form_goes_to_the_careful_reader(inbox, tmp_path, case):
+    path = unit_file(inbox, "x-phuoc-an")
+    odd = hostile.rewrite(path, tmp_path / "odd.xlsx",
+                          {hostile.SHEET1: lambda x: x.replace("</sheetData>", ODD_SHEETS[case] + "</sheetData>")})
+    assert not calamine_can_read(odd), case
+
+
+def test_a_sheet_or_a_percent_format_under_another_name_is_still_screened(inbox, tmp_path):
+    """Parts are screened by what they hold, not by where the package says they are."""
+    path = unit_file(inbox, "x-phuoc-an")
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == hostile.SHEET1:
+                zout.writestr("xl/elsewhere/Sheet1.XML", data.replace(b"</sheetData>",
+                              b'<row r="3000"><c r="A3000"><v>1</v></c></row></sheetData>'))
+                continue
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"worksheets/sheet1.xml", b"elsewhere/Sheet1.XML")
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"/xl/worksheets/sheet1.xml", b"/xl/elsewhere/Sheet1.XML")
+            zout.writestr(item.filename, data)
+    assert not calamine_can_read(moved)
+
+    percent = hostile.rewrite(path, tmp_path / "percent.xlsx", {
+        "xl/styles.xml": lambda x: x.replace(
+            "</styleSheet>", "<extLst><ext><numFmt numFmtId = '10' formatCode='0.00%'/></ext></extLst></styleSheet>"),
+    })
+    assert not calamine_can_read(percent)
+
+
+def test_the_screen_refuses_a_package_whose_entries_overlap_or_point_outside(inbox, tmp_path):
+    """Two names for one stored part (a bomb that inflates the same bytes many times), and an
+    entry whose offset lies before the file's start, are not what Excel writes."""
+    from consolidate.reading_pool import _member
+
+    path = unit_file(inbox, "x-phuoc-an")
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(hostile.SHEET1)
+        assert _member(data, info) == zf.read(info)
+        info.header_offset = -10  # zipfile allows this when the directory's offset is overstated
+        assert _member(data, info) is None
+
+    twice = tmp_path / "twice.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(twice, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item.filename))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            zout.writestr(hostile.SHEET1, zin.read(hostile.SHEET1))  # a second entry of the same name
+    assert not calamine_can_read(twice)
