@@ -98,8 +98,9 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
         from .accounting import violations
         from .outputs import write_outputs
 
-        paths = write_outputs(result, out)
-        unaccounted = violations(result)
+        with pipeline.no_cycle_collection():  # the run's rows are only read from here on
+            paths = write_outputs(result, out)
+            unaccounted = violations(result)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
         click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {type(exc).__name__}: {exc}", fg="red", err=True)
         sys.exit(EXIT_FATAL)
