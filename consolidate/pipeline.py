@@ -384,7 +384,7 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
         skip = _repeated_rows(sub, matched)
         per_unit: dict[str, list[Record]] = {}
         for rec in sub.records:
-            if rec.source in skip:
+            if skip and rec.source in skip:
                 continue
             unit = matched.get(rec.unit)
             if unit is not None:  # built, not _replace()d: ~40 a file, and _replace is 4× slower

@@ -35,15 +35,22 @@ class Registry:
     def __post_init__(self) -> None:
         self._leaves = self._find_leaves()
         self._by_key: dict[str, list[Unit]] = {}
-        self._by_bare: dict[str, list[Unit]] = {}
+        self._by_bare_index: dict[str, list[Unit]] | None = None  # built on the first loosely typed name
         for u in self.units:
             self._by_key.setdefault(unit_key(u.name), []).append(u)
-        for u in self._leaves:
-            self._by_bare.setdefault(_bare(u.name), []).append(u)
         self._leaf_codes = {u.code for u in self._leaves}
         self._by_code = {u.code: u for u in self.units}
         self._leaf_keys = {unit_key(u.name): u.name for u in self._leaves}
         self._by_fold: dict[str, list[Unit]] | None = None  # built on the first unknown name
+
+    @property
+    def _by_bare(self) -> dict[str, list[Unit]]:
+        """Reporting units by their name without "Xã", "Thị trấn", "UBND" (most names match as typed)."""
+        if self._by_bare_index is None:
+            self._by_bare_index = {}
+            for u in self._leaves:
+                self._by_bare_index.setdefault(_bare(u.name), []).append(u)
+        return self._by_bare_index
 
     def _find_leaves(self) -> list[Unit]:
         parents = {u.parent for u in self.units}
