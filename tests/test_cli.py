@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import read_log, run_cli, set_cells, unit_file
 
 
@@ -78,3 +80,26 @@ def test_a_units_file_with_a_broken_tree_is_refused_before_any_reading(inbox, ou
     assert result.exit_code == 2
     assert "dòng 4, cột “Mã đơn vị cấp trên”: không có đơn vị mã “khong-co”" in result.output
     assert not out.exists()
+
+
+def test_the_command_as_the_clerk_types_it_keeps_its_exit_code(inbox, out):
+    """Through the console script's own entry (which exits with the collector frozen), not CliRunner."""
+    import gc
+    import subprocess
+    import sys
+
+    from consolidate import cli
+
+    done = subprocess.run([sys.executable, "-m", "consolidate", "run", str(inbox), "--out", str(out), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr  # the sample inbox has one error on purpose
+    summary = json.loads(done.stdout)
+    assert summary["units_reported"] == 14 and summary["errors"] == 1
+    assert (out / "tong-hop-tuy-phuoc.xlsx").is_file()
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli.entry(["--version"])
+        assert ended.value.code == 0
+        assert gc.get_freeze_count() > 0  # what the console script leaves behind as it exits
+    finally:
+        gc.unfreeze()  # this test process goes on
