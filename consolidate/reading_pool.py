@@ -7,8 +7,10 @@ aborts the whole process on a sheet with a stray far cell, even one whose
 declared size is small. So:
 
 - each file is read once into memory and opened as a zip once; its bytes decide
-  what it is (formats.zip_kind) and whether calamine may read it (no percent
-  format, no error cell, every cell inside the bounds);
+  what it is (formats.zip_kind) and whether calamine may read it: every XML part
+  is inflated from those bytes and screened, whatever its name (no percent
+  format, no error cell, every cell and row addressed as spreadsheet programs
+  write them and inside the bounds, no part that lies about its size);
 - the whole per-file work (values, tables, records, problems) runs in worker
   processes, forked so they start in milliseconds, and only the finished
   Submission comes back;
