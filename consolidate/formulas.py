@@ -9,15 +9,15 @@ from pathlib import Path
 
 from . import problems as P
 from .cells import column_number
-from .grids import MAX_COLS, MAX_ROWS, _Grid, parse_number
-from .loading import _load_openpyxl
+from .grids import MAX_COLS, MAX_ROWS, Grid, parse_number
+from .loading import load_openpyxl
 from .records import Record, Submission
 from .template import field_label
 
 _REF = r"\$?([A-Z]{1,3})\$?(\d+)"
 
 
-def evaluate_formula(formula: str, grid: _Grid) -> float | None:
+def evaluate_formula(formula: str, grid: Grid) -> float | None:
     """Evaluate + and - over numbers, cells and SUM(...) of the same sheet; None otherwise."""
     expr = formula.lstrip("=").replace(" ", "").upper()
     if not expr:
@@ -32,7 +32,7 @@ def evaluate_formula(formula: str, grid: _Grid) -> float | None:
     return total if rebuilt.lstrip("+") == expr.lstrip("+") else None
 
 
-def _evaluate_term(term: str, grid: _Grid) -> float | None:
+def _evaluate_term(term: str, grid: Grid) -> float | None:
     if term.startswith("SUM(") and term.endswith(")"):
         total = 0.0
         for arg in re.split(r"[,;]", term[4:-1]):
@@ -62,7 +62,7 @@ def _evaluate_term(term: str, grid: _Grid) -> float | None:
     return None
 
 
-def _cell_number(grid: _Grid, row: int, col: int) -> float | str | None:
+def _cell_number(grid: Grid, row: int, col: int) -> float | str | None:
     cell = grid.get(row, col)
     return parse_number(cell.value if cell else None)
 
@@ -85,13 +85,13 @@ def _has_formulas(path: Path) -> bool:
     return False
 
 
-def _fill_formulas(path: Path, grids: list[_Grid], sub: Submission, has_formulas: bool | None = None) -> None:
+def fill_formulas(path: Path, grids: list[Grid], sub: Submission, has_formulas: bool | None = None) -> None:
     """Give blank-looking cells that hold a formula without cached value their computed value."""
     if sub.kind != "xlsx" or not any(rec.value is None for rec in sub.records):
         return
     if not (_has_formulas(path) if has_formulas is None else has_formulas):
         return
-    formulas = {g.title: g for g in _load_openpyxl(path, data_only=False)}
+    formulas = {g.title: g for g in load_openpyxl(path, data_only=False)}
     values = {g.title: g for g in grids}
     for i, rec in enumerate(sub.records):
         if rec.value is not None:

@@ -15,15 +15,15 @@ MAX_COLS = 60
 HEADER_SCAN_ROWS = 60
 
 
-class _Cell(NamedTuple):
+class GridCell(NamedTuple):
     value: object
     number_format: str = "General"
 
 
-class _Grid:
+class Grid:
     """The values of one sheet, bounded to MAX_ROWS × MAX_COLS, 1-based."""
 
-    def __init__(self, title: str, cells: dict[tuple[int, int], _Cell]) -> None:
+    def __init__(self, title: str, cells: dict[tuple[int, int], GridCell]) -> None:
         self.title = title
         self.cells = cells
         self.max_row = max((r for r, _ in cells), default=0)
@@ -39,7 +39,7 @@ class _Grid:
                             if isinstance(cell.value, str)]
         return self._labels
 
-    def get(self, row: int, col: int) -> _Cell | None:
+    def get(self, row: int, col: int) -> GridCell | None:
         return self.cells.get((row, col))
 
     def text(self, row: int, col: int) -> str:

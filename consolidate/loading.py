@@ -14,7 +14,7 @@ from defusedxml import DefusedXmlException
 
 from . import problems as P
 from .formats import KIND_NAMES
-from .grids import MAX_COLS, MAX_ROWS, _Cell, _Grid
+from .grids import MAX_COLS, MAX_ROWS, GridCell, Grid
 
 
 class Unreadable(Exception):
@@ -26,7 +26,7 @@ class Unreadable(Exception):
         self.params = params
 
 
-def _load_openpyxl(path: Path, data_only: bool = True) -> list[_Grid]:
+def load_openpyxl(path: Path, data_only: bool = True) -> list[Grid]:
     # Imported here: most runs read every file with python-calamine and never need it,
     # and a run's start-up is part of what the clerk waits for.
     import openpyxl
@@ -36,16 +36,16 @@ def _load_openpyxl(path: Path, data_only: bool = True) -> list[_Grid]:
         return _grids_from_openpyxl(openpyxl.load_workbook(fh, read_only=True, data_only=data_only, keep_vba=False))
 
 
-def _grids_from_openpyxl(wb) -> list[_Grid]:
+def _grids_from_openpyxl(wb) -> list[Grid]:
     try:
         grids = []
         for ws in wb.worksheets:
-            cells: dict[tuple[int, int], _Cell] = {}
+            cells: dict[tuple[int, int], GridCell] = {}
             for r, row in enumerate(ws.iter_rows(min_row=1, max_row=MAX_ROWS, min_col=1, max_col=MAX_COLS), start=1):
                 for c, cell in enumerate(row, start=1):
                     if cell.value is not None and cell.value != "":
-                        cells[(r, c)] = _Cell(cell.value, getattr(cell, "number_format", "General"))
-            grid = _Grid(ws.title, cells)
+                        cells[(r, c)] = GridCell(cell.value, getattr(cell, "number_format", "General"))
+            grid = Grid(ws.title, cells)
             grid.declared = (ws.max_row or 0, ws.max_column or 0)  # from the sheet's <dimension>, not counted
             grids.append(grid)
         return grids
@@ -53,7 +53,7 @@ def _grids_from_openpyxl(wb) -> list[_Grid]:
         wb.close()
 
 
-def _load_calamine(path: Path) -> list[_Grid]:
+def load_calamine(path: Path) -> list[Grid]:
     """Values of a .xls/.ods/.xlsb, read by python-calamine in a child process."""
     cmd = [sys.executable, "-m", "consolidate.calamine_worker", str(path), str(MAX_ROWS), str(MAX_COLS)]
     try:
@@ -82,19 +82,19 @@ def _caused_by(exc: BaseException | None, kind: type) -> bool:
     return False
 
 
-def load_grids(path: Path, kind: str) -> list[_Grid]:
+def load_grids(path: Path, kind: str) -> list[Grid]:
     """Every sheet of a workbook as a bounded grid of values, or Unreadable."""
     if kind == "encrypted":
         raise Unreadable(P.FileEncrypted)
     if kind == "xlsx":
         try:
-            return _load_openpyxl(path)
+            return load_openpyxl(path)
         except Exception as exc:  # a hostile file is one log entry, never a crash
             if _caused_by(exc, DefusedXmlException):
                 raise Unreadable(P.FileUnsafe, reason="chứa khai báo XML nguy hiểm (entity mở rộng hoặc tham chiếu tệp bên ngoài)") from None
             raise Unreadable(P.FileUnreadable, reason=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__) from None
     if kind in {"xls", "ods", "xlsb"}:
-        return _load_calamine(path)
+        return load_calamine(path)
     if kind == "empty":
         raise Unreadable(P.FileUnreadable, reason="tệp rỗng, 0 byte")
     if kind == "zip-bomb":
@@ -104,6 +104,6 @@ def load_grids(path: Path, kind: str) -> list[_Grid]:
     raise Unreadable(P.FileUnreadable, reason=f"thực chất là {KIND_NAMES.get(kind, kind)}")
 
 
-def grids_from_sheets(sheets: list[dict]) -> list[_Grid]:
+def grids_from_sheets(sheets: list[dict]) -> list[Grid]:
     """Grids from the plain sheets a calamine worker returns (title, [row, column, value] cells)."""
-    return [_Grid(sheet["title"], {(r, c): _Cell(v) for r, c, v in sheet["cells"]}) for sheet in sheets]
+    return [Grid(sheet["title"], {(r, c): GridCell(v) for r, c, v in sheet["cells"]}) for sheet in sheets]

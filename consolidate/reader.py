@@ -13,20 +13,20 @@ from pathlib import Path
 
 from . import problems as P
 from .formats import sniff
-from .formulas import FORMULA_TAG, _fill_formulas, evaluate_formula
-from .grids import MAX_COLS, MAX_ROWS, _Cell, _Grid, parse_number
-from .loading import Unreadable, _load_calamine, grids_from_sheets, load_grids
+from .formulas import FORMULA_TAG, fill_formulas, evaluate_formula
+from .grids import MAX_COLS, MAX_ROWS, GridCell, Grid, parse_number
+from .loading import Unreadable, load_calamine, grids_from_sheets, load_grids
 from .records import Record, Source, Submission, UnitCell
 from .tables import (
     DETAIL_SHEET,
     LOG_SHEET,
-    _count_upstream_errors,
-    _official_periods,
-    _ordered,
-    _read_form1,
-    _read_form2,
-    _read_form2_detail,
-    _unicode_grids,
+    count_upstream_errors,
+    official_periods,
+    ordered_grids,
+    read_form1,
+    read_form2,
+    read_form2_detail,
+    unicode_grids,
 )
 from .template import FORM1, FORM1_SHEET, FORM2, FORM2_SHEET
 from .text import fold
@@ -43,9 +43,9 @@ __all__ = [
     "Submission",
     "UnitCell",
     "Unreadable",
-    "_Cell",
-    "_Grid",
-    "_load_calamine",
+    "GridCell",
+    "Grid",
+    "load_calamine",
     "evaluate_formula",
     "grids_from_sheets",
     "load_grids",
@@ -68,29 +68,29 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
         sub.problems.append(exc.problem_cls(file=sub.name, **exc.params))
         return sub
 
-    grids = _unicode_grids(grids, sub)
+    grids = unicode_grids(grids, sub)
     for grid in grids:
         rows, cols = grid.declared
         if rows > MAX_ROWS or cols > MAX_COLS:
             sub.problems.append(P.SheetTruncated(file=sub.name, sheet=grid.title, rows=rows, cols=cols,
                                                  max_rows=MAX_ROWS, max_cols=MAX_COLS))
-    for grid in _ordered(grids, FORM1_SHEET):
-        if _read_form1(grid, sub):
+    for grid in ordered_grids(grids, FORM1_SHEET):
+        if read_form1(grid, sub):
             break
-    detail = any(_read_form2_detail(g, sub) for g in _ordered(grids, DETAIL_SHEET) if fold(g.title) == fold(DETAIL_SHEET))
+    detail = any(read_form2_detail(g, sub) for g in ordered_grids(grids, DETAIL_SHEET) if fold(g.title) == fold(DETAIL_SHEET))
     if detail:
-        sub.periods.update(_official_periods(grids))
+        sub.periods.update(official_periods(grids))
     else:
-        for grid in _ordered(grids, FORM2_SHEET):
-            if _read_form2(grid, sub):
+        for grid in ordered_grids(grids, FORM2_SHEET):
+            if read_form2(grid, sub):
                 break
-    sub.upstream_errors = _count_upstream_errors(grids)
+    sub.upstream_errors = count_upstream_errors(grids)
     unit = sub.units[0].name if len(sub.units) == 1 else ""
     for form, sheet in ((FORM1, FORM1_SHEET), (FORM2, FORM2_SHEET)):
         if form not in sub.forms and not any(isinstance(p, P.HeaderIncomplete) and p.params["form"] == sheet for p in sub.problems):
             sub.problems.append(P.FormMissing(file=sub.name, unit=unit, form=sheet))
     try:
-        _fill_formulas(path, grids, sub, has_formulas)
+        fill_formulas(path, grids, sub, has_formulas)
     except Exception as exc:  # the second, formula-text read of a file that opened once
         sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__))
     return sub

@@ -12,7 +12,7 @@ from bisect import bisect_left
 
 from . import problems as P
 from .cells import address
-from .grids import HEADER_SCAN_ROWS, _Cell, _Grid, parse_number
+from .grids import HEADER_SCAN_ROWS, GridCell, Grid, parse_number
 from .legacy import ENCODING_NAMES, decode, looks_legacy
 from .numbers import AMBIGUOUS, TYPED, format_number, interpret
 from .records import Record, Source, Submission, UnitCell
@@ -32,7 +32,7 @@ DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
 LOG_SHEET = "Nhật ký lỗi"
 
 
-def _record(sub: Submission, form: str, unit: str, item: str, key: str, grid: "_Grid", row: int, col: int,
+def _record(sub: Submission, form: str, unit: str, item: str, key: str, grid: "Grid", row: int, col: int,
             percent: bool) -> Record:
     """One value with its source cell; a number read from text is noted in the log."""
     cell = grid.get(row, col)
@@ -50,7 +50,7 @@ def _record(sub: Submission, form: str, unit: str, item: str, key: str, grid: "_
     return rec
 
 
-def _ordered(grids: list[_Grid], sheet_name: str) -> list[_Grid]:
+def ordered_grids(grids: list[Grid], sheet_name: str) -> list[Grid]:
     """The sheet named like the form first, then the others."""
     return sorted(grids, key=lambda g: fold(g.title) != fold(sheet_name))
 
@@ -120,7 +120,7 @@ def _is_summary_row(key: str, values: list, numbered: bool) -> bool:
     return not numbered and all(v is None for v in values) and f.startswith(_GROUP_HEADING)
 
 
-def _merged_label(grid: _Grid, row: int, key_col: int) -> str:
+def _merged_label(grid: Grid, row: int, key_col: int) -> str:
     """A total or subtotal label merged over the columns left of the key column ("Tổng cộng" in A:B)."""
     for c in range(1, key_col):
         text = grid.text(row, c)
@@ -129,7 +129,7 @@ def _merged_label(grid: _Grid, row: int, key_col: int) -> str:
     return ""
 
 
-def _data_rows(grid: _Grid, first: int, key_col: int, value_cols: list[int]) -> list[int]:
+def _data_rows(grid: Grid, first: int, key_col: int, value_cols: list[int]) -> list[int]:
     """Rows of a table below its header: contiguous rows, plus later rows that carry numbers."""
     rows, gap = [], False
     for r in range(first, grid.max_row + 1):
@@ -148,7 +148,7 @@ def _data_rows(grid: _Grid, first: int, key_col: int, value_cols: list[int]) -> 
     return rows
 
 
-def _find_columns(grid: _Grid, header_row: int, wanted: dict) -> tuple[dict[str, int], int]:
+def _find_columns(grid: Grid, header_row: int, wanted: dict) -> tuple[dict[str, int], int]:
     """Columns whose header (in the header row or the two below) matches each wanted label,
     and the last row those headers use (data starts below it)."""
     found: dict[str, int] = {}
@@ -163,7 +163,7 @@ def _find_columns(grid: _Grid, header_row: int, wanted: dict) -> tuple[dict[str,
     return found, last
 
 
-def _read_form1(grid: _Grid, sub: Submission) -> bool:
+def read_form1(grid: Grid, sub: Submission) -> bool:
     """Append Biểu mẫu 1's units and records; False when this sheet has no such table."""
     # "Đơn vị: …" above the table may also look like the unit column's header: take the
     # candidate under which the most of the form's columns stand
@@ -193,7 +193,7 @@ def _read_form1(grid: _Grid, sub: Submission) -> bool:
     return True
 
 
-def _unit_line(grid: _Grid, above: int) -> UnitCell | None:
+def _unit_line(grid: Grid, above: int) -> UnitCell | None:
     """The "Đơn vị báo cáo: …" line a template carries above its table."""
     for (r, c), cell in sorted(grid.cells.items()):
         if r < above and isinstance(cell.value, str):
@@ -203,7 +203,7 @@ def _unit_line(grid: _Grid, above: int) -> UnitCell | None:
     return None
 
 
-def _read_form2(grid: _Grid, sub: Submission) -> bool:
+def read_form2(grid: Grid, sub: Submission) -> bool:
     """Append Biểu mẫu 2's records for the file's one unit; False when this sheet has no such table."""
     anchor = grid.find(_is_form2_anchor)
     if anchor is None:
@@ -237,7 +237,7 @@ def _read_form2(grid: _Grid, sub: Submission) -> bool:
     return True
 
 
-def _periods(grid: _Grid, header_row: int, cols: dict[str, int]) -> dict[str, str]:
+def _periods(grid: Grid, header_row: int, cols: dict[str, int]) -> dict[str, str]:
     """The header texts of the two results, which carry the report's period dates."""
     return {
         key: grid.text(header_row if grid.get(header_row, cols[key]) else header_row + 1, cols[key])
@@ -245,9 +245,9 @@ def _periods(grid: _Grid, header_row: int, cols: dict[str, int]) -> dict[str, st
     }
 
 
-def _official_periods(grids: list[_Grid]) -> dict[str, str]:
+def official_periods(grids: list[Grid]) -> dict[str, str]:
     """The periods of a merged workbook's own Biểu mẫu 2 (its detail sheet has no dates)."""
-    for grid in _ordered(grids, FORM2_SHEET):
+    for grid in ordered_grids(grids, FORM2_SHEET):
         anchor = grid.find(_is_form2_anchor)
         if anchor is not None:
             cols, _ = _find_columns(grid, anchor[0], RATE_MATCHERS)
@@ -256,7 +256,7 @@ def _official_periods(grids: list[_Grid]) -> dict[str, str]:
     return {}
 
 
-def _form2_unit(grid: _Grid, sub: Submission, header_row: int) -> str | None:
+def _form2_unit(grid: Grid, sub: Submission, header_row: int) -> str | None:
     """Biểu mẫu 2 belongs to the unit of Biểu mẫu 1, else to the unit its title lines name."""
     if len(sub.units) == 1:
         return sub.units[0].name
@@ -269,7 +269,7 @@ def _form2_unit(grid: _Grid, sub: Submission, header_row: int) -> str | None:
     return None
 
 
-def _read_form2_detail(grid: _Grid, sub: Submission) -> bool:
+def read_form2_detail(grid: Grid, sub: Submission) -> bool:
     """Biểu mẫu 2 of many units, one row per unit and indicator: the detail sheet of a merged workbook."""
     anchor = None
     for (r, c), cell in sorted(grid.cells.items()):
@@ -304,7 +304,7 @@ def _read_form2_detail(grid: _Grid, sub: Submission) -> bool:
     return True
 
 
-def _count_upstream_errors(grids: list[_Grid]) -> int:
+def count_upstream_errors(grids: list[Grid]) -> int:
     """Errors still listed in the log sheet of a merged workbook that is rolled up again."""
     for grid in grids:
         if fold(grid.title) != fold(LOG_SHEET):
@@ -317,18 +317,18 @@ def _count_upstream_errors(grids: list[_Grid]) -> int:
     return 0
 
 
-def _has_forms(grids: list[_Grid]) -> bool:
+def _has_forms(grids: list[Grid]) -> bool:
     return any(g.find(_is_form1_anchor) or g.find(_is_form2_anchor) for g in grids)
 
 
-def _unicode_grids(grids: list[_Grid], sub: Submission) -> list[_Grid]:
+def unicode_grids(grids: list[Grid], sub: Submission) -> list[Grid]:
     """The grids as Unicode: a workbook whose labels only make sense in TCVN3 or VNI is converted."""
     if _has_forms(grids):
         return grids
     for encoding in ENCODING_NAMES:
         decoded = [
-            _Grid(g.title, {
-                pos: _Cell(decode(c.value, encoding), c.number_format)
+            Grid(g.title, {
+                pos: GridCell(decode(c.value, encoding), c.number_format)
                 if isinstance(c.value, str) and looks_legacy(c.value) else c
                 for pos, c in g.cells.items()
             })

@@ -13,7 +13,7 @@ import pytest
 import hostile
 from consolidate.accounting import violations
 from consolidate.pipeline import run as run_pipeline
-from consolidate.reader import Unreadable, _load_calamine
+from consolidate.reader import Unreadable, load_calamine
 from conftest import checksums, merged, read_log, run_cli, unit_file
 
 GOOD = "bao-cao-cap-huyen.xlsx"
@@ -107,7 +107,7 @@ def test_a_crashing_reader_is_contained_in_its_worker(inbox, tmp_path):
     """python-calamine aborts the whole process on a stray far cell; here only the worker dies."""
     stray = hostile.stray_far_corner(unit_file(inbox, "x-phuoc-an"), tmp_path / "stray.xlsx")
     with pytest.raises(Unreadable) as caught:
-        _load_calamine(stray)
+        load_calamine(stray)
     assert caught.value.problem_cls.code == "file-unreadable"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from consolidate.reader import _Cell, _Grid, evaluate_formula, parse_number, read_submission
+from consolidate.reader import GridCell, Grid, evaluate_formula, parse_number, read_submission
 from consolidate.template import FORM1_FIELDS, FORM1_UNIT, FORM2_INDICATORS, STAFF_GROUP, EQUIPMENT_GROUP
 
 
@@ -108,7 +108,7 @@ def test_numbers_as_units_type_them(raw, fmt, percent, expected):
 
 
 def test_simple_formulas_are_evaluated_over_the_sheet():
-    grid = _Grid("s", {(7, 4): _Cell(3), (7, 5): _Cell(1), (7, 6): _Cell("4")})
+    grid = Grid("s", {(7, 4): GridCell(3), (7, 5): GridCell(1), (7, 6): GridCell("4")})
     assert evaluate_formula("=D7+E7+F7", grid) == 8
     assert evaluate_formula("=SUM(D7:F7)", grid) == 4  # SUM skips text, as Excel does
     assert evaluate_formula("=sum(D7;E7)-E7", grid) == 3
