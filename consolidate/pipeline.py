@@ -314,7 +314,7 @@ def no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector, off while the run builds its rows (and, in the CLI, while the
     outputs are written and checked from them).
 
-    A country-wide run creates ~400,000 row tuples, none of them in a cycle;
+    A country-wide run creates ~230,000 rows, each with its source-cell tuple, none in a cycle;
     each full collection re-scans all of them, which took a third of the time
     at N = 10,000. Reference counting still frees everything as usual.
     """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -35,22 +36,28 @@ class Registry:
     def __post_init__(self) -> None:
         self._leaves = self._find_leaves()
         self._by_key: dict[str, list[Unit]] = {}
-        self._by_bare_index: dict[str, list[Unit]] | None = None  # built on the first loosely typed name
         for u in self.units:
             self._by_key.setdefault(unit_key(u.name), []).append(u)
         self._leaf_codes = {u.code for u in self._leaves}
         self._by_code = {u.code: u for u in self.units}
         self._leaf_keys = {unit_key(u.name): u.name for u in self._leaves}
-        self._by_fold: dict[str, list[Unit]] | None = None  # built on the first unknown name
 
-    @property
+    @cached_property
     def _by_bare(self) -> dict[str, list[Unit]]:
-        """Reporting units by their name without "Xã", "Thị trấn", "UBND" (most names match as typed)."""
-        if self._by_bare_index is None:
-            self._by_bare_index = {}
-            for u in self._leaves:
-                self._by_bare_index.setdefault(_bare(u.name), []).append(u)
-        return self._by_bare_index
+        """Reporting units by their name without "Xã", "Thị trấn", "UBND": built on the first
+        loosely typed name (most names match as typed)."""
+        index: dict[str, list[Unit]] = {}
+        for u in self._leaves:
+            index.setdefault(_bare(u.name), []).append(u)
+        return index
+
+    @cached_property
+    def _by_fold(self) -> dict[str, list[Unit]]:
+        """Reporting units by the letters of their name alone: built on the first unknown name."""
+        index: dict[str, list[Unit]] = {}
+        for u in self._leaves:
+            index.setdefault(_letters(u.name), []).append(u)
+        return index
 
     def _find_leaves(self) -> list[Unit]:
         parents = {u.parent for u in self.units}
@@ -105,10 +112,6 @@ class Registry:
         key at once; only the rest pay for difflib, over the district's units
         when ``within`` says which district (3,321 names cost ~0.2 s a call).
         """
-        if self._by_fold is None:
-            self._by_fold = {}
-            for u in self._leaves:
-                self._by_fold.setdefault(_letters(u.name), []).append(u)
         same_letters = self._by_fold.get(_letters(name), [])
         if same_letters:
             inside = [u for u in same_letters if u.parent == within] or same_letters
