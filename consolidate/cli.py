@@ -80,7 +80,8 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
     """
     if _inside(out, inbox):
         raise click.UsageError("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
-    registry, settings = _load(units_file, config_file)
+    with pipeline.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
+        registry, settings = _load(units_file, config_file)
     bar = None
 
     def progress(done: int, total: int) -> None:

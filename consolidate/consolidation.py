@@ -83,25 +83,29 @@ def consolidate(
             if isinstance(rec.value, float):
                 totals[key] += rec.value  # figures as submitted, as the SUM formula adds them
 
-    def usable(rec: Record | None) -> bool:
-        return (
-            rec is not None
-            and isinstance(rec.value, float)
-            and not any(p.severity == P.ERROR for p in flags.get(rec.source, ()))
-        )
+    # one pass over the units' rows: each (indicator, rate) collects its (value, weight) pairs
+    # in unit order; a value or weight whose cell has an error does not count
+    errors = {src for src, found in flags.items() if any(p.severity == P.ERROR for p in found)}
+    pairs_of: dict[tuple[str, str], list[tuple[float, float | None]]] = {
+        (ind.key, rate): [] for ind in FORM2_INDICATORS for rate in RATES
+    }
+    for rows in form2.values():
+        for item, row in rows.items():
+            for rate in RATES:
+                rec = row.get(rate)
+                pairs = pairs_of.get((item, rate))
+                if pairs is None or rec is None or not isinstance(rec.value, float) or rec.source in errors:
+                    continue
+                weight = row.get(WEIGHT_OF[rate]) if rate in WEIGHT_OF else None
+                usable_weight = weight is not None and isinstance(weight.value, float) and weight.source not in errors
+                pairs.append((rec.value, weight.value if usable_weight else None))
 
     targets = targets or {}
     means: dict[str, dict[str, Aggregate]] = {}
     for ind in FORM2_INDICATORS:
         means[ind.key] = {}
         for rate in RATES:
-            pairs = []
-            for code in form2:
-                row = form2[code].get(ind.key, {})
-                rec = row.get(rate)
-                if usable(rec):
-                    weight = row.get(WEIGHT_OF[rate]) if rate in WEIGHT_OF else None
-                    pairs.append((rec.value, weight.value if usable(weight) else None))
+            pairs = pairs_of[(ind.key, rate)]
             if rate == "target" and ind.key in targets:
                 means[ind.key][rate] = Aggregate(targets[ind.key], len(pairs), SETTING)
             else:

@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -264,6 +264,8 @@ def _why_newer(winner: _Candidate, other: _Candidate) -> str:
 
 def _choose(unit: Unit, cands: list[_Candidate], problems: list[P.Problem]) -> _Candidate | None:
     """The newest submission of a unit; the others are logged, none is dropped silently."""
+    if len(cands) == 1:  # nearly every unit: nothing to compare, no file name to parse
+        return cands[0]
     cands = sorted(cands, key=lambda c: (c.order, c.file.name))
     winner = cands[-1]
     if len(cands) > 1 and cands[-2].order == winner.order:
@@ -291,6 +293,31 @@ def _in_error(records: list[Record], problems: list[P.Problem]) -> set:
 
 
 # The run -----------------------------------------------------------------------
+
+
+def _prepare(sub: Submission, registry: Registry, settings: ReportSettings) -> None:
+    """What one file decides alone, done where it was read (a reading worker, on the other core):
+    its units matched, its period checked, its rows renamed to the registry's units."""
+    matched = _match_units(sub, registry)
+    sub.matched = {name: unit.code for name, unit in matched.items()}
+    wrong_period = _period_problem(sub, settings)
+    if wrong_period is not None:
+        wrong_period.unit = ", ".join(u.name for u in matched.values())
+        sub.problems.append(wrong_period)
+        sub.wrong_period = wrong_period
+        sub.records = []
+        return
+    if sub.upstream_errors:
+        sub.problems.append(P.UpstreamErrors(file=sub.name, sheet="Nhật ký lỗi", count=sub.upstream_errors))
+    skip = _repeated_rows(sub, matched)
+    records = []
+    for rec in sub.records:
+        if skip and rec.source in skip:
+            continue
+        unit = matched.get(rec.unit)
+        if unit is not None:  # built, not _replace()d: ~40 a file, and _replace is 4× slower
+            records.append(Record(rec.form, unit.name, rec.item, rec.field, rec.value, rec.raw, rec.source, unit.code))
+    sub.records = records
 
 
 def read_previous(path: Path, registry: Registry) -> list[Record]:
@@ -360,7 +387,8 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     # Read (in worker processes), check the period, match units
     submissions: list[Submission] = []
     candidates: dict[str, list[_Candidate]] = {}
-    read = read_files([(f.path, f.name) for f in to_read], is_submission, progress, meanwhile=_load_checks)
+    read = read_files([(f.path, f.name) for f in to_read], is_submission, progress, meanwhile=_load_checks,
+                      prepare=partial(_prepare, registry=registry, settings=settings))
     for f, (kind, sub) in zip(to_read, read):
         f.kind = kind
         if sub is None:
@@ -370,30 +398,17 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
         claimed = expected_kind(f.path)
         if claimed and f.kind in READABLE and f.kind != claimed:
             sub.problems.insert(0, P.FileFormatMismatch(file=f.name, suffix=f.path.suffix, kind=KIND_NAMES[f.kind]))
-        matched = _match_units(sub, registry)
-        wrong_period = _period_problem(sub, settings)
-        if wrong_period is not None:
-            wrong_period.unit = ", ".join(u.name for u in matched.values())
-            sub.problems.append(wrong_period)
-            for unit in matched.values():
-                status[unit.code] = UnitStatus(UNUSABLE, f.name, wrong_period.message)
-            problems.extend(sub.problems)
+        problems.extend(sub.problems)
+        if sub.wrong_period is not None:
+            for code in sub.matched.values():
+                status[code] = UnitStatus(UNUSABLE, f.name, sub.wrong_period.message)
             continue
-        if sub.upstream_errors:
-            sub.problems.append(P.UpstreamErrors(file=f.name, sheet="Nhật ký lỗi", count=sub.upstream_errors))
-        skip = _repeated_rows(sub, matched)
         per_unit: dict[str, list[Record]] = {}
         for rec in sub.records:
-            if skip and rec.source in skip:
-                continue
-            unit = matched.get(rec.unit)
-            if unit is not None:  # built, not _replace()d: ~40 a file, and _replace is 4× slower
-                per_unit.setdefault(unit.code, []).append(
-                    Record(rec.form, unit.name, rec.item, rec.field, rec.value, rec.raw, rec.source, unit.code))
+            per_unit.setdefault(rec.code, []).append(rec)
         for code, recs in per_unit.items():
             candidates.setdefault(code, []).append(_Candidate(f, sub, recs))
         sub.records = []  # its rows live on in the candidates: a country-wide run holds ~40 per file
-        problems.extend(sub.problems)
 
     # One submission per unit: the newest wins, the others are logged
     records: list[Record] = []

@@ -226,11 +226,23 @@ def _init_worker() -> None:
     os.close(devnull)
 
 
+# What the caller does with each submission where it was read (read_files' ``prepare``). It reaches
+# the workers by fork, as a module global: pickled with every batch it would carry the whole registry.
+_prepare: Callable[[Submission], None] | None = None
+
+
+def _read_prepared(path: Path, name: str, is_spreadsheet, fast: bool = False) -> Read:
+    kind, sub = read_file(path, name, is_spreadsheet, fast)
+    if sub is not None and _prepare is not None:
+        _prepare(sub)
+    return kind, sub
+
+
 def _read_batch(items: list[tuple[Path, str]], is_spreadsheet, fast: bool) -> list[Read | None]:
     found: list[Read | None] = []
     for path, name in items:
         try:
-            found.append(read_file(path, name, is_spreadsheet, fast))
+            found.append(_read_prepared(path, name, is_spreadsheet, fast))
         except Exception:  # not expected; this process reads it again and lets it surface there
             found.append(None)
     return found
@@ -262,14 +274,27 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
 
 def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
                progress: Callable[[int, int], None] | None = None,
-               meanwhile: Callable[[], object] | None = None) -> list[Read]:
+               meanwhile: Callable[[], object] | None = None,
+               prepare: Callable[[Submission], None] | None = None) -> list[Read]:
     """(kind, submission) for each (path, name), in the given order.
 
     ``is_spreadsheet(path, kind)`` says whether a file of that kind is read at
     all; the others come back with None and the caller logs why. ``meanwhile``
     is called once the workers are busy (or before reading here), so this
-    process can prepare something (imports) while they read.
+    process can prepare something (imports) while they read. ``prepare(sub)``
+    is done to each submission in the process that read it, so the caller's
+    per-file work runs on every core, not after the reading on one.
     """
+    global _prepare
+    _prepare = prepare
+    try:
+        return _read_all(items, is_spreadsheet, progress, meanwhile)
+    finally:
+        _prepare = None
+
+
+def _read_all(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
+              progress: Callable[[int, int], None] | None, meanwhile: Callable[[], object] | None) -> list[Read]:
     results: list[Read | None] = [None] * len(items)
     done = 0
 
@@ -289,6 +314,6 @@ def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
         meanwhile()
     for i, r in enumerate(results):
         if r is None:
-            results[i] = read_file(*items[i], is_spreadsheet)
+            results[i] = _read_prepared(*items[i], is_spreadsheet)
             tick(1)
     return results  # type: ignore[return-value]

@@ -50,6 +50,11 @@ class Submission:
     periods: dict[str, str] = field(default_factory=dict)  # rate key → its header text
     upstream_errors: int = 0  # errors left in the log sheet of a merged workbook being rolled up
     sha256: str = ""  # of the bytes read, for the provenance sheet (set by reading_pool)
+    # Set by the pipeline where the file was read: the registry code of each unit name it matched,
+    # and the problem that makes the whole file unusable for this period. ``records`` then holds
+    # only the matched units' rows, under the registry's names and codes.
+    matched: dict[str, str] = field(default_factory=dict)
+    wrong_period: P.Problem | None = None
 
     def __getstate__(self) -> dict:
         """Rows travel back from the reading workers as plain tuples: a NamedTuple pickles through a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -35,8 +36,14 @@ def _frame(records: list[Record], form: str, fields: list[str]) -> tuple[pd.Data
         if rec.form == form:
             rows[(rec.source.file, rec.code or rec.unit, rec.item)][rec.field] = rec
     index = list(rows.values())
-    columns = {f: [row[f].value if f in row else None for row in index] for f in fields}
-    return pd.DataFrame(columns, columns=fields, dtype=object), index
+    columns = {}
+    for f in fields:
+        values = [row[f].value if f in row else None for row in index]
+        # a column of numbers and blanks (nearly all) as floats, so the checks need no pass of Python;
+        # one cell of text keeps the column as typed
+        plain = set(map(type, values)) <= {float, type(None)}
+        columns[f] = np.array(values, dtype=float if plain else object)
+    return pd.DataFrame(columns, columns=fields), index
 
 
 def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,9 @@ import pandas as pd
 
 def numbers(column: pd.Series) -> pd.Series:
     """The column's finite numbers as floats; NaN for text, blanks, booleans and infinities."""
+    if column.dtype.kind == "f":  # numbers and blanks only (validate builds such columns as floats)
+        values = column.to_numpy()
+        return pd.Series(np.where(np.isfinite(values), values, np.nan), index=column.index)
     values = np.fromiter(
         (v if (type(v) is float or isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
          else math.nan for v in column),  # float first: nearly every value; True is not a number of staff
