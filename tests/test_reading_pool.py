@@ -234,3 +234,22 @@ def test_the_screen_refuses_a_package_whose_entries_overlap_or_point_outside(inb
         with pytest.warns(UserWarning, match="Duplicate name"):
             zout.writestr(hostile.SHEET1, zin.read(hostile.SHEET1))  # a second entry of the same name
     assert not calamine_can_read(twice)
+
+
+def _mark_where_read(sub) -> None:
+    sub.matched = {"read in": str(os.getpid())}
+
+
+def test_each_submission_is_prepared_in_the_process_that_read_it(inbox):
+    """The caller's per-file work (matching units, the period) runs in the reading workers, on every
+    core, and what it did to the submission comes back with it; a file the fast path refuses is
+    prepared after its careful reading as well."""
+    (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    items = [(p, p.name) for p in sorted(inbox.glob("*.xlsx"))]
+
+    read = read_files(items, pipeline.is_submission, prepare=_mark_where_read)
+
+    where = {sub.name: sub.matched.get("read in") for _, sub in read}
+    assert all(where.values()), where
+    assert any(pid != str(os.getpid()) for pid in where.values())  # workers did most of it
+    assert read_files(items[:1], pipeline.is_submission)[0][1].matched == {}  # no hook, nothing done
