@@ -101,10 +101,9 @@ def sheet_out_of_bounds(sheet: bytes, max_rows: int = MAX_ROWS, max_cols: int = 
     return cell.search(sheet) is not None or row.search(sheet) is not None
 
 
-def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """One part of an in-memory package, inflated straight from its bytes (zipfile's stream
-    machinery costs more than the inflating); None for anything but plain stored or deflated data
-    of exactly its declared size and checksum, inside the file."""
+def _payload(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """One part's stored bytes, found through its local header; None for anything but plain
+    stored or deflated data inside the file."""
     if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
     if info.header_offset < 0:  # zipfile allows a "prefix" offset; a package we read has none
@@ -118,7 +117,11 @@ def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
     if start + info.compress_size > len(data):
         return None
-    payload = data[start : start + info.compress_size]
+    return data[start : start + info.compress_size]
+
+
+def _inflate(payload: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """The part itself; None unless it is exactly its declared size and checksum."""
     if info.compress_type == zipfile.ZIP_STORED:
         out = payload
     else:
@@ -129,6 +132,14 @@ def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
         return None
     return out
+
+
+def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """One part of an in-memory package, inflated straight from its bytes (zipfile's stream
+    machinery costs more than the inflating); None for anything but plain stored or deflated data
+    of exactly its declared size and checksum, inside the file."""
+    payload = _payload(data, info)
+    return None if payload is None else _inflate(payload, info)
 
 
 _PLAIN_FORMULA = re.compile(rb"<f[\s>/]")
@@ -160,20 +171,45 @@ def screen_package(zf: zipfile.ZipFile, data: bytes | None = None, max_rows: int
     for info in infos:
         if not info.filename.lower().endswith(".xml"):
             continue
-        part = _member(data, info) if data is not None else zf.read(info)
-        if part is None:
+        if data is None:
+            verdict = _screen_part(zf.read(info), max_rows, max_cols)
+        else:
+            payload = _payload(data, info)
+            if payload is None:
+                return None
+            key = (payload, info.compress_type, info.file_size, info.CRC, max_rows, max_cols)
+            verdict = _SCREENED.get(key)
+            if verdict is None:
+                part = _inflate(payload, info)
+                verdict = None if part is None else _screen_part(part, max_rows, max_cols)
+                if verdict == (False, False) and len(_SCREENED) < _SCREENED_MAX and len(payload) <= 1 << 16:
+                    _SCREENED[key] = verdict
+        if verdict is None:
             return None
-        if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
-            return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
-        if b"sheetData" not in part:
-            continue
-        sheets += 1
-        if (b'"e"' in part or b"'e'" in part) and _ERROR_CELL.search(part):
-            return None  # calamine reads #REF! as a blank
-        if sheet_out_of_bounds(part, max_rows, max_cols):
-            return None  # large, or cells placed by position: the bounded reader says what it skipped
-        formulas = formulas or _stores_formula(part)
+        sheets += verdict[0]
+        formulas = formulas or verdict[1]
     return formulas if sheets else None
+
+
+# Parts every file of a template repeats byte for byte (its theme, styles, workbook, content types)
+# are screened once per process: the same stored bytes, size and checksum inflate to the same part,
+# so its verdict is the same. Only clean parts that are not sheets are kept; sheets carry each
+# unit's own figures and rarely repeat.
+_SCREENED: dict[tuple, tuple[bool, bool]] = {}
+_SCREENED_MAX = 256
+
+
+def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
+    """(is a sheet, stores a formula) for one XML part; None when calamine must not read the package."""
+    if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
+        return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
+    if b"sheetData" not in part:
+        return (False, False)
+    if (b'"e"' in part or b"'e'" in part) and _ERROR_CELL.search(part):
+        return None  # calamine reads #REF! as a blank
+    if sheet_out_of_bounds(part, max_rows, max_cols):
+        return None  # large, or cells placed by position: the bounded reader says what it skipped
+    return (True, _stores_formula(part))
 
 
 def _fast_read(path: Path, name: str) -> Read | None:

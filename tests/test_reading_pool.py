@@ -253,3 +253,23 @@ def test_each_submission_is_prepared_in_the_process_that_read_it(inbox):
     assert all(where.values()), where
     assert any(pid != str(os.getpid()) for pid in where.values())  # workers did most of it
     assert read_files(items[:1], pipeline.is_submission)[0][1].matched == {}  # no hook, nothing done
+
+
+def test_a_part_screened_once_is_trusted_again_only_byte_for_byte(inbox, tmp_path):
+    """The parts a template repeats (theme, styles, workbook) are screened once per process. A part
+    that differs in any byte is screened again, even under the same name and of the same size."""
+    from consolidate import reading_pool
+
+    reading_pool._SCREENED.clear()
+    path = unit_file(inbox, "x-phuoc-an")
+    assert calamine_can_read(path)
+    remembered = len(reading_pool._SCREENED)
+    assert remembered >= 3  # none of them a sheet: sheets hold each unit's own figures
+    assert calamine_can_read(path) and len(reading_pool._SCREENED) == remembered
+
+    same_size = hostile.rewrite(path, tmp_path / "percent.xlsx", {
+        "xl/styles.xml": lambda x: x.replace('numFmtId="164" formatCode="0.0"', 'numFmtId="164" formatCode="00%"', 1),
+    })
+    with zipfile.ZipFile(same_size) as zf, zipfile.ZipFile(path) as original:
+        assert zf.getinfo("xl/styles.xml").file_size == original.getinfo("xl/styles.xml").file_size
+    assert not calamine_can_read(same_size)
