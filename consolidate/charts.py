@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from . import problems as P
 from .consolidation import WEIGHTED, Aggregate, Consolidated
 from .template import Indicator
 
@@ -31,7 +30,7 @@ class Bar:
 
 
 def _usable(c: Consolidated, rec) -> bool:
-    return isinstance(rec.value, float) and not any(p.severity == P.ERROR for p in c.flags.get(rec.source, ()))
+    return isinstance(rec.value, float) and rec.source not in c.errors
 
 
 def indicator_bars(c: Consolidated, ind: Indicator) -> list[Bar]:

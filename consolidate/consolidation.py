@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import problems as P
 from .reader import Record, Source
@@ -49,6 +50,11 @@ class Consolidated:
     form2_means: dict[str, dict[str, Aggregate]]  # indicator → rate → aggregate
     flags: dict[Source, list[P.Problem]] = field(default_factory=dict)
 
+    @cached_property
+    def errors(self) -> set[Source]:
+        """The flagged cells with an error: their values count for nothing (asked once per cell drawn)."""
+        return _error_cells(self.flags)
+
     @property
     def reported(self) -> list[Unit]:
         return [u for u in self.units if u.code in self.form1 or u.code in self.form2]
@@ -56,6 +62,10 @@ class Consolidated:
     @property
     def missing(self) -> list[Unit]:
         return [u for u in self.units if u.code not in self.form1 and u.code not in self.form2]
+
+
+def _error_cells(flags: dict[Source, list[P.Problem]]) -> set[Source]:
+    return {src for src, found in flags.items() if any(p.severity == P.ERROR for p in found)}
 
 
 def consolidate(
@@ -85,7 +95,7 @@ def consolidate(
 
     # one pass over the units' rows: each (indicator, rate) collects its (value, weight) pairs
     # in unit order; a value or weight whose cell has an error does not count
-    errors = {src for src, found in flags.items() if any(p.severity == P.ERROR for p in found)}
+    errors = _error_cells(flags)
     pairs_of: dict[tuple[str, str], list[tuple[float, float | None]]] = {
         (ind.key, rate): [] for ind in FORM2_INDICATORS for rate in RATES
     }

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -55,7 +56,13 @@ MAX_CHART_UNITS = 60
 
 
 def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return _escaped(str(value))
+
+
+@lru_cache(maxsize=1 << 14)
+def _escaped(text: str) -> str:
+    """Cached: a country's page repeats each unit's name and the same few figures tens of thousands of times."""
+    return html.escape(text, quote=True)
 
 
 def _slug(text: str) -> str:
