@@ -221,6 +221,22 @@ def test_write_outputs_returns_the_district_files_and_the_copies(inbox, out):
     assert outputs.feedback_dir == out / "phan-hoi"
 
 
+def test_a_copy_that_cannot_be_made_is_not_linked_from_the_page(inbox, out, monkeypatch):
+    """The page is written on the other core while the copies are made here, linking the copies
+    planned; one that could not be made after all loses its link (its problems stay listed)."""
+    from consolidate import feedback as fb
+    from consolidate import pipeline
+    from consolidate.outputs import write_outputs
+
+    monkeypatch.setattr(fb, "_write_copy", lambda sub, problems, target: False)
+    outputs = write_outputs(pipeline.run(inbox), out)
+
+    assert outputs.feedback == []
+    html = outputs["html"].read_text(encoding="utf-8")
+    assert "phan-hoi/bao-cao-x-phuoc-son.xlsx" not in html
+    assert "total-mismatch" in html and "bao-cao-x-phuoc-son.xlsx" in html
+
+
 def test_a_stray_cell_far_away_does_not_stall_the_copy(inbox, out):
     set_cells(unit_file(inbox, "x-phuoc-son"), "Biểu mẫu 1", {"XFD1048576": "x"})
     run_cli("run", inbox, "--out", out)
