@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
@@ -34,6 +35,7 @@ from .template import (
     WEIGHT_LABELS,
     WEIGHTS,
 )
+from .xlsx_fast_cells import Cell, write_row
 
 STATUS_SHEET = "Tình trạng nộp"
 ORIGIN_SHEET = "Nguồn dữ liệu"
@@ -50,21 +52,40 @@ LOG_COLUMNS = (
 )
 
 
-def _write_value(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record | None, kind: str, flags) -> None:
-    """A unit's value as submitted; a flagged cell is coloured and carries the messages as a comment."""
-    found = flags.get(rec.source, []) if rec is not None else []
-    style = getattr(fmt, kind)
-    if found:
-        table = fmt.error if any(p.severity == P.ERROR for p in found) else fmt.warning
-        style = table[kind] if isinstance(rec.value, float) or rec.value is None else table["text"]
-        where = f"{rec.source.file} – {rec.source.sheet}!{rec.source.cell}"
-        ws.write_comment(row, col, "\n".join([*(p.message for p in found), where]), {"x_scale": 2.2, "y_scale": 1.6})
-    if rec is None or rec.value is None:
-        ws.write_blank(row, col, None, style)
-    elif isinstance(rec.value, float):
-        ws.write_number(row, col, rec.value, style)
-    else:
-        ws.write_string(row, col, rec.value, style if found else fmt.text)
+def _value_columns(fmt: Formats, kinds: list[str]) -> list[tuple[str, Format]]:
+    """Each value column's kind ("count" or "rate") and plain format, looked up once, not per cell."""
+    return [(kind, getattr(fmt, kind)) for kind in kinds]
+
+
+def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: list[Record | None],
+                 columns: list[tuple[str, Format]], flags) -> list[Cell]:
+    """Units' values as submitted, for ``write_row``; a flagged cell also gets its comment here."""
+    cells: list[Cell] = []
+    text = fmt.text
+    col = first_col - 1
+    for rec, (kind, plain) in zip(recs, columns):
+        col += 1
+        if rec is None:
+            cells.append((None, plain))
+            continue
+        value = rec.value
+        found = flags.get(rec.source)
+        if found:
+            cells.append(_flagged(ws, fmt, row, col, rec, kind, found))
+        elif value is None or isinstance(value, float):
+            cells.append((value, plain))
+        else:
+            cells.append((value, text))  # text where a number belongs, shown as typed
+    return cells
+
+
+def _flagged(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record, kind: str, found: list) -> Cell:
+    """A flagged value, coloured by its worst problem, with the messages and its source as a comment."""
+    table = fmt.error if any(p.severity == P.ERROR for p in found) else fmt.warning
+    style = table[kind] if isinstance(rec.value, float) or rec.value is None else table["text"]
+    where = f"{rec.source.file} – {rec.source.sheet}!{rec.source.cell}"
+    ws.write_comment(row, col, "\n".join([*(p.message for p in found), where]), {"x_scale": 2.2, "y_scale": 1.6})
+    return rec.value, style
 
 
 def _form1(wb, fmt: Formats, result: RunResult) -> None:
@@ -75,6 +96,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
     row = write_form1_header(ws, fmt)
     first, n = row, 0
     subtotals: list[int] = []
+    columns = _value_columns(fmt, ["count"] * len(FORM1_FIELDS))
     for group, members in result.registry.groups():
         if group is not None:  # a province: each district's units, then the district's subtotal
             ws.write_blank(row, 0, None, fmt.group)
@@ -83,14 +105,14 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
         group_first = row
         for unit in members:
             n += 1
-            ws.write_number(row, 0, n, fmt.center)
-            ws.write_string(row, 1, unit.name, fmt.text)
             values = c.form1.get(unit.code)
             if values is None:
+                write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text)])
                 ws.merge_range(row, 2, row, FORM1_LAST_COL, _absent(result, unit.code), fmt.missing)
             else:
-                for col, f in enumerate(FORM1_FIELDS, start=2):
-                    _write_value(ws, fmt, row, col, values.get(f.key), "count", c.flags)
+                recs = [values.get(f.key) for f in FORM1_FIELDS]
+                write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text),
+                                       *_value_cells(ws, fmt, row, 2, recs, columns, c.flags)])
             row += 1
         if group is not None:
             ws.merge_range(row, 0, row, 1, f"Cộng {group.name}", fmt.subtotal_label)
@@ -188,21 +210,20 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
     ws.set_column(2, 2, 34)
     ws.set_column(3, last, 16)
     row = 4
+    keys = (*RATES, *weights)
+    columns = _value_columns(fmt, ["rate" if key in RATES else "count" for key in keys])
     for n, unit in enumerate(c.units, start=1):
         values = c.form2.get(unit.code)
         if values is None:
-            ws.write_number(row, 0, n, fmt.center)
-            ws.write_string(row, 1, unit.name, fmt.text)
+            write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text)])
             ws.merge_range(row, 2, row, last, _absent(result, unit.code), fmt.missing)
             row += 1
             continue
         for ind in FORM2_INDICATORS:
-            ws.write_number(row, 0, n, fmt.center)
-            ws.write_string(row, 1, unit.name, fmt.text)
-            ws.write_string(row, 2, ind.label, fmt.text)
-            for col, key in enumerate((*RATES, *weights), start=3):
-                kind = "rate" if key in RATES else "count"
-                _write_value(ws, fmt, row, col, values.get(ind.key, {}).get(key), kind, c.flags)
+            fields = values.get(ind.key, {})
+            recs = [fields.get(key) for key in keys]
+            write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text), (ind.label, fmt.text),
+                                   *_value_cells(ws, fmt, row, 3, recs, columns, c.flags)])
             row += 1
     ws.autofilter(3, 0, row - 1, last)
     ws.freeze_panes(4, 2)
@@ -231,11 +252,9 @@ def _status(wb, fmt: Formats, result: RunResult) -> None:
     for n, unit in enumerate(result.consolidated.units, start=1):
         st = result.status[unit.code]
         style = fmt.text if st.state == REPORTED else fmt.error["text"]
-        ws.write_number(n, 0, n, fmt.center)
-        ws.write_string(n, 1, unit.name, fmt.text)
-        ws.write_string(n, 2, st.label, style)
-        ws.write_string(n, 3, st.file, fmt.text)
-        ws.write_string(n, 4, " ".join([st.note, *by_unit.get(unit.name, [])]).strip(), fmt.text)
+        note = " ".join([st.note, *by_unit.get(unit.name, [])]).strip()
+        write_row(ws, n, 0, [(n, fmt.center), (unit.name, fmt.text), (st.label, style), (st.file, fmt.text),
+                             (note, fmt.text)])
     row = len(result.consolidated.units) + 2
     unusable_files = [p for p in result.problems if p.code in ("file-unreadable", "file-unsafe", "file-encrypted", "unit-unknown", "period-mismatch")]
     counts = (
@@ -256,12 +275,10 @@ def _origins(wb, fmt: Formats, result: RunResult) -> None:
     for col, (head, width) in enumerate(heads):
         ws.write_string(0, col, head, fmt.header)
         ws.set_column(col, col, width)
+    text = fmt.text
     for n, f in enumerate(origins(result), start=1):
-        ws.write_number(n, 0, n, fmt.center)
-        ws.write_string(n, 1, f.name, fmt.text)
-        ws.write_number(n, 2, f.size, fmt.count)
-        for col, value in enumerate((f.modified, f.sha256, f.units, f.detail), start=3):
-            ws.write_string(n, col, value, fmt.text)
+        write_row(ws, n, 0, [(n, fmt.center), (f.name, text), (f.size, fmt.count), (f.modified, text),
+                             (f.sha256, text), (f.units, text), (f.detail, text)])
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(1, len(result.files)), len(heads) - 1)
     ws.set_landscape()
@@ -275,12 +292,12 @@ def _log(wb, fmt: Formats, result: RunResult) -> None:
         ws.set_column(col, col, width)
     if not result.problems:
         ws.merge_range(1, 0, 1, len(LOG_COLUMNS) - 1, "Không có lỗi.", fmt.text)
+    text = fmt.text
     for n, p in enumerate(result.problems, start=1):
         style = fmt.error["text"] if p.severity == P.ERROR else fmt.warning["text"]
-        cells = [n, p.file, p.sheet, p.cell, p.unit, p.code, p.severity_label, p.message, p.how_to_fix]
-        ws.write_number(n, 0, n, fmt.center)
-        for col, value in enumerate(cells[1:], start=1):
-            ws.write_string(n, col, str(value), style if col == 6 else fmt.text)
+        write_row(ws, n, 0, [(n, fmt.center), (str(p.file), text), (str(p.sheet), text), (str(p.cell), text),
+                             (str(p.unit), text), (str(p.code), text), (str(p.severity_label), style),
+                             (str(p.message), text), (str(p.how_to_fix), text)])
     last = max(1, len(result.problems))
     ws.autofilter(0, 0, last, len(LOG_COLUMNS) - 1)
     ws.freeze_panes(1, 0)
