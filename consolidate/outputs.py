@@ -43,8 +43,8 @@ def write_outputs(result: RunResult, out: Path) -> Outputs:
     planned = [copy.target for copy in plan]
 
     def workbook_and_page() -> None:
+        write_html_summary(result, paths["html"], planned)  # first: its memory is back before the workbook's peak
         write_workbook(result, paths["workbook"])
-        write_html_summary(result, paths["html"], planned)
 
     other_core_done = background.start(workbook_and_page)
     try:
