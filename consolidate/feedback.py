@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import re
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
 
 
 from . import problems as P
@@ -68,45 +67,18 @@ def needs_feedback(sub: Submission, problems: list[P.Problem]) -> bool:
     )
 
 
-class Copy(NamedTuple):
-    """One feedback copy to make: the submission, its problems, where the copy goes."""
+def write_feedback(result: RunResult, out: Path) -> list[Path]:
+    """Write ``out/phan-hoi/<file>`` for each submission with problems; return the paths written.
 
-    sub: Submission
-    problems: list[P.Problem]
-    target: Path
-
-
-def plan_feedback(result: RunResult, out: Path) -> list[Copy]:
-    """The copies this run makes (each submission with an error or a warning), known before any is
-    written, so the HTML page can be written alongside them on the other core."""
+    Stale copies from an earlier run (a file now clean or gone) are removed, so
+    the folder always matches this run.
+    """
     check_feedback_folder(result, out)
     folder = feedback_dir(out)
     inbox_files = _InboxFiles(result.files)
     by_file: dict[str, list[P.Problem]] = {}
     for p in result.problems:
         by_file.setdefault(p.file, []).append(p)
-    plan = []
-    for sub in result.submissions:
-        found = by_file.get(sub.name, [])
-        if not needs_feedback(sub, found):
-            continue
-        target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
-        if inbox_files.holds(target):  # belt and braces: never overwrite a submission
-            continue
-        plan.append(Copy(sub, found, target))
-    return plan
-
-
-def write_feedback(result: RunResult, out: Path, plan: list[Copy] | None = None) -> list[Path]:
-    """Write ``out/phan-hoi/<file>`` for each submission with problems (``plan``, made here when not
-    given); return the paths written, in the plan's order: a copy that cannot be made is left out.
-
-    Stale copies from an earlier run (a file now clean or gone) are removed, so
-    the folder always matches this run.
-    """
-    if plan is None:
-        plan = plan_feedback(result, out)
-    folder = feedback_dir(out)
     written: list[Path] = []
     for sub_folder in {(folder / sub.name).parent for sub in result.submissions}:
         if sub_folder.is_dir():
@@ -118,13 +90,19 @@ def write_feedback(result: RunResult, out: Path, plan: list[Copy] | None = None)
     if freeze:
         gc.freeze()
     try:
-        for copy in plan:
-            if _write_copy(copy.sub, copy.problems, copy.target):
-                written.append(copy.target)
+        for sub in result.submissions:
+            found = by_file.get(sub.name, [])
+            if not needs_feedback(sub, found):
+                continue
+            target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
+            if inbox_files.holds(target):  # belt and braces: never overwrite a submission
+                continue
+            if _write_copy(sub, found, target):
+                written.append(target)
     finally:
         if freeze:
             gc.unfreeze()
-    _remove_stale(folder, set(written), _InboxFiles(result.files))
+    _remove_stale(folder, set(written), inbox_files)
     return written
 
 

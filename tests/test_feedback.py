@@ -222,8 +222,8 @@ def test_write_outputs_returns_the_district_files_and_the_copies(inbox, out):
 
 
 def test_a_copy_that_cannot_be_made_is_not_linked_from_the_page(inbox, out, monkeypatch):
-    """The page is written on the other core while the copies are made here, linking the copies
-    planned; one that could not be made after all loses its link (its problems stay listed)."""
+    """The page links each unit's feedback copy; one that could not be made (neither by patching
+    nor with openpyxl) has no link, and its problems stay listed."""
     from consolidate import feedback as fb
     from consolidate import pipeline
     from consolidate.outputs import write_outputs
