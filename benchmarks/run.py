@@ -398,14 +398,14 @@ STEP_ROWS = (
     ("write CSV log", "write.log_csv", 0),
     ("write feedback copies (`write_feedback`)", "write.feedback", 0),
     ("one copy per file with problems", "write.feedback.copies", 1),
-    ("write HTML summary again (`write_html_summary`; only when a planned feedback copy could not be made)", "write.html", 0),
-    ("wait for the merged workbook and the HTML page (written by a forked child meanwhile)", "write.workbook.wait", 0),
+    ("write HTML summary (`write_html_summary`)", "write.html", 0),
+    ("wait for the merged workbook (xlsxwriter, written by a forked child meanwhile)", "write.workbook.wait", 0),
     ("rest of `write_outputs`", "write.rest", 0),
     ("accounting check (every file and unit is in the workbook or the log)", "accounting", 0),
 )
 PARALLEL_ROWS = (
     # work done on the other core, overlapping the rows above
-    ("merged workbook (xlsxwriter) then the HTML page, start to finish in their child (overlaps the CSV and the copies)", "write.workbook"),
+    ("merged workbook, start to finish in its child (overlaps the CSV, copies, HTML)", "write.workbook"),
 )
 WRITE_STEPS = ("write.check_folder", "write.workbook.wait", "write.log_csv", "write.feedback", "write.html")
 CROSS_ROWS = (
