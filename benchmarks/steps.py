@@ -158,7 +158,8 @@ def main() -> None:
     t = time.perf_counter()
     if prof:
         prof.enable()
-    reg = config.load_registry(units_csv)  # what `consolidate run --units` does
+    with pipeline.no_cycle_collection():  # what `consolidate run --units` does, collector off as there
+        reg = config.load_registry(units_csv)
     t_reg = time.perf_counter()
     result = pipeline.run(inbox, reg)
     t_run = time.perf_counter()
