@@ -58,11 +58,14 @@ def outliers(records: list[Record], flagged: set) -> list[P.Problem]:
         if len(recs) < MIN_UNITS:
             continue
         values = np.fromiter((r.value for r in recs), dtype=float, count=len(recs))
-        median = float(np.median(values))  # the middle value, or the mean of the two middle ones
-        mad = float(np.median(np.abs(values - median)))
-        if mad == 0:
-            continue
-        scores = 0.6745 * (values - median) / mad  # a country's column at once, not a loop per unit
+        # absurd but valid figures (a count of 1e308) overflow to inf, as Python floats did, silently:
+        # numpy's warning would reach the clerk's terminal
+        with np.errstate(all="ignore"):
+            median = float(np.median(values))  # the middle value, or the mean of the two middle ones
+            mad = float(np.median(np.abs(values - median)))
+            if mad == 0:
+                continue
+            scores = 0.6745 * (values - median) / mad  # a country's column at once, not a loop per unit
         for i in np.flatnonzero(np.abs(scores) > Z_LIMIT):
             found.append(P.Outlier(**_where(recs[i]), median=format_number(median), units=len(recs),
                                    z=format_number(round(float(scores[i]), 1))))

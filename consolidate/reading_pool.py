@@ -250,8 +250,14 @@ def read_file(path: Path, name: str, is_spreadsheet: Callable[[Path, str], bool]
     return kind, sub
 
 
-def _init_worker() -> None:
-    """Bound the worker's memory and silence it: a dying worker must not print a crash dump at the clerk."""
+def _init_worker(prepare: Callable[[Submission], None] | None = None) -> None:
+    """Bound the worker's memory and silence it: a dying worker must not print a crash dump at the clerk.
+
+    ``prepare`` reaches the worker by fork (a forked process's arguments are not pickled):
+    pickled with every batch it would carry the caller's whole registry.
+    """
+    global _worker_prepare
+    _worker_prepare = prepare
     try:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     except (ValueError, OSError):
@@ -262,15 +268,16 @@ def _init_worker() -> None:
     os.close(devnull)
 
 
-# What the caller does with each submission where it was read (read_files' ``prepare``). It reaches
-# the workers by fork, as a module global: pickled with every batch it would carry the whole registry.
-_prepare: Callable[[Submission], None] | None = None
+# In a worker: what its pool's caller does with each submission (read_files' ``prepare``), set by
+# _init_worker. Only ever set in a worker process, so runs in threads of one process never share it.
+_worker_prepare: Callable[[Submission], None] | None = None
 
 
-def _read_prepared(path: Path, name: str, is_spreadsheet, fast: bool = False) -> Read:
+def _read_prepared(path: Path, name: str, is_spreadsheet, fast: bool,
+                   prepare: Callable[[Submission], None] | None) -> Read:
     kind, sub = read_file(path, name, is_spreadsheet, fast)
-    if sub is not None and _prepare is not None:
-        _prepare(sub)
+    if sub is not None and prepare is not None:
+        prepare(sub)
     return kind, sub
 
 
@@ -278,19 +285,20 @@ def _read_batch(items: list[tuple[Path, str]], is_spreadsheet, fast: bool) -> li
     found: list[Read | None] = []
     for path, name in items:
         try:
-            found.append(_read_prepared(path, name, is_spreadsheet, fast))
+            found.append(_read_prepared(path, name, is_spreadsheet, fast, _worker_prepare))
         except Exception:  # not expected; this process reads it again and lets it surface there
             found.append(None)
     return found
 
 
 def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Read | None], is_spreadsheet,
-               fast: bool, tick: Callable[[int], None], meanwhile: Callable[[], object] | None = None) -> None:
+               fast: bool, tick: Callable[[int], None], meanwhile: Callable[[], object] | None,
+               prepare: Callable[[Submission], None] | None) -> None:
     """Fill ``results`` for the indices in ``todo`` that a worker pool manages to read."""
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     try:
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_init_worker,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
+                                 initargs=(prepare,), mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_read_batch, [items[i] for i in batch], is_spreadsheet, fast): batch
                        for batch in batches}
             if meanwhile is not None:
@@ -321,16 +329,6 @@ def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
     is done to each submission in the process that read it, so the caller's
     per-file work runs on every core, not after the reading on one.
     """
-    global _prepare
-    _prepare = prepare
-    try:
-        return _read_all(items, is_spreadsheet, progress, meanwhile)
-    finally:
-        _prepare = None
-
-
-def _read_all(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
-              progress: Callable[[int, int], None] | None, meanwhile: Callable[[], object] | None) -> list[Read]:
     results: list[Read | None] = [None] * len(items)
     done = 0
 
@@ -344,12 +342,12 @@ def _read_all(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str
         for fast in (True, False):
             todo = [i for i, r in enumerate(results) if r is None]
             if todo:
-                _pool_read(items, todo, results, is_spreadsheet, fast, tick, meanwhile)
+                _pool_read(items, todo, results, is_spreadsheet, fast, tick, meanwhile, prepare)
                 meanwhile = None
     if meanwhile is not None:
         meanwhile()
     for i, r in enumerate(results):
         if r is None:
-            results[i] = _read_prepared(*items[i], is_spreadsheet)
+            results[i] = _read_prepared(*items[i], is_spreadsheet, False, prepare)
             tick(1)
     return results  # type: ignore[return-value]

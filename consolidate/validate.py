@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -42,7 +41,7 @@ def _frame(records: list[Record], form: str, fields: list[str]) -> tuple[pd.Data
         # a column of numbers and blanks (nearly all) as floats, so the checks need no pass of Python;
         # one cell of text keeps the column as typed
         plain = set(map(type, values)) <= {float, type(None)}
-        columns[f] = np.array(values, dtype=float if plain else object)
+        columns[f] = pd.Series(values, dtype=float if plain else object)  # object: not even pandas' str dtype
     return pd.DataFrame(columns, columns=fields), index
 
 

@@ -29,6 +29,16 @@ def test_a_figure_already_flagged_as_an_error_is_not_warned_about_again():
     assert outliers(records, {records[-1].source}) == []
 
 
+def test_an_absurd_figure_is_flagged_without_numpy_warnings_on_the_terminal():
+    import warnings
+
+    records = [rec(f"u{i}", v) for i, v in enumerate([0, 0, 1, 1, 1, 1.7e308, 0, 1])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning would reach the clerk's terminal
+        (warning,) = outliers(records, set())
+    assert warning.unit == "u5"
+
+
 def test_too_few_units_or_identical_figures_say_nothing():
     assert outliers([rec("a", 1), rec("b", 100)], set()) == []
     assert outliers([rec(f"u{i}", 5) for i in range(9)], set()) == []

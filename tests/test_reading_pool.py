@@ -273,3 +273,52 @@ def test_a_part_screened_once_is_trusted_again_only_byte_for_byte(inbox, tmp_pat
     with zipfile.ZipFile(same_size) as zf, zipfile.ZipFile(path) as original:
         assert zf.getinfo("xl/styles.xml").file_size == original.getinfo("xl/styles.xml").file_size
     assert not calamine_can_read(same_size)
+
+
+def test_two_runs_in_one_process_each_prepare_only_their_own_files(inbox):
+    """A service may run two districts at once in threads of one process: each run's files get that
+    run's matching, never the other's and never none (small inboxes are read in this process)."""
+    import threading
+
+    files = sorted(inbox.glob("*.xlsx"))
+    a_items, b_items = [(p, p.name) for p in files[:3]], [(p, p.name) for p in files[3:6]]
+    a_reading, b_started, a_done = threading.Event(), threading.Event(), threading.Event()
+    seen = {"a": 0, "b": 0}
+
+    def a_is_submission(path, kind):
+        seen["a"] += 1
+        if seen["a"] == 2:
+            a_reading.set()
+            b_started.wait(5)  # run B begins while A is halfway
+        return pipeline.is_submission(path, kind)
+
+    def b_is_submission(path, kind):
+        seen["b"] += 1
+        if seen["b"] == 2:
+            a_done.wait(5)  # run A ends while B is halfway
+        return pipeline.is_submission(path, kind)
+
+    def mark(tag):
+        def prepare(sub):
+            sub.matched = {"prepared by": tag}
+        return prepare
+
+    read = {}
+
+    def run_a():
+        read["a"] = read_files(a_items, a_is_submission, prepare=mark("a"))
+        a_done.set()
+
+    def run_b():
+        b_started.set()
+        read["b"] = read_files(b_items, b_is_submission, prepare=mark("b"))
+
+    a = threading.Thread(target=run_a)
+    a.start()
+    assert a_reading.wait(10)
+    b = threading.Thread(target=run_b)
+    b.start()
+    a.join(10)
+    b.join(10)
+    got = {run: [sub.matched.get("prepared by") for _, sub in found] for run, found in read.items()}
+    assert got == {"a": ["a", "a", "a"], "b": ["b", "b", "b"]}
