@@ -29,9 +29,7 @@ import os
 import re
 import resource
 import string
-import struct
 import zipfile
-import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
@@ -43,6 +41,8 @@ from .cells import column_letters
 from .calamine_worker import values as calamine_values
 from .formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
+from .xlsx_package import inflated, stored_bytes
+from .xml_text import Unsupported
 
 MIN_FILES = 8  # below this, starting workers costs more than it saves
 BATCH = 32
@@ -57,7 +57,6 @@ _PERCENT_ID = re.compile(rb"""numFmtId\s*=\s*["'](?:9|10)["']""")
 _PERCENT_CODE = re.compile(rb"""formatCode\s*=\s*(?:"[^"]*%|'[^']*%)""")
 _ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
 _PREFIXED_CELL = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
-_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, …, name length, extra length
 
 
 def _beyond(token: str, alphabet: str, lead: str) -> list[str]:
@@ -102,44 +101,22 @@ def sheet_out_of_bounds(sheet: bytes, max_rows: int = MAX_ROWS, max_cols: int = 
 
 
 def _payload(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """One part's stored bytes, found through its local header; None for anything but plain
-    stored or deflated data inside the file."""
+    """One part's stored bytes; None for anything but plain stored or deflated data inside the file."""
     if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
-    if info.header_offset < 0:  # zipfile allows a "prefix" offset; a package we read has none
+    try:
+        return stored_bytes(data, info)
+    except Unsupported:
         return None
-    head = data[info.header_offset : info.header_offset + _LOCAL_HEADER.size]
-    if len(head) < _LOCAL_HEADER.size:
-        return None
-    signature, name_len, extra_len = _LOCAL_HEADER.unpack(head)
-    if signature != b"PK\x03\x04":
-        return None
-    start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-    if start + info.compress_size > len(data):
-        return None
-    return data[start : start + info.compress_size]
 
 
 def _inflate(payload: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """The part itself; None unless it is exactly its declared size and checksum."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        out = payload
-    else:
-        try:
-            out = zlib.decompressobj(-15).decompress(payload, info.file_size + 1)
-        except zlib.error:
-            return None
-    if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+    """The part itself (inflated straight from the bytes: zipfile's stream machinery costs more than
+    the inflating); None unless it is exactly its declared size and checksum."""
+    try:
+        return inflated(payload, info)
+    except Unsupported:
         return None
-    return out
-
-
-def _member(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """One part of an in-memory package, inflated straight from its bytes (zipfile's stream
-    machinery costs more than the inflating); None for anything but plain stored or deflated data
-    of exactly its declared size and checksum, inside the file."""
-    payload = _payload(data, info)
-    return None if payload is None else _inflate(payload, info)
 
 
 _PLAIN_FORMULA = re.compile(rb"<f[\s>/]")

@@ -217,6 +217,39 @@ class TooLarge(Unsupported):
     """The package unpacks to more than the caller is willing to hold."""
 
 
+def stored_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A member's compressed bytes in an in-memory zip, found through its local header.
+
+    zipfile allows a negative offset (a directory that overstates its own position); sliced
+    with it, the bytes would come from the file's tail, a decoy: refused, as truncated data is.
+    """
+    offset = info.header_offset
+    if offset < 0:
+        raise Unsupported("member before the start of the zip")
+    header = data[offset:offset + _LOCAL.size]
+    if len(header) < _LOCAL.size:
+        raise Unsupported("truncated zip")
+    fields = _LOCAL.unpack(header)
+    if fields[0] != b"PK\x03\x04":
+        raise Unsupported("bad local header")
+    start = offset + _LOCAL.size + fields[9] + fields[10]
+    stored = data[start:start + info.compress_size]
+    if len(stored) != info.compress_size:
+        raise Unsupported("truncated zip")
+    return stored
+
+
+def inflated(stored: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A member's content from its stored bytes, checked against its declared size and CRC."""
+    try:
+        data = zlib.decompressobj(-15).decompress(stored, info.file_size + 1) if info.compress_type else stored
+    except zlib.error as exc:
+        raise Unsupported(f"corrupt part {info.filename}") from exc
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise Unsupported(f"corrupt part {info.filename}")
+    return data
+
+
 class Package:
     """The parts of a zip package: read on demand, edited in memory, written with the rest copied raw."""
 
@@ -260,14 +293,7 @@ class Package:
 
     def _inflate(self, info: zipfile.ZipInfo) -> bytes:
         """A member's bytes, checked against its size and CRC (zipfile's reader costs ~5x more per part)."""
-        raw = self._raw_member(info)
-        try:
-            data = zlib.decompressobj(-15).decompress(raw, info.file_size + 1) if info.compress_type else raw
-        except zlib.error as exc:
-            raise Unsupported(f"corrupt part {info.filename}") from exc
-        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
-            raise Unsupported(f"corrupt part {info.filename}")
-        return data
+        return inflated(self._raw_member(info), info)
 
     def read(self, part: str) -> bytes:
         found = self.read_optional(part)
@@ -300,18 +326,7 @@ class Package:
 
     def _raw_member(self, info: zipfile.ZipInfo) -> bytes:
         """A member's compressed bytes as stored in the source."""
-        offset = info.header_offset
-        header = self.raw[offset:offset + _LOCAL.size]
-        if len(header) < _LOCAL.size:
-            raise Unsupported("truncated zip")
-        fields = _LOCAL.unpack(header)
-        if fields[0] != b"PK\x03\x04":
-            raise Unsupported("bad local header")
-        start = offset + _LOCAL.size + fields[9] + fields[10]
-        data = self.raw[start:start + info.compress_size]
-        if len(data) != info.compress_size:
-            raise Unsupported("truncated zip")
-        return data
+        return stored_bytes(self.raw, info)
 
     def write(self, target: Path) -> None:
         """Write the package: unchanged parts keep their compressed bytes, edited and new ones are deflated."""

@@ -217,7 +217,13 @@ def test_a_sheet_or_a_percent_format_under_another_name_is_still_screened(inbox,
 def test_the_screen_refuses_a_package_whose_entries_overlap_or_point_outside(inbox, tmp_path):
     """Two names for one stored part (a bomb that inflates the same bytes many times), and an
     entry whose offset lies before the file's start, are not what Excel writes."""
-    from consolidate.reading_pool import _member
+    from consolidate.reading_pool import _inflate, _payload
+    from consolidate.xlsx_package import stored_bytes
+    from consolidate.xml_text import Unsupported
+
+    def _member(data, info):
+        payload = _payload(data, info)
+        return None if payload is None else _inflate(payload, info)
 
     path = unit_file(inbox, "x-phuoc-an")
     data = path.read_bytes()
@@ -226,6 +232,8 @@ def test_the_screen_refuses_a_package_whose_entries_overlap_or_point_outside(inb
         assert _member(data, info) == zf.read(info)
         info.header_offset = -10  # zipfile allows this when the directory's offset is overstated
         assert _member(data, info) is None
+        with pytest.raises(Unsupported):  # the feedback patcher reads parts the same way
+            stored_bytes(data, info)
 
     twice = tmp_path / "twice.xlsx"
     with zipfile.ZipFile(path) as zin, zipfile.ZipFile(twice, "w", zipfile.ZIP_DEFLATED) as zout:
