@@ -35,7 +35,9 @@ COLUMNS = (
     ("Cách khắc phục", 60),
 )
 HEADER_ROW = 4
-UNOPENED = {P.FileUnreadable.code, P.FileEncrypted.code}
+# Files that get no copy: not opened, or refused. A refused file's bytes must not travel back
+# to anyone, and a copy of it would carry what made it hostile.
+UNOPENED = {P.FileUnreadable.code, P.FileEncrypted.code, P.FileUnsafe.code}
 FILLS = {P.ERROR: RED, P.WARNING: ORANGE}  # a note (info) only gets the comment
 
 
@@ -58,7 +60,8 @@ def check_feedback_folder(result: RunResult, out: Path) -> None:
 
 
 def needs_feedback(sub: Submission, problems: list[P.Problem]) -> bool:
-    """A copy is made for an .xlsx/.xlsm that opened and has an error or a warning (notes alone are not worth one)."""
+    """A copy is made for an .xlsx/.xlsm that opened, was not refused, and has an error or a warning (notes alone are
+    not worth one)."""
     return (
         any(p.severity in (P.ERROR, P.WARNING) for p in problems)
         and sub.kind == "xlsx"

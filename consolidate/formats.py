@@ -102,3 +102,47 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+# Markup declarations ---------------------------------------------------------------
+#
+# Excel never writes a DTD. The careful reader (openpyxl through defusedxml) refuses an
+# entity declaration in the parts it parses; a package is refused for one in *any* of its
+# parts, whichever reader would have looked there, so every path gives the same verdict.
+
+_ENTITY_MARKERS = tuple("<!ENTITY".encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+_DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def declares_entity(part: bytes) -> bool:
+    """Whether a part declares an XML entity (billion laughs, external entities), in UTF-8 or UTF-16."""
+    return any(marker in part for marker in _ENTITY_MARKERS)
+
+
+def has_doctype(part: bytes) -> bool:
+    """Whether a part carries a document type declaration at all (never written by Excel)."""
+    return any(marker in part for marker in _DOCTYPE_MARKERS)
+
+
+UNSAFE_MARKUP_REASON = "chứa khai báo XML nguy hiểm (entity mở rộng hoặc tham chiếu tệp bên ngoài)"
+
+
+def package_declares_entity(path: Path) -> bool:
+    """Whether any member of a zip package declares an XML entity.
+
+    Called only for packages ``sniff`` found to be no zip bomb, so every member is
+    small enough to inflate; a member that cannot be read is the reader's concern.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                try:
+                    if declares_entity(zf.read(info)):
+                        return True
+                except Exception:  # noqa: BLE001 - zlib, zipfile and OS errors alike
+                    continue  # unreadable member: the reader says so in its own words
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return False

@@ -13,7 +13,7 @@ from pathlib import Path
 from defusedxml import DefusedXmlException
 
 from . import problems as P
-from .formats import KIND_NAMES
+from .formats import KIND_NAMES, UNSAFE_MARKUP_REASON, package_declares_entity
 from .grids import MAX_COLS, MAX_ROWS, GridCell, Grid
 
 
@@ -72,6 +72,7 @@ def load_calamine(path: Path) -> list[Grid]:
 
 
 WORKER_TIMEOUT = 60
+ZIP_KINDS = {"xlsx", "ods", "xlsb"}  # packages of XML parts (.xlsb keeps its relationships and properties in XML)
 
 
 def _caused_by(exc: BaseException | None, kind: type) -> bool:
@@ -86,12 +87,15 @@ def load_grids(path: Path, kind: str) -> list[Grid]:
     """Every sheet of a workbook as a bounded grid of values, or Unreadable."""
     if kind == "encrypted":
         raise Unreadable(P.FileEncrypted)
+    if kind in ZIP_KINDS and package_declares_entity(path):
+        # whichever part declares it: openpyxl parses only some parts, and every path must agree
+        raise Unreadable(P.FileUnsafe, reason=UNSAFE_MARKUP_REASON)
     if kind == "xlsx":
         try:
             return load_openpyxl(path)
         except Exception as exc:  # a hostile file is one log entry, never a crash
             if _caused_by(exc, DefusedXmlException):
-                raise Unreadable(P.FileUnsafe, reason="chứa khai báo XML nguy hiểm (entity mở rộng hoặc tham chiếu tệp bên ngoài)") from None
+                raise Unreadable(P.FileUnsafe, reason=UNSAFE_MARKUP_REASON) from None
             raise Unreadable(P.FileUnreadable, reason=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__) from None
     if kind in {"xls", "ods", "xlsb"}:
         return load_calamine(path)

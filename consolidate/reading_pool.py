@@ -39,7 +39,7 @@ from typing import Callable
 from .calamine_worker import MEMORY_LIMIT
 from .cells import column_letters
 from .calamine_worker import values as calamine_values
-from .formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
+from .formats import ZIP_MAGIC, declares_entity, has_doctype, sha256_of, sniff, zip_kind
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
 from .xlsx_package import inflated, stored_bytes
 from .xml_text import Unsupported
@@ -146,19 +146,20 @@ def screen_package(zf: zipfile.ZipFile, data: bytes | None = None, max_rows: int
 
     formulas, sheets = False, 0
     for info in infos:
-        if not info.filename.lower().endswith(".xml"):
-            continue
+        # Parts not named .xml (relationships, drawings, media) are only looked at for markup
+        # declarations: a DTD anywhere sends the package to the careful reader, which refuses it.
+        screen = _screen_part if info.filename.lower().endswith(".xml") else _screen_markup
         if data is None:
-            verdict = _screen_part(zf.read(info), max_rows, max_cols)
+            verdict = screen(zf.read(info), max_rows, max_cols)
         else:
             payload = _payload(data, info)
             if payload is None:
                 return None
-            key = (payload, info.compress_type, info.file_size, info.CRC, max_rows, max_cols)
+            key = (payload, info.compress_type, info.file_size, info.CRC, max_rows, max_cols, screen)
             verdict = _SCREENED.get(key)
             if verdict is None:
                 part = _inflate(payload, info)
-                verdict = None if part is None else _screen_part(part, max_rows, max_cols)
+                verdict = None if part is None else screen(part, max_rows, max_cols)
                 if verdict == (False, False) and len(_SCREENED) < _SCREENED_MAX and len(payload) <= 1 << 16:
                     _SCREENED[key] = verdict
         if verdict is None:
@@ -176,8 +177,21 @@ _SCREENED: dict[tuple, tuple[bool, bool]] = {}
 _SCREENED_MAX = 256
 
 
+def _screen_markup(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
+    """(False, False) for a part that is no sheet and carries no markup declaration; None otherwise.
+
+    A DTD, however harmless it looks, goes to the careful reader: it alone decides
+    whether the file is refused (``file-unsafe``), so a file gets one verdict on every path.
+    """
+    if (b"<!" in part or b"<\0!" in part) and (has_doctype(part) or declares_entity(part)):  # UTF-8 or UTF-16
+        return None
+    return (False, False)
+
+
 def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
     """(is a sheet, stores a formula) for one XML part; None when calamine must not read the package."""
+    if _screen_markup(part, max_rows, max_cols) is None:
+        return None
     if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
         return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
     if b"sheetData" not in part:

@@ -110,3 +110,17 @@ def encrypted(src: Path, dst: Path, password: str = "123456") -> Path:
 def copy(src: Path, dst: Path) -> Path:
     shutil.copy(src, dst)
     return dst
+
+
+def declared_entity(src: Path, dst: Path, part: str, secret: Path) -> Path:
+    """A part that declares an external entity (XXE) right after its XML declaration.
+
+    The entity is declared, not necessarily used: a DTD is refused wherever it is,
+    as the careful reader (defusedxml) refuses it in the parts it parses.
+    """
+    def inject(xml: str) -> str:
+        body = xml[xml.find("?>") + 2:] if xml.startswith("<?xml") else xml
+        root = re.search(r"<([\w:]+)[\s/>]", body).group(1)
+        doctype = f'<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+        return xml.replace("?>", "?>" + doctype, 1) if xml.startswith("<?xml") else doctype + xml
+    return rewrite(src, dst, {part: inject})

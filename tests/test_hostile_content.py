@@ -1,0 +1,85 @@
+"""Hostile content never passes through: one verdict on every reading path, no copy of a refused file."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import hostile
+from consolidate import reading_pool
+from consolidate.pipeline import run as run_pipeline
+from conftest import read_log, run_cli, unit_file
+
+# Every part a reader parses; an entity declared in any of them must refuse the file everywhere.
+PARTS = ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "xl/sharedStrings.xml",
+         "docProps/core.xml", "xl/_rels/workbook.xml.rels", "_rels/.rels", "xl/theme/theme1.xml"]
+SECRET = "MAT-KHAU-BI-MAT"
+
+
+def _secret(tmp_path: Path) -> Path:
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET, encoding="utf-8")
+    return secret
+
+
+def _verdicts(result, name: str) -> list[str]:
+    return [p.code for p in result.problems if p.file == name and p.code.startswith("file-")]
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_an_entity_declared_in_any_part_is_refused_by_check_a_small_run_and_a_large_run(inbox, tmp_path, part):
+    bad = hostile.declared_entity(unit_file(inbox, "x-phuoc-an"), tmp_path / "xxe.xlsx", part, _secret(tmp_path))
+    shutil.copy(bad, unit_file(inbox, "x-phuoc-an"))
+
+    checked = run_cli("check", unit_file(inbox, "x-phuoc-an"))
+    assert "file-unsafe" in checked.output or "nguy hiểm" in checked.output, checked.output
+
+    small = tmp_path / "small"
+    small.mkdir()
+    for code in ("x-phuoc-an", "x-phuoc-son", "x-phuoc-hiep"):
+        shutil.copy(unit_file(inbox, code), small)
+    assert len(list(small.iterdir())) < reading_pool.MIN_FILES  # read in this process, carefully
+    assert _verdicts(run_pipeline(small), "bao-cao-x-phuoc-an.xlsx") == ["file-unsafe"]
+
+    assert len(list(inbox.iterdir())) >= reading_pool.MIN_FILES  # workers, python-calamine where screened
+    large = run_pipeline(inbox)
+    assert _verdicts(large, "bao-cao-x-phuoc-an.xlsx") == ["file-unsafe"]
+    assert not any(SECRET in p.message for p in large.problems)
+
+
+def test_the_fast_reader_never_takes_a_package_with_a_dtd(inbox, tmp_path):
+    """A DTD without entities is harmless to the careful reader, which accepts it; the screen
+    still leaves the decision to it, so both paths say the same."""
+    plain = hostile.rewrite(unit_file(inbox, "x-phuoc-an"), tmp_path / "dtd.xlsx",
+                            {"xl/styles.xml": lambda x: x.replace("?>", "?><!DOCTYPE styleSheet>", 1)})
+    assert reading_pool._fast_read(plain, "dtd.xlsx") is None
+    kind, sub = reading_pool.read_file(plain, "dtd.xlsx", lambda p, k: True)
+    assert not [p for p in sub.problems if p.code.startswith("file-")]
+
+
+def test_python_calamine_never_resolves_an_external_entity(inbox, tmp_path):
+    from consolidate.calamine_worker import values
+
+    bad = hostile.external_entity(unit_file(inbox, "x-phuoc-an"), tmp_path / "xxe.xlsx", _secret(tmp_path))
+    try:
+        sheets = values(io.BytesIO(bad.read_bytes()), 2000, 60)
+    except Exception:  # refusing the file is as good as not resolving
+        return
+    assert SECRET not in json.dumps(sheets, ensure_ascii=False)
+
+
+def test_a_refused_file_gets_no_feedback_copy_and_no_link(inbox, out, tmp_path):
+    bad = hostile.declared_entity(unit_file(inbox, "x-phuoc-an"), tmp_path / "xxe.xlsx", "xl/worksheets/sheet2.xml",
+                                  _secret(tmp_path))
+    shutil.copy(bad, unit_file(inbox, "x-phuoc-an"))
+
+    run_cli("run", inbox, "--out", out)
+
+    assert [e["code"] for e in read_log(out) if e["file"] == "bao-cao-x-phuoc-an.xlsx"] == ["file-unsafe"]
+    assert not (out / "phan-hoi" / "bao-cao-x-phuoc-an.xlsx").exists()
+    page = next(out.glob("tong-hop-*.html")).read_text(encoding="utf-8")
+    assert "phan-hoi/bao-cao-x-phuoc-an.xlsx" not in page
