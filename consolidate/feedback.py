@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
 from pathlib import Path, PurePosixPath
 
@@ -37,7 +38,7 @@ COLUMNS = (
 HEADER_ROW = 4
 # Files that get no copy: not opened, or refused. A refused file's bytes must not travel back
 # to anyone, and a copy of it would carry what made it hostile.
-UNOPENED = {P.FileUnreadable.code, P.FileEncrypted.code, P.FileUnsafe.code}
+UNOPENED = {P.FileUnreadable.code, P.FileEncrypted.code, P.FileUnsafe.code, P.FileChanged.code}
 FILLS = {P.ERROR: RED, P.WARNING: ORANGE}  # a note (info) only gets the comment
 
 
@@ -100,7 +101,10 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
             target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
             if inbox_files.holds(target):  # belt and braces: never overwrite a submission
                 continue
-            if _write_copy(sub, found, target):
+            data = checked_bytes(sub)
+            if data is None:  # changed since it was checked: pipeline.keep_checked_bytes logs it
+                continue
+            if _write_copy(sub, found, target, data):
                 written.append(target)
     finally:
         if freeze:
@@ -137,7 +141,22 @@ class _InboxFiles:
         return (st.st_dev, st.st_ino) in self._ids
 
 
-def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
+def checked_bytes(sub: Submission) -> bytes | None:
+    """The bytes the run checked, which the copy is made from; None when the file no longer has them.
+
+    The pipeline keeps them (``keep_checked_bytes``); a caller that built its result
+    another way gets the file as it is now, if it still has the digest taken when read.
+    """
+    if sub.checked_bytes is not None:
+        return sub.checked_bytes
+    try:
+        data = sub.path.read_bytes()
+    except OSError:
+        return None
+    return data if not sub.sha256 or hashlib.sha256(data).hexdigest() == sub.sha256 else None
+
+
+def _write_copy(sub: Submission, problems: list[P.Problem], target: Path, data: bytes) -> bool:
     """The annotated copy, or False when this file cannot be copied (its problems are still in the log).
 
     The copy is made by patching the unit's package (fast, and everything the
@@ -146,7 +165,7 @@ def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> boo
     does not model.
     """
     try:
-        book: X.XlsxPatch | None = X.XlsxPatch(sub.path, max_unpacked=MAX_UNPACKED_BYTES)
+        book: X.XlsxPatch | None = X.XlsxPatch(sub.path, max_unpacked=MAX_UNPACKED_BYTES, data=data)
     except X.TooLarge:
         return False
     except Exception:  # X.Unsupported, or a file that cannot be read as a package: the fallback decides
@@ -159,14 +178,14 @@ def _write_copy(sub: Submission, problems: list[P.Problem], target: Path) -> boo
             raise
         except Exception:  # X.Unsupported, or a package broken in a way reading did not notice
             pass
-    return _openpyxl_copy(sub, problems, target)
+    return _openpyxl_copy(sub, problems, target, data)
 
 
-def _openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
+def _openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data: bytes) -> bool:
     """The fallback copy; openpyxl is imported only when a package needs it (it costs ~0.3 s)."""
     from .feedback_openpyxl import openpyxl_copy
 
-    return openpyxl_copy(sub, problems, target)
+    return openpyxl_copy(sub, problems, target, data)
 
 
 def _remove_stale(folder: Path, written: set[Path], inbox_files: _InboxFiles) -> None:

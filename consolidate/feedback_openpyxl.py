@@ -7,6 +7,7 @@ raises; it lives apart so a run that never needs it never imports openpyxl.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.writer.excel import ExcelWriter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -40,23 +42,29 @@ from .feedback import (
     _worst_fill,
 )
 from .files import atomic_target
+from .xlsx_package import NEW_PART_TIME
 from .reader import Submission
 
 
-def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
-    """The copy through a full openpyxl load and save: the fallback for packages the patcher refuses."""
-    if _unpacked_size(sub.path) > MAX_UNPACKED_BYTES:
+def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data: bytes | None = None) -> bool:
+    """The copy through a full openpyxl load and save: the fallback for packages the patcher refuses.
+
+    Made from ``data``, the bytes the run checked, when given (else the file as it is now).
+    """
+    data = sub.path.read_bytes() if data is None else data
+    if _unpacked_size(data) > MAX_UNPACKED_BYTES:
         return False
     try:
-        wb = openpyxl.load_workbook(sub.path, keep_vba=sub.path.suffix.lower() == ".xlsm", rich_text=True)
+        wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=sub.path.suffix.lower() == ".xlsm", rich_text=True)
         if wb.calculation is None:
             wb.calculation = CalcProperties()
         wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
         _clean_previous_feedback(wb)
         _mark_cells(wb, problems)
         _add_feedback_sheet(wb, sub, problems)
+        _keep_source_dates(wb, data)
         with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
-            wb.save(tmp)
+            _save(wb, tmp)
     except OSError:  # a full disk is the run's problem, as for the other outputs
         raise
     except Exception:  # a file that read-only reading survived but a full load or save does not
@@ -64,12 +72,55 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path) -> b
     return True
 
 
-def _unpacked_size(path: Path) -> int:
+def _unpacked_size(data: bytes) -> int:
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             return sum(info.file_size for info in zf.infolist())
     except (zipfile.BadZipFile, OSError):
         return MAX_UNPACKED_BYTES + 1
+
+
+# The same inbox gives the same bytes: openpyxl's own save stamps the document's "modified"
+# property and every zip member with the current time.
+
+
+def _keep_source_dates(wb: Workbook, data: bytes) -> None:
+    """The document's created and modified dates as the unit's file has them, not "now".
+
+    openpyxl fills a date the file does not have with the time of loading; such a
+    date is dropped instead.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            core = zf.read("docProps/core.xml") if "docProps/core.xml" in zf.namelist() else b""
+    except (zipfile.BadZipFile, OSError):
+        core = b""
+    if b"created" not in core:
+        wb.properties.created = None
+    if b"modified" not in core:
+        wb.properties.modified = None
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip whose members all carry one fixed time (openpyxl writes parts by name and from temporary files)."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # noqa: D102
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=NEW_PART_TIME)
+            info.compress_type = self.compression
+            info.external_attr = 0o600 << 16
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # noqa: D102
+        with open(filename, "rb") as fh:
+            self.writestr(arcname or Path(filename).name, fh.read(), compress_type, compresslevel)
+
+
+def _save(wb: Workbook, target: Path) -> None:
+    """openpyxl's save without its clock: the dates stay the source's, the members' times fixed."""
+    with _FixedTimeZip(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).write_data()
 
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 import os
 import re
 import stat
@@ -444,8 +445,41 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
         else:
             problems.extend(P.UnitNotReported(unit=u.name, name=u.name) for u in missing)
     status = {code: status[code] for code in units}
+    problems.extend(keep_checked_bytes(submissions, problems))
     consolidated = consolidate(registry, records, problems, dict(settings.targets))
     return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)
+
+
+# The bytes behind the feedback copies ---------------------------------------------
+
+
+def keep_checked_bytes(submissions: list[Submission], problems: list[P.Problem]) -> list[P.Problem]:
+    """Keep the bytes of each file that gets a feedback copy, if they are still the bytes that were checked.
+
+    The copy is made from these bytes, never from the file as it is when the copy is
+    written: a file replaced meanwhile would get the old comments on new data. A file
+    whose bytes no longer match the digest taken when it was read gets no copy and an
+    entry in the log (returned, so it reaches every output). Only the files that get a
+    copy are held (a few per cent of a country's inbox, ~10 kB each).
+    """
+    from .feedback import needs_feedback  # feedback imports this module
+
+    by_file: dict[str, list[P.Problem]] = {}
+    for p in problems:
+        by_file.setdefault(p.file, []).append(p)
+    changed: list[P.Problem] = []
+    for sub in submissions:
+        if not needs_feedback(sub, by_file.get(sub.name, [])):
+            continue
+        try:
+            data = sub.path.read_bytes()
+        except OSError:
+            data = None
+        if data is not None and (not sub.sha256 or hashlib.sha256(data).hexdigest() == sub.sha256):
+            sub.checked_bytes = data
+        else:
+            changed.append(P.FileChanged(file=sub.name))
+    return changed
 
 
 # A unit's own check, before sending -------------------------------------------

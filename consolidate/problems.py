@@ -114,6 +114,14 @@ class FileUnsafe(Problem):
 
 
 @_register
+class FileChanged(Problem):
+    code = "file-changed"
+    title = "Tệp thay đổi trong lúc chạy"
+    template = "Tệp đã bị thay đổi hoặc thay thế sau khi được kiểm tra; không gửi bản phản hồi cho tệp này."
+    hint = "Chạy lại để kiểm tra tệp mới."
+
+
+@_register
 class FileEncrypted(Problem):
     code = "file-encrypted"
     title = "Tệp có mật khẩu"

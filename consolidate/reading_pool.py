@@ -236,8 +236,9 @@ def read_file(path: Path, name: str, is_spreadsheet: Callable[[Path, str], bool]
     kind = sniff(path)
     if not is_spreadsheet(path, kind):
         return kind, None
+    digest = sha256_of(path)  # before reading: a file replaced meanwhile then fails the feedback copy's check
     sub = read_submission(path, name, kind)
-    sub.sha256 = sha256_of(path)
+    sub.sha256 = digest
     return kind, sub
 
 

@@ -50,6 +50,9 @@ class Submission:
     periods: dict[str, str] = field(default_factory=dict)  # rate key → its header text
     upstream_errors: int = 0  # errors left in the log sheet of a merged workbook being rolled up
     sha256: str = ""  # of the bytes read, for the provenance sheet (set by reading_pool)
+    # The bytes that were checked, for the unit's feedback copy: kept by the pipeline at the end of
+    # the run, only for the files that get a copy (all of them would hold the whole inbox in memory).
+    checked_bytes: bytes | None = None
     # Set by the pipeline where the file was read: the registry code of each unit name it matched,
     # and the problem that makes the whole file unusable for this period. ``records`` then holds
     # only the matched units' rows, under the registry's names and codes.

@@ -14,7 +14,6 @@ import io
 import posixpath
 import re
 import struct
-import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -253,10 +252,11 @@ def inflated(stored: bytes, info: zipfile.ZipInfo) -> bytes:
 class Package:
     """The parts of a zip package: read on demand, edited in memory, written with the rest copied raw."""
 
-    def __init__(self, path: Path, max_unpacked: int | None = None) -> None:
-        if max_unpacked is not None and path.stat().st_size > max_unpacked:
+    def __init__(self, path: Path, max_unpacked: int | None = None, data: bytes | None = None) -> None:
+        """The package at ``path``, or in ``data`` when given (the bytes a run checked: the file may have changed)."""
+        if max_unpacked is not None and (path.stat().st_size if data is None else len(data)) > max_unpacked:
             raise TooLarge(path.name)
-        self.raw = path.read_bytes()
+        self.raw = path.read_bytes() if data is None else data
         with zipfile.ZipFile(io.BytesIO(self.raw)) as zf:  # the directory only: members are read from self.raw
             self.infos = [i for i in zf.infolist() if not i.is_dir()]
         if max_unpacked is not None and sum(i.file_size for i in self.infos) > max_unpacked:
@@ -330,7 +330,6 @@ class Package:
 
     def write(self, target: Path) -> None:
         """Write the package: unchanged parts keep their compressed bytes, edited and new ones are deflated."""
-        now = time.localtime()[:6]
         entries: list[_Entry] = []
         for info in self.infos:
             name = info.filename
@@ -345,8 +344,13 @@ class Package:
         existing = {i.filename for i in self.infos}
         for name, data in self.changed.items():
             if name not in existing:
-                entries.append(_deflated(name, now, (20, 0), data))
+                entries.append(_deflated(name, NEW_PART_TIME, (20, 0), data))
         _write_zip(target, entries)
+
+
+# The time stamped on a part the copy adds: fixed, as XlsxWriter does, so the same inbox gives the same bytes
+# (a part that was in the unit's file keeps its own time, edited or not).
+NEW_PART_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass

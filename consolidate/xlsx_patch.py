@@ -417,9 +417,10 @@ class NewSheet:
 class XlsxPatch:
     """A workbook package opened for a few edits; ``save`` writes it with every other part unchanged."""
 
-    def __init__(self, path: Path, max_unpacked: int | None = None) -> None:
-        """Open the package; ``TooLarge`` when its parts unpack to more than ``max_unpacked`` bytes."""
-        self.package = package = Package(path, max_unpacked)
+    def __init__(self, path: Path, max_unpacked: int | None = None, data: bytes | None = None) -> None:
+        """Open the package (``data``, the file's bytes, when the caller has them); ``TooLarge`` when its
+        parts unpack to more than ``max_unpacked`` bytes."""
+        self.package = package = Package(path, max_unpacked, data)
         self.content_types = ContentTypes(package.read("[Content_Types].xml"))
         package_rels = Rels("", package.read("_rels/.rels"))
         main = package_rels.of_type(RT_OFFICE_DOCUMENT)

@@ -228,7 +228,7 @@ def test_a_copy_that_cannot_be_made_is_not_linked_from_the_page(inbox, out, monk
     from consolidate import pipeline
     from consolidate.outputs import write_outputs
 
-    monkeypatch.setattr(fb, "_write_copy", lambda sub, problems, target: False)
+    monkeypatch.setattr(fb, "_write_copy", lambda *args: False)
     outputs = write_outputs(pipeline.run(inbox), out)
 
     assert outputs.feedback == []
