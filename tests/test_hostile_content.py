@@ -72,10 +72,15 @@ def test_python_calamine_never_resolves_an_external_entity(inbox, tmp_path):
     assert SECRET not in json.dumps(sheets, ensure_ascii=False)
 
 
-def test_a_refused_file_gets_no_feedback_copy_and_no_link(inbox, out, tmp_path):
+@pytest.mark.parametrize("files", [3, 14])
+def test_a_refused_file_gets_no_feedback_copy_and_no_link(inbox, out, tmp_path, files):
     bad = hostile.declared_entity(unit_file(inbox, "x-phuoc-an"), tmp_path / "xxe.xlsx", "xl/worksheets/sheet2.xml",
                                   _secret(tmp_path))
     shutil.copy(bad, unit_file(inbox, "x-phuoc-an"))
+    keep = {unit_file(inbox, c).name for c in ("x-phuoc-an", "x-phuoc-son", "x-phuoc-hiep")}
+    for path in [p for p in sorted(inbox.iterdir()) if p.name not in keep][: 14 - files]:
+        path.unlink()
+    assert len(list(inbox.iterdir())) == files  # read here, carefully; or by the workers
 
     run_cli("run", inbox, "--out", out)
 
@@ -83,3 +88,51 @@ def test_a_refused_file_gets_no_feedback_copy_and_no_link(inbox, out, tmp_path):
     assert not (out / "phan-hoi" / "bao-cao-x-phuoc-an.xlsx").exists()
     page = next(out.glob("tong-hop-*.html")).read_text(encoding="utf-8")
     assert "phan-hoi/bao-cao-x-phuoc-an.xlsx" not in page
+
+
+# The copy is made from the bytes that were checked -----------------------------------
+
+
+def _replace_with_other_figures(path: Path) -> None:
+    """The unit sends a new version under the same name, as happens while a clerk runs the tool."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb["Biểu mẫu 1"]["C7"] = 55
+    wb.save(path)
+
+
+def test_the_copy_is_made_from_the_bytes_that_were_checked(inbox, out):
+    from consolidate.outputs import write_outputs
+
+    import openpyxl
+
+    result = run_pipeline(inbox)
+    _replace_with_other_figures(unit_file(inbox, "x-phuoc-son"))  # after reading, before the copies
+
+    write_outputs(result, out)
+
+    ws = openpyxl.load_workbook(out / "phan-hoi" / "bao-cao-x-phuoc-son.xlsx")["Biểu mẫu 1"]
+    assert ws["C7"].value == 7  # the figure the comment is about, not the new file's 55
+    assert "Tổng số 7" in ws["C7"].comment.text
+
+
+def test_a_file_replaced_during_the_run_gets_no_copy_and_a_log_entry(inbox, out):
+    from consolidate.outputs import write_outputs
+
+    son = unit_file(inbox, "x-phuoc-son")
+
+    def progress(done: int, total: int) -> None:
+        if done == total:  # every file read and checked: now it is replaced
+            _replace_with_other_figures(son)
+
+    result = run_pipeline(inbox, progress=progress)
+    write_outputs(result, out)
+
+    entries = [e for e in read_log(out) if e["file"] == son.name]
+    assert "file-changed" in [e["code"] for e in entries]
+    changed = next(e for e in entries if e["code"] == "file-changed")
+    assert changed["hint"] == "Chạy lại để kiểm tra tệp mới."
+    assert not (out / "phan-hoi" / son.name).exists()
+    page = next(out.glob("tong-hop-*.html")).read_text(encoding="utf-8")
+    assert f"phan-hoi/{son.name}" not in page
