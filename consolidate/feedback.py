@@ -290,10 +290,20 @@ def _sheet_title(existing: list[str]) -> str:
 def _patched_copy(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem], target: Path) -> None:
     """Annotate the unit's own package: only the parts that change are rewritten (see xlsx_patch)."""
     _patch_clean_previous(book)
+    problems = problems + _unlogged_external(sub, problems, book.strip_external_formulas())
     marked = _patch_mark_cells(book, problems)
     _patch_add_sheet(book, sub, problems, marked)
     with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
         book.save(tmp)
+
+
+def _unlogged_external(sub: Submission, problems: list[P.Problem],
+                       removed: list[tuple[str, tuple[int, int], str]]) -> list[P.Problem]:
+    """A note for each formula removed from the copy that the run did not log (one beyond the rows and
+    columns read): every cell whose formula is gone says why."""
+    logged = {(p.sheet, p.cell) for p in problems if p.code == P.FormulaExternal.code}
+    return [P.FormulaExternal(file=sub.name, sheet=sheet, cell=X.ref(*cell), formula="=" + formula)
+            for sheet, cell, formula in removed if (sheet, X.ref(*cell)) not in logged]
 
 
 def _patch_clean_previous(book: X.XlsxPatch) -> None:

@@ -38,9 +38,11 @@ from .feedback import (
     _summary_line,
     _text,
     _unit_note,
+    _unlogged_external,
     _with_unit_note,
     _worst_fill,
 )
+from .external import is_external
 from .files import atomic_target
 from .xlsx_package import NEW_PART_TIME
 from .reader import Submission
@@ -60,6 +62,7 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data
             wb.calculation = CalcProperties()
         wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
         _clean_previous_feedback(wb)
+        problems = problems + _unlogged_external(sub, problems, _strip_external_formulas(wb, data))
         _mark_cells(wb, problems)
         _add_feedback_sheet(wb, sub, problems)
         _keep_source_dates(wb, data)
@@ -70,6 +73,28 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data
     except Exception:  # a file that read-only reading survived but a full load or save does not
         return False
     return True
+
+
+def _strip_external_formulas(wb: Workbook, data: bytes) -> list[tuple[str, tuple[int, int], str]]:
+    """What the patcher does (``XlsxPatch.strip_external_formulas``), on openpyxl's model: each formula
+    that reaches outside the workbook becomes the value the file stored for it (read from a second,
+    values-only load, made only when there is one); links to other workbooks and the names that point
+    there are dropped. Return (sheet, cell, formula) of each formula removed."""
+    found = []
+    for ws in wb.worksheets:
+        for cell in list(ws._cells.values()):  # only the cells the file has
+            text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
+            if isinstance(text, str) and text.startswith("=") and cell.data_type == "f" and is_external(text[1:]):
+                found.append((ws, cell, text))
+    if found:
+        cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        for ws, cell, _ in found:
+            cell.value = cached[ws.title].cell(cell.row, cell.column).value
+    wb._external_links = []
+    for names in (wb.defined_names, *(ws.defined_names for ws in wb.worksheets)):
+        for key in [k for k, dn in names.items() if dn.attr_text and is_external(dn.attr_text)]:
+            del names[key]
+    return [(ws.title, (cell.row, cell.column), text[1:]) for ws, cell, text in found]
 
 
 def _unpacked_size(data: bytes) -> int:

@@ -319,6 +319,17 @@ class FormulaWithoutValue(Problem):
 
 
 @_register
+class FormulaExternal(Problem):
+    code = "formula-external"
+    severity = WARNING
+    title = "Công thức liên kết ra ngoài tệp"
+    template = ("Ô chứa công thức {formula} liên kết ra ngoài tệp (trang web, tệp khác hoặc chương trình); "
+                "đã dùng giá trị lưu trong tệp, bản phản hồi bỏ công thức này vì lý do an toàn.")
+    hint = ("Nhập trực tiếp con số vào ô; không dùng công thức liên kết tới tệp khác, trang web "
+            "hoặc chương trình khác (HYPERLINK, WEBSERVICE, DDE…).")
+
+
+@_register
 class NotWholeNumber(Problem):
     code = "not-whole-number"
     title = "Không phải số nguyên"

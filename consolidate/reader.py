@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import problems as P
+from .external import external_formula_problems
 from .formats import sniff
 from .formulas import FORMULA_TAG, fill_formulas, evaluate_formula
 from .grids import MAX_COLS, MAX_ROWS, GridCell, Grid, parse_number
@@ -89,6 +90,8 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
     for form, sheet in ((FORM1, FORM1_SHEET), (FORM2, FORM2_SHEET)):
         if form not in sub.forms and not any(isinstance(p, P.HeaderIncomplete) and p.params["form"] == sheet for p in sub.problems):
             sub.problems.append(P.FormMissing(file=sub.name, unit=unit, form=sheet))
+    if sheets is None and sub.kind == "xlsx":  # the fast path's screen sent any such file here
+        sub.problems.extend(external_formula_problems(path, sub.name))
     try:
         fill_formulas(path, grids, sub, has_formulas)
     except Exception as exc:  # the second, formula-text read of a file that opened once

@@ -39,7 +39,7 @@ from typing import Callable
 from .calamine_worker import MEMORY_LIMIT
 from .cells import column_letters
 from .calamine_worker import values as calamine_values
-from .formats import ZIP_MAGIC, declares_entity, has_doctype, sha256_of, sniff, zip_kind
+from .formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
 from .xlsx_package import inflated, stored_bytes
 from .xml_text import Unsupported
@@ -183,8 +183,11 @@ def _screen_markup(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, boo
     A DTD, however harmless it looks, goes to the careful reader: it alone decides
     whether the file is refused (``file-unsafe``), so a file gets one verdict on every path.
     """
-    if (b"<!" in part or b"<\0!" in part) and (has_doctype(part) or declares_entity(part)):  # UTF-8 or UTF-16
-        return None
+    if b"<!" in part or b"<\0!" in part:  # a declaration, a comment or CDATA, in UTF-8 or UTF-16
+        from .formats import declares_entity, has_doctype  # here: imported only for the rare part that needs it
+
+        if has_doctype(part) or declares_entity(part):
+            return None
     return (False, False)
 
 
@@ -200,7 +203,13 @@ def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool]
         return None  # calamine reads #REF! as a blank
     if sheet_out_of_bounds(part, max_rows, max_cols):
         return None  # large, or cells placed by position: the bounded reader says what it skipped
-    return (True, _stores_formula(part))
+    formulas = _stores_formula(part)
+    if formulas:
+        from .external import may_hold_external  # here: only sheets with formulas need it
+
+        if may_hold_external(part):
+            return None  # a formula that may reach outside the workbook: the careful reader logs it
+    return (True, formulas)
 
 
 def _fast_read(path: Path, name: str) -> Read | None:

