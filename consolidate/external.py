@@ -17,9 +17,13 @@ import html
 import re
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
 from . import problems as P
 from .cells import address
+from .xml_text import parse
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 # Functions that fetch, send or run something outside the workbook; written with or without
 # Excel's future-function prefix (_xlfn.WEBSERVICE).
@@ -36,40 +40,72 @@ _WORKBOOK_REF = re.compile(r"(?<![\w\]])\[\d+\](?![\],\[;])|\[[^\[\]]+\.(?:xl\w*
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
-def is_external(formula: str) -> bool:
-    """Whether a formula (with or without its '=') reaches outside the workbook.
+# A name a formula may use (Ngoai, Sheet1!Ngoai): not a function, a sheet or a table.
+_NAME_TOKEN = re.compile(r"(?<![\w.\\])([^\W\d][\w.]*)(?![\w.(\[!])")
+
+
+def is_external(formula: str, names: frozenset[str] = frozenset()) -> bool:
+    """Whether a formula (with or without its '=') reaches outside the workbook, itself or through one
+    of ``names`` (upper case: the defined names that do, see ``external_names``).
 
     String literals are left out first: ``="a|b"`` is text, not DDE.
     """
     code = _STRING.sub('""', formula)
-    return "|" in code or _CALLS.search(code) is not None or _WORKBOOK_REF.search(code) is not None
+    if "|" in code or _CALLS.search(code) is not None or _WORKBOOK_REF.search(code) is not None:
+        return True
+    return bool(names) and any(token.upper() in names for token in _NAME_TOKEN.findall(code))
 
 
-def is_external_xml(text: str) -> bool:
+def is_external_xml(text: str, names: frozenset[str] = frozenset()) -> bool:
     """``is_external`` for a formula as the sheet's XML writes it (``&quot;`` for ``"``)."""
-    return is_external(html.unescape(text) if "&" in text else text)
+    return is_external(html.unescape(text) if "&" in text else text, names)
 
 
-# A superset, on a sheet's raw bytes: a formula whose text has a '|' or a '[' or names one of the
-# functions above. Only a sheet where it matches needs a closer look (most have no formula at all).
+def external_names(defined: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The defined names (upper case) whose formula reaches outside the workbook, directly or through
+    another such name: a cell's ``=Ngoai`` runs what ``Ngoai`` stands for."""
+    defined = [(name.upper(), text or "") for name, text in defined]
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for name, text in defined:
+            if name not in found and is_external(text, frozenset(found)):
+                found.add(name)
+                grew = True
+    return frozenset(found)
+
+
+# A superset, on a part's raw bytes: a formula or a defined name whose text has a '|' or a '[' or
+# names one of the functions above. Only a part where it matches needs a closer look.
 MAYBE_EXTERNAL = re.compile(
-    rb"<(?:[\w.-]+:)?f[\s>][^<]*?(?:\||\[|(?i:hyperlink|webservice|rtd|call|register|exec|image|_xll\.))"
+    rb"<(?:[\w.-]+:)?(?:f|definedName)[\s>][^<]*?(?:\||\[|(?i:hyperlink|webservice|rtd|call|register|exec|image|_xll\.))"
 )
 
 
-def may_hold_external(sheet_xml: bytes) -> bool:
-    """Whether a sheet's XML may hold a formula that reaches outside the workbook (no false negatives)."""
-    return (b"<f" in sheet_xml or b":f" in sheet_xml) and MAYBE_EXTERNAL.search(sheet_xml) is not None
+def may_hold_external(xml: bytes) -> bool:
+    """Whether a sheet's (or the workbook's) XML may hold a formula or a name that reaches outside the
+    workbook; no false negatives, given the names it defines are looked at too."""
+    return (b"<f" in xml or b":f" in xml or b"definedName" in xml) and MAYBE_EXTERNAL.search(xml) is not None
 
 
-def _package_may_hold_external(path: Path) -> bool:
-    """The cheap test first: whether any XML part's raw text may hold such a formula."""
+def _package_scan(path: Path) -> tuple[bool, frozenset[str]]:
+    """The cheap test first: whether any XML part's raw text may hold such a formula or name;
+    and the workbook's names that reach outside."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return any(may_hold_external(zf.read(info)) for info in zf.infolist()
-                       if info.filename.lower().endswith(".xml"))
+            maybe = any(may_hold_external(zf.read(info)) for info in zf.infolist()
+                        if info.filename.lower().endswith(".xml"))
+            if not maybe:
+                return False, frozenset()
+            workbook = zf.read("xl/workbook.xml")
     except Exception:  # noqa: BLE001 - a package the reader could open; it reports its own troubles
-        return False
+        return False, frozenset()
+    try:
+        defined = [(el.get("name") or "", el.text or "") for el in parse(workbook).iter(f"{{{MAIN_NS}}}definedName")]
+    except Exception:  # noqa: BLE001 - names unreadable: the formulas are still looked at
+        defined = []
+    return True, external_names(defined)
 
 
 def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
@@ -78,7 +114,8 @@ def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
     Only packages whose raw XML may hold one are read again for their formulas
     (with openpyxl, bounded like the values); shared formulas come back written out.
     """
-    if not _package_may_hold_external(path):
+    maybe, names = _package_scan(path)
+    if not maybe:
         return []
     from .loading import load_openpyxl  # imported here: loading is the heavier module, rarely needed
 
@@ -90,7 +127,7 @@ def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
     for grid in grids:
         for (row, col), cell in sorted(grid.cells.items()):
             text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
-            if isinstance(text, str) and text.startswith("=") and is_external(text[1:]):
+            if isinstance(text, str) and text.startswith("=") and is_external(text[1:], names):
                 found.append(P.FormulaExternal(file=name, sheet=grid.title, cell=address(row, col),
                                                formula=text))
     return found

@@ -42,7 +42,7 @@ from .feedback import (
     _with_unit_note,
     _worst_fill,
 )
-from .external import is_external
+from .external import external_names, is_external
 from .files import atomic_target
 from .xlsx_package import NEW_PART_TIME
 from .reader import Submission
@@ -80,20 +80,23 @@ def _strip_external_formulas(wb: Workbook, data: bytes) -> list[tuple[str, tuple
     that reaches outside the workbook becomes the value the file stored for it (read from a second,
     values-only load, made only when there is one); links to other workbooks and the names that point
     there are dropped. Return (sheet, cell, formula) of each formula removed."""
+    scopes = (wb.defined_names, *(ws.defined_names for ws in wb.worksheets))
+    names = external_names((key, dn.attr_text or "") for scope in scopes for key, dn in scope.items())
     found = []
     for ws in wb.worksheets:
         for cell in list(ws._cells.values()):  # only the cells the file has
             text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
-            if isinstance(text, str) and text.startswith("=") and cell.data_type == "f" and is_external(text[1:]):
+            if isinstance(text, str) and text.startswith("=") and cell.data_type == "f" \
+                    and is_external(text[1:], names):
                 found.append((ws, cell, text))
     if found:
         cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
         for ws, cell, _ in found:
             cell.value = cached[ws.title].cell(cell.row, cell.column).value
     wb._external_links = []
-    for names in (wb.defined_names, *(ws.defined_names for ws in wb.worksheets)):
-        for key in [k for k, dn in names.items() if dn.attr_text and is_external(dn.attr_text)]:
-            del names[key]
+    for scope in scopes:
+        for key in [k for k in scope if k.upper() in names]:
+            del scope[key]
     return [(ws.title, (cell.row, cell.column), text[1:]) for ws, cell, text in found]
 
 

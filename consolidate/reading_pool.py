@@ -198,6 +198,11 @@ def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool]
     if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
         return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
     if b"sheetData" not in part:
+        if b"definedName" in part:
+            from .external import may_hold_external  # here: only a workbook with names needs it
+
+            if may_hold_external(part):
+                return None  # a name that may reach outside the workbook: the careful reader looks at its uses
         return (False, False)
     if (b'"e"' in part or b"'e'" in part) and _ERROR_CELL.search(part):
         return None  # calamine reads #REF! as a blank

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .external import is_external_xml, may_hold_external
+from .external import external_names, is_external_xml, may_hold_external
 from .xlsx_comments import CommentsPart, NewNote, Note, VmlDrawing, comments_xml, new_vml, plain_text, vml_blocks
 from .xlsx_package import (
     MAIN_NS,
@@ -319,9 +319,10 @@ class _Sheet:
             return value
         return None
 
-    def external_formulas(self) -> list[tuple[Cell, str, int, int]]:
+    def external_formulas(self, names: frozenset[str] = frozenset()) -> list[tuple[Cell, str, int, int]]:
         """(cell, formula as the XML writes it, start, end of its <f> element) of each formula that
-        reaches outside the workbook; a shared formula's cells go with their first cell's formula."""
+        reaches outside the workbook, itself or through one of ``names``; a shared formula's cells go
+        with their first cell's formula."""
         self._index_rows()  # refuses extensions inside sheetData, as for any other edit of the cells
         data = first(self.nodes, "sheetData")
         assert data is not None
@@ -340,9 +341,9 @@ class _Sheet:
                 raise Unsupported("cell without a reference")
             formulas.append((split_ref(r), f.group(1), f.group(2) or "", f.start(), f.end()))
         shared = {attr(a, "si") for _, a, t, _, _ in formulas
-                  if attr(a, "t") == "shared" and t and is_external_xml(t)}
+                  if attr(a, "t") == "shared" and t and is_external_xml(t, names)}
         return [(cell, t, start, end) for cell, a, t, start, end in formulas
-                if (t and is_external_xml(t)) or (attr(a, "t") == "shared" and attr(a, "si") in shared)]
+                if (t and is_external_xml(t, names)) or (attr(a, "t") == "shared" and attr(a, "si") in shared)]
 
     # Comments
 
@@ -490,6 +491,7 @@ class XlsxPatch:
         self.styles = Styles(styles_part, package.read(styles_part))
         self.new_sheet: tuple[str, NewSheet] | None = None
         self.drop_external_links = False
+        self.external_names: frozenset[str] = frozenset()  # defined names that reach outside (upper case)
         self._claimed: set[str] = set()
         self._top_block: int | None = None
 
@@ -550,14 +552,26 @@ class XlsxPatch:
         (see ``external``). Every worksheet is looked at, not only those with marked cells.
         """
         removed: list[tuple[str, Cell, str]] = []
+        self.external_names = names = external_names(self._defined_names())
         for sheet in self.sheets:
-            if sheet.removed or not sheet.is_worksheet or not may_hold_external(self.package.read(sheet.part)):
+            if sheet.removed or not sheet.is_worksheet:
                 continue
-            for cell, formula, start, end in sheet.external_formulas():
+            raw = self.package.read(sheet.part)
+            if not (may_hold_external(raw) or (names and (b"<f" in raw or b":f" in raw))):
+                continue
+            for cell, formula, start, end in sheet.external_formulas(names):
                 sheet.formula_edits.append((start, end, ""))
                 removed.append((sheet.name, cell, html.unescape(formula)))
         self.drop_external_links = True
         return removed
+
+    def _defined_names(self) -> list[tuple[str, str]]:
+        """(name, formula) of each name the workbook defines."""
+        names = first(self.wb_nodes, "definedNames")
+        if names is None or names.empty:
+            return []
+        return [(attr(n.attrs, "name") or "", html.unescape(self.wb_text[n.inner_start:n.inner_end]))
+                for n in children(self.wb_text, names)]
 
     def remove_comment(self, sheet: str, row: int, col: int) -> None:
         """Drop a cell's comment (and its box in the drawing)."""
@@ -738,7 +752,7 @@ class XlsxPatch:
             edits.extend((n.start, n.end, "") for n in self.wb_nodes if n.local == "externalReferences")
         names = first(self.wb_nodes, "definedNames")
         for node in children(text, names) if names is not None and not names.empty else []:
-            if self.drop_external_links and is_external_xml(text[node.inner_start:node.inner_end]):
+            if self.drop_external_links and (attr(node.attrs, "name") or "").upper() in self.external_names:
                 edits.append((node.start, node.end, ""))  # a name that points into another workbook
                 continue
             local = attr(node.attrs, "localSheetId")

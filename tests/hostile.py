@@ -131,6 +131,7 @@ EXTERNAL_FORMULAS = {  # cell of Biểu mẫu 1 → (formula as the sheet's XML 
     "H7": ("cmd|'/C calc'!A0", "3"),
     "I7": ("[1]Sheet1!A1", "3"),
     "J7": ('VALUE(_xlfn.WEBSERVICE("http://evil.example/"))', "4"),
+    "D7": ("Ngoai+2", "5"),  # through a defined name that points into another workbook
 }
 INTERNAL_FORMULA = ("C7", "D7+E7+F7", "5")  # stays a formula: it reaches nothing outside
 EXTERNAL_LINK_TARGET = "file:///C:/bao-cao/nguon-ngoai.xlsx"

@@ -157,10 +157,19 @@ def test_a_formula_reaching_outside_is_recognised(formula):
 
 @pytest.mark.parametrize("formula", [
     "D7+E7+F7", "SUM(C7:C20)", '"a|b"&A1', 'IF(A1="[1]",1,0)', "Bang1[Tổng số]", "Bang1[[#This Row],[Cột]]",
-    "'Biểu mẫu 1'!C7", "CALLS+1", "AVERAGE(D7:D9)",
+    "'Biểu mẫu 1'!C7", "CALLS+1", "AVERAGE(D7:D9)", "Trong+1",
 ])
 def test_a_formula_inside_the_workbook_is_left_alone(formula):
-    assert not is_external(formula)
+    assert not is_external(formula, frozenset({"NGOAI"}))
+
+
+def test_a_formula_using_a_name_that_points_outside_reaches_outside():
+    from consolidate.external import external_names
+
+    names = external_names([("Ngoai", "[1]Sheet1!$A$1"), ("Qua", "Ngoai*2"), ("Trong", "'Biểu mẫu 1'!$C$7")])
+    assert names == {"NGOAI", "QUA"}
+    assert is_external("Ngoai+2", names) and is_external("SUM(Sheet1!Qua)", names)
+    assert not is_external("Trong+2", names)
 
 
 def _external_inbox(inbox: Path, tmp_path: Path, fallback: bool = False) -> Path:
