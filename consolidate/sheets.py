@@ -17,7 +17,6 @@ from xlsxwriter.worksheet import Worksheet
 
 from .files import atomic_target
 from .registry import ReportSettings
-from .xlsx_fast_cells import worksheet_class
 from .template import (
     AFTER_GROUP,
     FORM1_FIELDS,
@@ -51,7 +50,6 @@ def new_workbook(path: Path, created: dt.date, title: str = "") -> Iterator[Work
             str(tmp),
             {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
         )
-        wb.worksheet_class = worksheet_class()  # the same XML, written faster where proven identical
         wb.set_properties({"created": dt.datetime.combine(created, dt.time()), "author": "consolidate", "title": title})
         yield wb
         wb.close()

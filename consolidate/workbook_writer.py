@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Sequence
 
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -35,7 +36,6 @@ from .template import (
     WEIGHT_LABELS,
     WEIGHTS,
 )
-from .xlsx_fast_cells import Cell, write_row
 
 STATUS_SHEET = "Tình trạng nộp"
 ORIGIN_SHEET = "Nguồn dữ liệu"
@@ -50,6 +50,22 @@ LOG_COLUMNS = (
     ("Nội dung", 60),
     ("Cách khắc phục", 60),
 )
+
+Cell = tuple[Any, "Format | None"]  # (value, format): None is a blank, a str a string, else a number
+
+
+def write_row(ws: Worksheet, row: int, first_col: int, cells: Sequence[Cell]) -> None:
+    """Write cells left to right from ``first_col``, each by the XlsxWriter call its value's type needs.
+
+    Text always goes through ``write_string``, so nothing a unit typed can become a formula or a number.
+    """
+    for col, (value, fmt) in enumerate(cells, start=first_col):
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
 
 
 def _value_columns(fmt: Formats, kinds: list[str]) -> list[tuple[str, Format]]:
