@@ -35,6 +35,7 @@ FORM1_LAST_COL = 1 + len(FORM1_FIELDS)  # J
 FORM2_LAST_COL = 4  # E
 HEADER_ROW = 4  # zero-based: the two-level header takes rows 5–6, data starts at row 7
 FIRST_DATA_ROW = HEADER_ROW + 2
+FIGURE_RATE = "0.0#########"  # at least one decimal, and every decimal a unit typed (up to ten)
 
 
 @contextmanager
@@ -69,7 +70,9 @@ class Formats:
         self.text = wb.add_format({**cell, "text_wrap": True})
         self.center = wb.add_format({**cell, "align": "center"})
         self.count = wb.add_format({**cell, "align": "center", "num_format": "0"})
-        self.rate = wb.add_format({**cell, "align": "center", "num_format": "0.0"})
+        self.rate = wb.add_format({**cell, "align": "center", "num_format": "0.0"})  # a computed mean
+        # a unit's own rate as it typed it: 97,85 must not show as 97,9
+        self.figure_rate = wb.add_format({**cell, "align": "center", "num_format": FIGURE_RATE})
         self.total_label = wb.add_format({**cell, "bold": True, "align": "center"})
         self.total = wb.add_format({**cell, "bold": True, "align": "center", "num_format": "0"})
         self.group = wb.add_format({**cell, "bold": True, "bg_color": "#EDEDED"})
@@ -80,12 +83,14 @@ class Formats:
         self.input_rate = wb.add_format({**cell, "align": "center", "num_format": "0.0", "locked": False, "bg_color": "#FFF2CC"})
         self.error = {
             "count": wb.add_format({**cell, "align": "center", "num_format": "0", "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
-            "rate": wb.add_format({**cell, "align": "center", "num_format": "0.0", "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+            "rate": wb.add_format({**cell, "align": "center", "num_format": FIGURE_RATE, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
             "text": wb.add_format({**cell, "bg_color": "#FFC7CE", "font_color": "#9C0006", "text_wrap": True}),
+            # a figure in error, written as the text the unit typed so that no SUM adds it
+            "typed": wb.add_format({**cell, "align": "center", "num_format": "@", "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
         }
         self.warning = {
             "count": wb.add_format({**cell, "align": "center", "num_format": "0", "bg_color": "#FFEB9C"}),
-            "rate": wb.add_format({**cell, "align": "center", "num_format": "0.0", "bg_color": "#FFEB9C"}),
+            "rate": wb.add_format({**cell, "align": "center", "num_format": FIGURE_RATE, "bg_color": "#FFEB9C"}),
             "text": wb.add_format({**cell, "bg_color": "#FFEB9C", "text_wrap": True}),
         }
 
