@@ -127,9 +127,10 @@ def _flagged(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record, kind:
     value = rec.value
     lines = [p.message for p in found]
     if in_error:
-        style = fmt.error["typed"] if isinstance(value, float) else fmt.error[kind] if value is None else fmt.error["text"]
         if isinstance(value, float):
-            value = as_typed(rec, percent=kind == "rate")
+            value, style = as_typed(rec, percent=kind == "rate"), fmt.error["typed"]
+        else:
+            style = fmt.error[kind] if value is None else fmt.error["text"]
         lines.append(use.left_out)
     else:
         style = fmt.warning[kind] if isinstance(value, float) or value is None else fmt.warning["text"]
@@ -229,7 +230,7 @@ LISTED_IN_COMMENT = 60
 
 def _left_out_note(left_out: list[tuple[Unit, list[Record]]], province: bool) -> str:
     """The note under Biểu mẫu 1 saying that its totals leave out figures in error, and whose."""
-    which = "Tổng cộng và các dòng “Cộng …” của từng huyện" if province else "Tổng cộng"
+    which = "Tổng cộng và các dòng “Cộng …”" if province else "Tổng cộng"
     names = [f"{unit.name} ({', '.join(FORM1_LABELS[r.field] for r in recs)})" for unit, recs in left_out[:LISTED]]
     more = f" và {len(left_out) - LISTED} đơn vị khác" if len(left_out) > LISTED else ""
     return (f"{which} chưa gồm số liệu lỗi của {len(left_out)} đơn vị: {'; '.join(names)}{more}. "
@@ -248,13 +249,14 @@ def _left_out_comment(ws: Worksheet, row: int, label: str, left_out: list[tuple[
     ws.write_comment(row, 0, "\n".join(lines), {"x_scale": 4, "y_scale": max(1.6, 0.35 * len(lines))})
 
 
-def _shown(rec: Record) -> str:
-    """A figure in error as the comment on a total names it."""
+def _shown(rec: Record, limit: int = 40) -> str:
+    """A figure in error as the comment on a total names it (a long text cut: the cell shows it all)."""
     if rec.value is None:
         return "bỏ trống"
     if isinstance(rec.value, float):
-        return as_typed(rec)
-    return f"“{rec.value}”"
+        return as_typed(rec)[:limit]
+    text = rec.value if len(rec.value) <= limit else rec.value[:limit - 1].rstrip() + "…"
+    return f"“{text}”"
 
 
 def _form2(wb, fmt: Formats, result: RunResult) -> None:

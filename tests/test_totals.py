@@ -304,3 +304,15 @@ def test_a_figure_written_as_text_reads_back_as_itself(value, percent):
     text = number_text(value, percent)
     assert "e" not in text.lower() and "." not in text
     assert interpret(text, percent=percent).value == value
+
+
+def test_a_long_text_is_cut_in_the_total_rows_comment_not_in_its_cell(inbox, out):
+    essay = "Đơn vị chưa thống kê được số máy in vì đang chờ bàn giao từ huyện " * 20
+    set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 1", {"H7": Text(essay)})
+
+    run_cli("run", inbox, "--out", out)
+
+    ws = merged(out)["Biểu mẫu 1"]
+    assert ws[f"H{unit_row('Xã Phước An')}"].value == essay.strip()  # the cell shows all the unit typed
+    (line,) = [ln for ln in ws[f"A{TOTAL_ROW}"].comment.text.splitlines() if "Xã Phước An" in ln]
+    assert line == "– Xã Phước An: Máy in (“Đơn vị chưa thống kê được số máy in vì…”)"
