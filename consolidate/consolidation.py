@@ -1,8 +1,9 @@
 """From accepted records and the registry to the merged tables. No I/O.
 
 Biểu mẫu 1 keeps every unit's figures as submitted (flagged cells stay
-visible) and sums them; Biểu mẫu 2 averages the valid rates of the units
-that reported them.
+visible) and sums those that passed the rules; Biểu mẫu 2 averages the valid
+rates of the units that reported them. A cell with an error (severity Lỗi)
+counts for nothing anywhere; warnings and notes never keep a figure out.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Iterable
 
 from . import problems as P
 from .reader import Record, Source
@@ -18,6 +20,7 @@ from .template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES, WEIGH
 
 
 WEIGHTED, MEAN, SETTING = "weighted", "mean", "setting"
+FORM1_ORDER = {f.key: n for n, f in enumerate(FORM1_FIELDS)}
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,16 @@ class Consolidated:
         """The flagged cells with an error: their values count for nothing (asked once per cell drawn)."""
         return _error_cells(self.flags)
 
+    def left_out(self, units: list[Unit]) -> list[tuple[Unit, list[Record]]]:
+        """Of these units, those whose Biểu mẫu 1 has cells in error, with those cells' records
+        (blank ones too): what the totals over these units do not include, for the total row's note."""
+        found = []
+        for unit in units:
+            bad = [rec for rec in self.form1.get(unit.code, {}).values() if rec.source in self.errors]
+            if bad:
+                found.append((unit, sorted(bad, key=lambda r: FORM1_ORDER[r.field])))
+        return found
+
     @property
     def reported(self) -> list[Unit]:
         return [u for u in self.units if u.code in self.form1 or u.code in self.form2]
@@ -66,6 +79,20 @@ class Consolidated:
 
 def _error_cells(flags: dict[Source, list[P.Problem]]) -> set[Source]:
     return {src for src, found in flags.items() if any(p.severity == P.ERROR for p in found)}
+
+
+def form1_sums(rows: Iterable[dict[str, Record]], errors: set[Source]) -> dict[str, float]:
+    """Each Biểu mẫu 1 column summed over units' rows, leaving out cells in error.
+
+    The merged workbook writes a cell in error as text, so the SUM formula over the
+    column skips it too: this is the value the formula carries and recalculates to.
+    """
+    totals = {f.key: 0.0 for f in FORM1_FIELDS}
+    for values in rows:
+        for key, rec in values.items():
+            if isinstance(rec.value, float) and rec.source not in errors:
+                totals[key] += rec.value
+    return totals
 
 
 def consolidate(
@@ -87,15 +114,11 @@ def consolidate(
         elif rec.form == FORM2:
             form2[code][rec.item][rec.field] = rec
 
-    totals = {f.key: 0.0 for f in FORM1_FIELDS}
-    for values in form1.values():
-        for key, rec in values.items():
-            if isinstance(rec.value, float):
-                totals[key] += rec.value  # figures as submitted, as the SUM formula adds them
+    errors = _error_cells(flags)
+    totals = form1_sums(form1.values(), errors)
 
     # one pass over the units' rows: each (indicator, rate) collects its (value, weight) pairs
     # in unit order; a value or weight whose cell has an error does not count
-    errors = _error_cells(flags)
     pairs_of: dict[tuple[str, str], list[tuple[float, float | None]]] = {
         (ind.key, rate): [] for ind in FORM2_INDICATORS for rate in RATES
     }

@@ -55,6 +55,13 @@ __all__ = [
 ]
 
 
+def _is_merged_workbook(grids: list[Grid]) -> bool:
+    """A workbook written by this tool (a district's result read by its province): it has the log
+    or the detail sheet, which no unit's template has."""
+    own = {fold(LOG_SHEET), fold(DETAIL_SHEET)}
+    return any(fold(g.title) in own for g in grids)
+
+
 def read_submission(path: Path, name: str | None = None, kind: str | None = None,
                     sheets: list[dict] | None = None, has_formulas: bool | None = None) -> Submission:
     """Read one workbook (or the values already read from it); problems are collected, never raised.
@@ -86,6 +93,11 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
             if read_form2(grid, sub):
                 break
     sub.upstream_errors = count_upstream_errors(grids)
+    if _is_merged_workbook(grids):
+        # a merged workbook writes each figure in error as the text the unit typed, on purpose
+        # (so that no total adds it): reading it back as a number is no news to the province,
+        # while the figure's error is found again by the same rule
+        sub.problems = [p for p in sub.problems if not isinstance(p, P.ValueInterpreted)]
     unit = sub.units[0].name if len(sub.units) == 1 else ""
     for form, sheet in ((FORM1, FORM1_SHEET), (FORM2, FORM2_SHEET)):
         if form not in sub.forms and not any(isinstance(p, P.HeaderIncomplete) and p.params["form"] == sheet for p in sub.problems):

@@ -17,7 +17,6 @@ from xlsxwriter.worksheet import Worksheet
 
 from .files import atomic_target
 from .registry import ReportSettings
-from .xlsx_fast_cells import worksheet_class
 from .template import (
     AFTER_GROUP,
     FORM1_FIELDS,
@@ -36,6 +35,7 @@ FORM1_LAST_COL = 1 + len(FORM1_FIELDS)  # J
 FORM2_LAST_COL = 4  # E
 HEADER_ROW = 4  # zero-based: the two-level header takes rows 5–6, data starts at row 7
 FIRST_DATA_ROW = HEADER_ROW + 2
+FIGURE_RATE = "0.0#########"  # at least one decimal, and every decimal a unit typed (up to ten)
 
 
 @contextmanager
@@ -51,7 +51,6 @@ def new_workbook(path: Path, created: dt.date, title: str = "") -> Iterator[Work
             str(tmp),
             {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
         )
-        wb.worksheet_class = worksheet_class()  # the same XML, written faster where proven identical
         wb.set_properties({"created": dt.datetime.combine(created, dt.time()), "author": "consolidate", "title": title})
         yield wb
         wb.close()
@@ -71,7 +70,9 @@ class Formats:
         self.text = wb.add_format({**cell, "text_wrap": True})
         self.center = wb.add_format({**cell, "align": "center"})
         self.count = wb.add_format({**cell, "align": "center", "num_format": "0"})
-        self.rate = wb.add_format({**cell, "align": "center", "num_format": "0.0"})
+        self.rate = wb.add_format({**cell, "align": "center", "num_format": "0.0"})  # a computed mean
+        # a unit's own rate as it typed it: 97,85 must not show as 97,9
+        self.figure_rate = wb.add_format({**cell, "align": "center", "num_format": FIGURE_RATE})
         self.total_label = wb.add_format({**cell, "bold": True, "align": "center"})
         self.total = wb.add_format({**cell, "bold": True, "align": "center", "num_format": "0"})
         self.group = wb.add_format({**cell, "bold": True, "bg_color": "#EDEDED"})
@@ -82,12 +83,14 @@ class Formats:
         self.input_rate = wb.add_format({**cell, "align": "center", "num_format": "0.0", "locked": False, "bg_color": "#FFF2CC"})
         self.error = {
             "count": wb.add_format({**cell, "align": "center", "num_format": "0", "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
-            "rate": wb.add_format({**cell, "align": "center", "num_format": "0.0", "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+            "rate": wb.add_format({**cell, "align": "center", "num_format": FIGURE_RATE, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
             "text": wb.add_format({**cell, "bg_color": "#FFC7CE", "font_color": "#9C0006", "text_wrap": True}),
+            # a figure in error, written as the text the unit typed so that no SUM adds it
+            "typed": wb.add_format({**cell, "align": "center", "num_format": "@", "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
         }
         self.warning = {
             "count": wb.add_format({**cell, "align": "center", "num_format": "0", "bg_color": "#FFEB9C"}),
-            "rate": wb.add_format({**cell, "align": "center", "num_format": "0.0", "bg_color": "#FFEB9C"}),
+            "rate": wb.add_format({**cell, "align": "center", "num_format": FIGURE_RATE, "bg_color": "#FFEB9C"}),
             "text": wb.add_format({**cell, "bg_color": "#FFEB9C", "text_wrap": True}),
         }
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, Sequence
 
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -11,9 +14,11 @@ from xlsxwriter.worksheet import Worksheet
 from . import problems as P
 from .accounting import origins
 from .reader import DETAIL_SHEET, LOG_SHEET
-from .consolidation import SETTING, WEIGHTED, Aggregate, Consolidated
+from .consolidation import SETTING, WEIGHTED, Aggregate, Consolidated, form1_sums
 from .pipeline import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
+from .numbers import format_number, interpret
 from .reader import Record
+from .registry import Unit
 from .sheets import (
     FIRST_DATA_ROW,
     FORM1_LAST_COL,
@@ -27,6 +32,7 @@ from .sheets import (
 )
 from .template import (
     FORM1_FIELDS,
+    FORM1_LABELS,
     FORM1_SHEET,
     FORM2_INDICATORS,
     FORM2_SHEET,
@@ -35,7 +41,6 @@ from .template import (
     WEIGHT_LABELS,
     WEIGHTS,
 )
-from .xlsx_fast_cells import Cell, write_row
 
 STATUS_SHEET = "Tình trạng nộp"
 ORIGIN_SHEET = "Nguồn dữ liệu"
@@ -51,14 +56,45 @@ LOG_COLUMNS = (
     ("Cách khắc phục", 60),
 )
 
+Cell = tuple[Any, "Format | None"]  # (value, format): None is a blank, a str a string, else a number
+
+
+def write_row(ws: Worksheet, row: int, first_col: int, cells: Sequence[Cell]) -> None:
+    """Write cells left to right from ``first_col``, each by the XlsxWriter call its value's type needs.
+
+    Text always goes through ``write_string``, so nothing a unit typed can become a formula or a number.
+    """
+    for col, (value, fmt) in enumerate(cells, start=first_col):
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
+
+
+@dataclass(frozen=True)
+class Use:
+    """What a sheet's figures feed, in the words of their comments."""
+
+    left_out: str  # said of a figure in error
+    taken: str  # said of a figure with only warnings: "{value}" is the value used
+
+
+FOR_TOTALS = Use("Số liệu lỗi này không được cộng vào Tổng cộng.",
+                 "Vẫn được cộng vào Tổng cộng theo giá trị {value}.")
+FOR_MEANS = Use("Số liệu lỗi này không được tính vào Biểu mẫu 2.",
+                "Vẫn được tính vào Biểu mẫu 2 theo giá trị {value}.")
+
 
 def _value_columns(fmt: Formats, kinds: list[str]) -> list[tuple[str, Format]]:
     """Each value column's kind ("count" or "rate") and plain format, looked up once, not per cell."""
-    return [(kind, getattr(fmt, kind)) for kind in kinds]
+    plain = {"count": fmt.count, "rate": fmt.figure_rate}
+    return [(kind, plain[kind]) for kind in kinds]
 
 
 def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: list[Record | None],
-                 columns: list[tuple[str, Format]], flags) -> list[Cell]:
+                 columns: list[tuple[str, Format]], flags, use: Use) -> list[Cell]:
     """Units' values as submitted, for ``write_row``; a flagged cell also gets its comment here."""
     cells: list[Cell] = []
     text = fmt.text
@@ -71,7 +107,7 @@ def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: li
         value = rec.value
         found = flags.get(rec.source)
         if found:
-            cells.append(_flagged(ws, fmt, row, col, rec, kind, found))
+            cells.append(_flagged(ws, fmt, row, col, rec, kind, found, use))
         elif value is None or isinstance(value, float):
             cells.append((value, plain))
         else:
@@ -79,13 +115,53 @@ def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: li
     return cells
 
 
-def _flagged(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record, kind: str, found: list) -> Cell:
-    """A flagged value, coloured by its worst problem, with the messages and its source as a comment."""
-    table = fmt.error if any(p.severity == P.ERROR for p in found) else fmt.warning
-    style = table[kind] if isinstance(rec.value, float) or rec.value is None else table["text"]
-    where = f"{rec.source.file} – {rec.source.sheet}!{rec.source.cell}"
-    ws.write_comment(row, col, "\n".join([*(p.message for p in found), where]), {"x_scale": 2.2, "y_scale": 1.6})
-    return rec.value, style
+def _flagged(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record, kind: str, found: list,
+             use: Use) -> Cell:
+    """A flagged value, coloured by its worst problem, with the messages and its source as a comment.
+
+    A figure in error is written as the text the unit typed: Excel's and LibreOffice's SUM skip
+    text, so no total adds it, and it still reads as the unit typed it (2,5 is not shown as 3).
+    The comment says whether the figure counts, so the province need not know the rule.
+    """
+    in_error = any(p.severity == P.ERROR for p in found)
+    value = rec.value
+    lines = [p.message for p in found]
+    if in_error:
+        if isinstance(value, float):
+            value, style = as_typed(rec, percent=kind == "rate"), fmt.error["typed"]
+        else:
+            style = fmt.error[kind] if value is None else fmt.error["text"]
+        lines.append(use.left_out)
+    else:
+        style = fmt.warning[kind] if isinstance(value, float) or value is None else fmt.warning["text"]
+        if isinstance(value, float):
+            lines.append(use.taken.format(value=format_number(value, decimals=10)))
+    lines.append(f"{rec.source.file} – {rec.source.sheet}!{rec.source.cell}")
+    ws.write_comment(row, col, "\n".join(lines), {"x_scale": 2.2, "y_scale": max(1.6, 0.4 * len(lines))})
+    return value, style
+
+
+def as_typed(rec: Record, percent: bool = False) -> str:
+    """A figure as the unit typed it, as text: the typed text itself when it reads as this figure,
+    else the number in Vietnamese notation ("2,5", "-1").
+
+    Read back (a province reading a district's workbook), the text gives the same figure, so the
+    same rules flag it again.
+    """
+    raw = rec.raw
+    if isinstance(raw, str) and interpret(raw, percent=percent).value == rec.value:
+        return raw
+    return number_text(rec.value, percent)
+
+
+def number_text(value: float, percent: bool = False) -> str:
+    """A number in full, with a decimal comma, that reads back as itself (no exponent, no rounding)."""
+    if value.is_integer():
+        return str(int(value))
+    text = format(Decimal(repr(value)), "f").replace(".", ",")
+    if interpret(text, percent=percent).value != value:  # "1,234" reads as a thousands group
+        text += "0"
+    return text
 
 
 def _form1(wb, fmt: Formats, result: RunResult) -> None:
@@ -112,18 +188,20 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
             else:
                 recs = [values.get(f.key) for f in FORM1_FIELDS]
                 write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text),
-                                       *_value_cells(ws, fmt, row, 2, recs, columns, c.flags)])
+                                       *_value_cells(ws, fmt, row, 2, recs, columns, c.flags, FOR_TOTALS)])
             row += 1
         if group is not None:
             ws.merge_range(row, 0, row, 1, f"Cộng {group.name}", fmt.subtotal_label)
+            _left_out_comment(ws, row, f"Cộng {group.name}", c.left_out(members))
+            sums = form1_sums((c.form1.get(u.code, {}) for u in members), c.errors)
             for col, f in enumerate(FORM1_FIELDS, start=2):
-                recs = [c.form1.get(u.code, {}).get(f.key) for u in members]
-                total = sum(r.value for r in recs if r is not None and isinstance(r.value, float))
                 top, bottom = xl_rowcol_to_cell(group_first, col), xl_rowcol_to_cell(row - 1, col)
-                ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.subtotal, total)
+                ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.subtotal, sums[f.key])
             subtotals.append(row)
             row += 1
     ws.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_label)
+    left_out = c.left_out(c.units)
+    _left_out_comment(ws, row, "Tổng cộng", left_out)
     for col, f in enumerate(FORM1_FIELDS, start=2):
         if subtotals:
             formula = "=" + "+".join(xl_rowcol_to_cell(r, col) for r in subtotals)
@@ -140,8 +218,45 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
     flagged = sum(1 for p in result.problems if p.sheet and p.cell and p.severity == P.ERROR)
     if flagged:
         notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô); xem ghi chú trong ô và trang “{LOG_SHEET}”.")
+    if left_out:
+        notes.append(_left_out_note(left_out, province=bool(subtotals)))
     write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL)
     ws.freeze_panes(FIRST_DATA_ROW, 2)
+
+
+LISTED = 10  # units named in a note line; the total row's comment names up to LISTED_IN_COMMENT
+LISTED_IN_COMMENT = 60
+
+
+def _left_out_note(left_out: list[tuple[Unit, list[Record]]], province: bool) -> str:
+    """The note under Biểu mẫu 1 saying that its totals leave out figures in error, and whose."""
+    which = "Tổng cộng và các dòng “Cộng …”" if province else "Tổng cộng"
+    names = [f"{unit.name} ({', '.join(FORM1_LABELS[r.field] for r in recs)})" for unit, recs in left_out[:LISTED]]
+    more = f" và {len(left_out) - LISTED} đơn vị khác" if len(left_out) > LISTED else ""
+    return (f"{which} chưa gồm số liệu lỗi của {len(left_out)} đơn vị: {'; '.join(names)}{more}. "
+            "Các số liệu này vẫn ghi trong bảng như đơn vị đã nhập (ô tô đỏ) nhưng không được cộng.")
+
+
+def _left_out_comment(ws: Worksheet, row: int, label: str, left_out: list[tuple[Unit, list[Record]]]) -> None:
+    """On a total or subtotal row's label: which units' figures it leaves out, column by column."""
+    if not left_out:
+        return
+    lines = [f"{label} chưa gồm số liệu lỗi của {len(left_out)} đơn vị:"]
+    for unit, recs in left_out[:LISTED_IN_COMMENT]:
+        lines.append(f"– {unit.name}: " + "; ".join(f"{FORM1_LABELS[r.field]} ({_shown(r)})" for r in recs))
+    if len(left_out) > LISTED_IN_COMMENT:
+        lines.append(f"… và {len(left_out) - LISTED_IN_COMMENT} đơn vị khác (xem trang “{LOG_SHEET}”).")
+    ws.write_comment(row, 0, "\n".join(lines), {"x_scale": 4, "y_scale": max(1.6, 0.35 * len(lines))})
+
+
+def _shown(rec: Record, limit: int = 40) -> str:
+    """A figure in error as the comment on a total names it (a long text cut: the cell shows it all)."""
+    if rec.value is None:
+        return "bỏ trống"
+    if isinstance(rec.value, float):
+        return as_typed(rec)[:limit]
+    text = rec.value if len(rec.value) <= limit else rec.value[:limit - 1].rstrip() + "…"
+    return f"“{text}”"
 
 
 def _form2(wb, fmt: Formats, result: RunResult) -> None:
@@ -223,7 +338,7 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
             fields = values.get(ind.key, {})
             recs = [fields.get(key) for key in keys]
             write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text), (ind.label, fmt.text),
-                                   *_value_cells(ws, fmt, row, 3, recs, columns, c.flags)])
+                                   *_value_cells(ws, fmt, row, 3, recs, columns, c.flags, FOR_MEANS)])
             row += 1
     ws.autofilter(3, 0, row - 1, last)
     ws.freeze_panes(4, 2)
