@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from . import problems as P
 from . import xlsx_patch as X
 from .xml_text import clean_text
-from .files import atomic_target, sweep_stale
+from .files import atomic_target, remove_output, sweep_stale, too_long
 from .pipeline import InboxFile, RunResult
 from .reader import Submission
 
@@ -97,6 +97,8 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
             target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
             if inbox_files.holds(target):  # belt and braces: never overwrite a submission
                 continue
+            if too_long(target):  # logged by the caller (feedback-not-written)
+                continue
             if _write_copy(sub, found, target):
                 written.append(target)
     finally:
@@ -176,7 +178,7 @@ def _remove_stale(folder: Path, written: set[Path], inbox_files: _InboxFiles) ->
             and path not in written
             and not inbox_files.holds(path)
         ):
-            path.unlink()
+            remove_output(path)  # with the rest of the set, when it is replaced
 
 
 # What the copy says (shared by both ways of writing it) ----------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import background
-from .feedback import check_feedback_folder, feedback_dir, write_feedback
+from . import problems as P
+from .feedback import check_feedback_folder, feedback_dir, needs_feedback, write_feedback
+from .files import OutputSet, output_lock, too_long
 from .html_summary import write_html_summary
 from .log_writer import write_log_csv
 from .pipeline import RunResult
@@ -37,14 +39,38 @@ def output_paths(result: RunResult, out: Path) -> dict[str, Path]:
 def write_outputs(result: RunResult, out: Path) -> Outputs:
     """Write every output: the merged workbook on the other core, while the log, the units'
     feedback copies and the HTML page (which links the copies made) are written here; at
-    N = 10,000 the two halves take about as long (~3.3 s each)."""
+    N = 10,000 the two halves take about as long (~3.3 s each).
+
+    One run at a time writes into ``out`` (output_lock), and every file is
+    written to a temporary first: the set replaces the previous one only when
+    all of it is ready, and not at all when one file cannot be replaced
+    (files.OutputError, which names it).
+    """
     check_feedback_folder(result, out)  # before anything is written
     paths = output_paths(result, out)
-    workbook_written = background.start(lambda: write_workbook(result, paths["workbook"]))
-    try:
-        write_log_csv(result.problems, paths["log"])
-        feedback = write_feedback(result, out)
-        write_html_summary(result, paths["html"], feedback)
-    finally:
-        workbook_written()  # its error, if any, is the run's error; never leave the child behind
+    with output_lock(out), OutputSet(out) as outputs:
+        result.problems.extend(_copies_not_written(result, out))  # before the workbook's child is forked
+        workbook_written = background.start(lambda: write_workbook(result, paths["workbook"]))
+        try:
+            write_log_csv(result.problems, paths["log"])
+            feedback = write_feedback(result, out)
+            write_html_summary(result, paths["html"], feedback)
+        finally:
+            workbook_written()  # its error, if any, is the run's error; never leave the child behind
+        outputs.adopt(paths["workbook"])
+        outputs.commit()
     return Outputs(paths, feedback, feedback_dir(out))
+
+
+def _copies_not_written(result: RunResult, out: Path) -> list[P.Problem]:
+    """A log line for each feedback copy whose name is too long to create (write_feedback skips it)."""
+    by_file: dict[str, list[P.Problem]] = {}
+    for p in result.problems:
+        by_file.setdefault(p.file, []).append(p)
+    found = []
+    for sub in result.submissions:
+        if needs_feedback(sub, by_file.get(sub.name, [])):
+            reason = too_long(feedback_dir(out) / sub.name)
+            if reason:
+                found.append(P.FeedbackNotWritten(file=sub.name, reason=reason))
+    return found

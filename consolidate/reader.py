@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import problems as P
-from .formats import sniff
+from .formats import display_name, sniff
 from .formulas import FORMULA_TAG, fill_formulas, evaluate_formula
 from .grids import MAX_COLS, MAX_ROWS, GridCell, Grid, parse_number
 from .loading import Unreadable, load_calamine, grids_from_sheets, load_grids
@@ -61,7 +61,7 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
     ``has_formulas`` is what a caller that already scanned the sheets' XML knows,
     so the package is not opened again to find out.
     """
-    sub = Submission(path=path, name=name or path.name, kind=kind or sniff(path))
+    sub = Submission(path=path, name=name or display_name(path.name), kind=kind or sniff(path))
     try:
         grids = grids_from_sheets(sheets) if sheets is not None else load_grids(path, sub.kind)
     except Unreadable as exc:
