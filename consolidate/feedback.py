@@ -97,8 +97,8 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
             target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
             if inbox_files.holds(target):  # belt and braces: never overwrite a submission
                 continue
-            if too_long(target):  # logged by the caller (feedback-not-written)
-                continue
+            if too_long(target) or any(p.code == P.FeedbackNotWritten.code for p in found):
+                continue  # logged by the caller (outputs._copies_not_written)
             if _write_copy(sub, found, target):
                 written.append(target)
     finally:

@@ -63,14 +63,19 @@ def write_outputs(result: RunResult, out: Path) -> Outputs:
 
 
 def _copies_not_written(result: RunResult, out: Path) -> list[P.Problem]:
-    """A log line for each feedback copy whose name is too long to create (write_feedback skips it)."""
+    """A log line for each feedback copy that is not made (write_feedback skips it): its name is too
+    long to create, or its text so long that the copy would be huge."""
     by_file: dict[str, list[P.Problem]] = {}
     for p in result.problems:
         by_file.setdefault(p.file, []).append(p)
     found = []
     for sub in result.submissions:
-        if needs_feedback(sub, by_file.get(sub.name, [])):
+        logged = by_file.get(sub.name, [])
+        if needs_feedback(sub, logged):
             reason = too_long(feedback_dir(out) / sub.name)
+            if reason is None and any(p.code == P.TextTruncated.code for p in logged):
+                # a copy keeps every character: 12,000 cells of one 1 MB string would be 12 GB
+                reason = "tệp chứa quá nhiều chữ, bản sao sẽ quá lớn"
             if reason:
                 found.append(P.FeedbackNotWritten(file=sub.name, reason=reason))
     return found

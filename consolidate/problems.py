@@ -226,7 +226,7 @@ class TextTruncated(Problem):
     code = "text-truncated"
     severity = INFO
     title = "Chữ quá dài, chỉ đọc phần đầu"
-    template = "{what}; chỉ đọc {limit} ký tự đầu."
+    template = "{what}; chỉ đọc {limit}."
     hint = "Nếu đây là báo cáo thật, xóa phần chữ thừa (thường là dữ liệu dán nhầm) rồi gửi lại."
 
 
