@@ -8,6 +8,7 @@ from . import background
 from . import problems as P
 from .feedback import check_feedback_folder, feedback_dir, needs_feedback, write_feedback
 from .files import OutputSet, output_lock, too_long
+from .quiet import quiet_cleanup
 from .html_summary import write_html_summary
 from .log_writer import write_log_csv
 from .pipeline import RunResult
@@ -48,7 +49,7 @@ def write_outputs(result: RunResult, out: Path) -> Outputs:
     """
     check_feedback_folder(result, out)  # before anything is written
     paths = output_paths(result, out)
-    with output_lock(out), OutputSet(out) as outputs:
+    with quiet_cleanup(), output_lock(out), OutputSet(out) as outputs:
         result.problems.extend(_copies_not_written(result, out))  # before the workbook's child is forked
         workbook_written = background.start(lambda: write_workbook(result, paths["workbook"]))
         try:

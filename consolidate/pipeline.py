@@ -25,6 +25,7 @@ from .consolidation import Consolidated, consolidate
 from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, display_name, expected_kind
 from .loading import VANISHED
 from .legacy import ENCODING_NAMES, decode, looks_legacy
+from .quiet import quiet_cleanup
 from .reader import Record, Source, Submission, read_submission
 from .reading_pool import read_files
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
@@ -446,7 +447,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """The whole check-and-merge, in memory; ``progress(done, total)`` is told after each file read."""
-    with no_cycle_collection():
+    with no_cycle_collection(), quiet_cleanup():
         return _run(inbox, registry, settings, previous, progress)
 
 
@@ -542,9 +543,14 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
 
 def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Submission, list[P.Problem]]]:
     """Each file's problems against the template contract; the unit name only against a given registry."""
+    with quiet_cleanup():
+        return _check(paths, registry)
+
+
+def _check(paths: list[Path], registry: Registry | None) -> list[tuple[Submission, list[P.Problem]]]:
     found = []
     for path in paths:
-        sub = read_submission(path, path.name)
+        sub = read_submission(path, display_name(path.name))
         problems = list(sub.problems)
         if registry is not None:
             matched = _match_units(sub, registry)
