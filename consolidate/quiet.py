@@ -24,8 +24,9 @@ def silence_library_warnings() -> None:
 
 
 def _from_library(unraisable: object) -> bool:
+    """Whether the failing clean-up (usually a ``__del__``) belongs to one of _LIBRARIES."""
     obj = getattr(unraisable, "object", None)
-    module = getattr(type(obj), "__module__", "") or getattr(obj, "__module__", "") or ""
+    module = (getattr(obj, "__module__", None) if callable(obj) else None) or type(obj).__module__ or ""
     qualname = getattr(obj, "__qualname__", "") or ""
     return module.startswith(_LIBRARIES) or qualname.startswith(("ZipFile", "ZipExtFile", "_SharedFile"))
 
