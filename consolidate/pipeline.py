@@ -106,7 +106,7 @@ def discover(inbox: Path) -> list[InboxFile]:
 
     for folder, dirs, names in os.walk(inbox, onerror=unreadable_folder):
         prefix = _relative_parts(folder, inbox)
-        for name in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+        for name in [d for d in dirs if _is_link(os.path.join(folder, d))]:
             dirs.remove(name)  # never walked into: a linked folder is refused or read where it really is
             parts = (*prefix, name)
             if not _inside(os.path.join(folder, name), root):
@@ -125,16 +125,24 @@ def _entry(inbox: Path, root: str, folder: str, parts: tuple[str, ...]) -> Inbox
     """One listed name as an inbox entry, or None for what is not a file (a pipe) or is gone."""
     path = os.path.join(folder, parts[-1])
     try:
-        st = os.stat(path)
+        st = os.lstat(path)  # one call for an ordinary file, as before
     except OSError:
-        if os.path.islink(path):
-            return _refused(inbox, parts, P.FileLinkBroken)
         return None  # removed since it was listed: it is no longer in the inbox
-    if os.path.islink(path) and not _inside(path, root):
-        return _refused(inbox, parts, P.FileLinkOutside)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return _refused(inbox, parts, P.FileLinkBroken)
+        if not _inside(path, root):
+            return _refused(inbox, parts, P.FileLinkOutside)
     if not stat.S_ISREG(st.st_mode):
         return None
     return InboxFile(inbox.joinpath(*parts), "/".join(parts), st.st_size, st.st_mtime)
+
+
+def _is_link(path: str) -> bool:
+    """A symbolic link, or on Windows a junction (which os.walk would otherwise walk into)."""
+    return os.path.islink(path) or bool(getattr(os.path, "isjunction", lambda _: False)(path))
 
 
 def _relative_parts(folder: str, inbox: Path) -> tuple[str, ...]:
