@@ -310,3 +310,21 @@ def test_two_runs_into_one_folder_both_finish_and_leave_one_agreeing_set(inbox, 
     assert [code for code, _ in results] == [1, 1], results
     assert not [p.name for p in out.rglob("*") if p.name.startswith(".")]
     assert len(read_log(out)) == 1
+
+
+def test_a_writer_outside_a_run_never_deletes_a_young_temporary_of_another_writer(tmp_path):
+    """Without the run's lock (a test, `consolidate template`), only temporaries an hour old are swept."""
+    from consolidate.files import atomic_target, temp_path
+
+    target = tmp_path / "nhat-ky-loi-tuy-phuoc.csv"
+    young, old = temp_path(target, "aaaa1111"), temp_path(target, "bbbb2222")
+    young.write_text("another run is writing this")
+    old.write_text("left by a run killed yesterday")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+
+    with atomic_target(target) as tmp:
+        tmp.write_text("file,sheet\n")
+
+    assert target.read_text() == "file,sheet\n"
+    assert young.exists() and not old.exists()
+    assert len(young.name.encode()) < 20  # short whatever the target's name
