@@ -50,7 +50,9 @@ def write_outputs(result: RunResult, out: Path) -> Outputs:
     check_feedback_folder(result, out)  # before anything is written
     paths = output_paths(result, out)
     with quiet_cleanup(), output_lock(out), OutputSet(out) as outputs:
-        result.problems.extend(_copies_not_written(result, out))  # before the workbook's child is forked
+        logged = {(p.file, p.code) for p in result.problems}
+        result.problems.extend(p for p in _copies_not_written(result, out)  # before the workbook's child is forked
+                               if (p.file, p.code) not in logged)
         workbook_written = background.start(lambda: write_workbook(result, paths["workbook"]))
         try:
             write_log_csv(result.problems, paths["log"])
