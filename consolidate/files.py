@@ -24,6 +24,7 @@ from typing import Iterator
 TEMP_PREFIX = ".~"
 TEMP_SUFFIX = ".tmp"
 BACKUP_SUFFIX = ".bak"
+JOURNAL_SUFFIX = ".journal"
 # A temporary older than this is left by a run that died: a run writes each of its files in seconds.
 STALE_AGE = 3600
 LOCK_NAME = ".consolidate.lock"
@@ -163,6 +164,7 @@ class OutputSet:
 
     def __enter__(self) -> OutputSet:
         self.folder.mkdir(parents=True, exist_ok=True)
+        _recover(self.folder)  # a run killed while replacing its set: the previous set comes back
         _sweep_all(self.folder)  # under the lock: whatever temporaries are here, their run is dead
         self._reset = _current.set(self)
         return self
@@ -198,10 +200,19 @@ class OutputSet:
         self.staged.clear()
 
     def commit(self) -> None:
-        """Put every staged file in place, or none; raise OutputError naming the file that refused."""
+        """Put every staged file in place, or none; raise OutputError naming the file that refused.
+
+        A journal lists what is being moved; it is removed the moment the whole
+        set is in place (before the backups go), so a run killed halfway is
+        undone by the next one (``_recover``).
+        """
         order = sorted(self.staged, key=lambda p: (len(p.parts), str(p)))  # the district's files first
         for target in order:
             _check_free(target)
+        journal = self.folder / f"{TEMP_PREFIX}{self.token}{JOURNAL_SUFFIX}"
+        plan = [(target, temp_path(target, self.token, BACKUP_SUFFIX) if os.path.lexists(target) else None)
+                for target in [*order, *self.removed]]
+        journal.write_text(json.dumps([[os.fsdecode(t), b and os.fsdecode(b)] for t, b in plan]), encoding="utf-8")
         done: list[tuple[Path, Path | None, Path | None]] = []  # (target, its backup, the new file's temp)
         try:
             for target in order:
@@ -213,7 +224,9 @@ class OutputSet:
                 done.append((path, _set_aside(path, self.token), None))
         except OSError as exc:
             _roll_back(done)
+            journal.unlink(missing_ok=True)
             raise _refused(failing, exc) from None
+        journal.unlink()  # the new set is in place: from here on there is nothing to undo
         self.staged.clear()
         for _, backup, _ in done:
             if backup is not None:
@@ -261,6 +274,24 @@ def _refused(path: Path, exc: OSError) -> OutputError:
         f"Không thay được tệp kết quả “{path}” ({exc.strerror or type(exc).__name__}). "
         "Các tệp kết quả cũ được giữ nguyên; kiểm tra ổ đĩa rồi chạy lại."
     )
+
+
+def _recover(folder: Path) -> None:
+    """Undo the half-done replacement of a run that died during ``commit`` (its journal is still here)."""
+    for journal in folder.glob(f"{TEMP_PREFIX}*{JOURNAL_SUFFIX}"):
+        try:
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            plan = []
+        for target, backup in plan:
+            try:
+                if backup is None:
+                    Path(target).unlink(missing_ok=True)  # new in that set: there was nothing before
+                elif os.path.exists(backup):
+                    os.replace(backup, target)
+            except OSError:
+                continue
+        journal.unlink(missing_ok=True)
 
 
 def _sweep_all(folder: Path) -> None:

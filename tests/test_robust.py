@@ -328,3 +328,32 @@ def test_a_writer_outside_a_run_never_deletes_a_young_temporary_of_another_write
     assert target.read_text() == "file,sheet\n"
     assert young.exists() and not old.exists()
     assert len(young.name.encode()) <= 20  # short whatever the target's name
+
+
+def test_a_run_killed_while_replacing_its_outputs_is_undone_by_the_next(inbox, out):
+    assert run_cli("run", inbox, "--out", out).exit_code == 1
+    before = checksums(out)
+    unit_file(inbox, "x-phuoc-an").unlink()
+    script = textwrap.dedent(f"""
+        import os, signal
+        import consolidate.files as files
+        set_aside = files._set_aside
+        calls = []
+        def dies_on_the_third(*args):
+            calls.append(1)
+            if len(calls) == 3:   # two outputs replaced, the power goes off
+                os.kill(os.getpid(), signal.SIGKILL)
+            return set_aside(*args)
+        files._set_aside = dies_on_the_third
+        from consolidate.cli import main
+        main(["run", {str(inbox)!r}, "--out", {str(out)!r}])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=180, cwd=PROJECT)
+    assert done.returncode == -9
+    assert checksums(out) != before  # half of the new set is in place
+
+    from consolidate.files import OutputSet, output_lock
+
+    with output_lock(out), OutputSet(out):  # what the next run does first
+        recovered = {name: digest for name, digest in checksums(out).items() if name != ".consolidate.lock"}
+    assert recovered == before
