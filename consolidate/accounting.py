@@ -11,7 +11,7 @@ from .pipeline import MISSING, REPORTED, UNUSABLE, RunResult
 
 MERGED, SUPERSEDED, SKIPPED, UNUSED = "merged", "superseded", "skipped", "unused"
 _SUPERSEDING = {"superseded", "duplicate-file"}
-_SKIPPING = {"file-skipped", "file-not-spreadsheet"}
+_SKIPPING = {"file-skipped", "file-not-spreadsheet", "file-link-outside", "file-link-broken", "folder-unreadable"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def origins(result: RunResult) -> list[FileOrigin]:
             fate, detail = UNUSED, "Không dùng được: " + reason
         modified = dt.datetime.fromtimestamp(f.mtime).strftime("%d/%m/%Y %H:%M:%S")
         units = ", ".join(used_by.get(f.name, [])) or read_as.get(f.name, "")
-        digest = digests.get(f.name) or sha256_of(f.path)
+        digest = digests.get(f.name) or ("" if f.refused else sha256_of(f.path))  # never read through a link
         found.append(FileOrigin(f.name, f.size, modified, digest, units, fate, detail))
     return found
 

@@ -103,6 +103,11 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
             paths = write_outputs(result, out)
             unaccounted = violations(result)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
+        from .files import OutputError
+
+        if isinstance(exc, OutputError):  # an output open in Excel, or the folder in use: what to do
+            click.secho(str(exc), fg="red", err=True)
+            sys.exit(EXIT_FATAL)
         click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {type(exc).__name__}: {exc}", fg="red", err=True)
         sys.exit(EXIT_FATAL)
 

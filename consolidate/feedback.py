@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from . import problems as P
 from . import xlsx_patch as X
 from .xml_text import clean_text
-from .files import atomic_target, sweep_stale
+from .files import atomic_target, remove_output, sweep_stale, too_long
 from .pipeline import InboxFile, RunResult
 from .reader import Submission
 
@@ -101,6 +101,8 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
             target = folder / sub.name  # keeps sub-folders of the inbox, so names cannot collide
             if inbox_files.holds(target):  # belt and braces: never overwrite a submission
                 continue
+            if too_long(target) or any(p.code == P.FeedbackNotWritten.code for p in found):
+                continue  # logged by the caller (outputs._copies_not_written)
             data = checked_bytes(sub)
             if data is None:  # changed since it was checked: pipeline.keep_checked_bytes logs it
                 continue
@@ -198,7 +200,7 @@ def _remove_stale(folder: Path, written: set[Path], inbox_files: _InboxFiles) ->
             and path not in written
             and not inbox_files.holds(path)
         ):
-            path.unlink()
+            remove_output(path)  # with the rest of the set, when it is replaced
 
 
 # What the copy says (shared by both ways of writing it) ----------------------

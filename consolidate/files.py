@@ -1,12 +1,42 @@
-"""Writing outputs safely: a half-written file never takes the place of a good one."""
+"""Writing outputs safely: a half-written file never takes the place of a good one, and a run's
+outputs are replaced together or not at all.
+
+Temporary files are named ``.~<tag><token>.tmp``: short whatever the target's
+name (a 245-byte inbox name plus a long prefix once exceeded the 255-byte
+limit on a name), ``tag`` from the target's name, ``token`` from the run.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import datetime as dt
+import hashlib
+import json
 import os
-import tempfile
+import secrets
+import socket
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+TEMP_PREFIX = ".~"
+TEMP_SUFFIX = ".tmp"
+BACKUP_SUFFIX = ".bak"
+JOURNAL_SUFFIX = ".journal"
+# A temporary older than this is left by a run that died: a run writes each of its files in seconds.
+STALE_AGE = 3600
+LOCK_NAME = ".consolidate.lock"
+LOCK_WAIT = 30.0  # seconds a second run waits for the first before it gives up
+LOCK_POLL = 0.25
+NAME_MAX = 255  # bytes in one name, on Linux, macOS and NTFS alike (NTFS counts UTF-16 units)
+WINDOWS_MAX_PATH = 259
+
+
+class OutputError(Exception):
+    """The outputs could not be written or replaced; the message, in Vietnamese, says what to do.
+    The previous outputs are intact."""
 
 
 def _umask() -> int:
@@ -15,28 +45,347 @@ def _umask() -> int:
     return mask
 
 
-def sweep_stale(folder: Path, pattern: str = ".*-*.tmp") -> None:
-    """Remove temporary files a killed run left in ``folder`` (names as atomic_target makes them)."""
-    for stale in folder.glob(pattern):
-        stale.unlink(missing_ok=True)
+def _tag(path: Path) -> str:
+    return hashlib.sha1(os.fsencode(path.name)).hexdigest()[:6]
+
+
+def temp_path(path: Path, token: str, suffix: str = TEMP_SUFFIX) -> Path:
+    """The temporary beside ``path`` for a run's ``token``: the same in a forked child as in its
+    parent, so the parent can adopt what the child wrote."""
+    return path.parent / f"{TEMP_PREFIX}{_tag(path)}{token}{suffix}"
+
+
+def _claim(tmp: Path) -> Path:
+    """Create the temporary empty at once, as mkstemp did: its name is taken, and a run killed
+    before writing it still leaves the trace the next run sweeps."""
+    with open(tmp, "wb"):
+        pass
+    return tmp
+
+
+def _is_ours(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith((TEMP_SUFFIX, BACKUP_SUFFIX))
+
+
+def _is_old_style(name: str) -> bool:
+    """Temporaries named by earlier versions (``.<stem>-<random><suffix>.tmp``)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX) and "-" in name
+
+
+def sweep_stale(folder: Path, pattern: str | None = None, min_age: float = STALE_AGE) -> None:
+    """Remove temporary files a killed run left in ``folder``.
+
+    Only temporaries older than ``min_age`` go: a younger one may belong to a
+    run still writing. Under a run's lock (OutputSet) the folder was swept
+    whole when the set began, and nothing is done here.
+    """
+    current = _current.get()
+    if current is not None and current.holds(folder / "x"):
+        return
+    now = time.time()
+    for stale in folder.glob(pattern) if pattern else folder.iterdir() if folder.is_dir() else ():
+        if pattern is None and not (_is_ours(stale.name) or _is_old_style(stale.name)):
+            continue
+        try:
+            if now - stale.stat().st_mtime >= min_age and stale.is_file():
+                stale.unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 @contextmanager
 def atomic_target(path: Path, sweep: bool = True) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed over it only if the block completes.
 
-    ``sweep=False`` is for a writer of many files that swept their folder once
-    (sweep_stale): globbing the folder for every one of hundreds of files adds up.
+    Inside an OutputSet the temporary is kept and replaces ``path`` only when
+    the whole set does. ``sweep=False`` is for a writer of many files that
+    swept their folder once (sweep_stale).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    current = _current.get()
+    if current is not None and current.holds(path):
+        with current.stage(path) as tmp:
+            yield tmp
+        return
     if sweep:  # temporary files left by a run that was killed
-        sweep_stale(path.parent, f".{path.stem}-*{path.suffix}.tmp")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix + ".tmp", dir=path.parent)
-    os.close(fd)
+        sweep_stale(path.parent, f"{TEMP_PREFIX}{_tag(path)}*{TEMP_SUFFIX}")
+    tmp = _claim(temp_path(path, secrets.token_hex(4)))
     try:
-        yield Path(tmp)
+        yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_output(path: Path) -> None:
+    """Remove an output that no longer belongs (a unit's stale feedback copy): with the set's
+    replacement inside an OutputSet, at once otherwise."""
+    current = _current.get()
+    if current is not None and current.holds(path):
+        current.removed.append(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def too_long(path: Path) -> str | None:
+    """Why ``path`` cannot be created, in Vietnamese, when its name or its whole path is too long."""
+    if len(os.fsencode(path.name)) > NAME_MAX:
+        return f"tên tệp dài {len(os.fsencode(path.name))} byte, quá giới hạn {NAME_MAX} byte"
+    if sys.platform == "win32" and len(str(path.absolute())) > WINDOWS_MAX_PATH:
+        return f"đường dẫn dài quá {WINDOWS_MAX_PATH} ký tự mà Windows cho phép"
+    return None
+
+
+# One run's outputs, replaced together --------------------------------------------
+
+_current: contextvars.ContextVar[OutputSet | None] = contextvars.ContextVar("output_set", default=None)
+
+
+class OutputSet:
+    """Every output of one run, written to temporaries and put in place together by ``commit``.
+
+    The merged workbook, the CSV log, the HTML page and the feedback copies
+    must agree: when one cannot be replaced (Excel holds it open, so
+    ``os.replace`` onto it fails on Windows) none is, and the previous set
+    stays as it was. A context variable makes ``atomic_target`` stage into
+    the set; a forked child (the workbook writer) inherits it and names its
+    temporary the same way, so the parent adopts it by name.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.root = os.path.abspath(folder)
+        self.token = secrets.token_hex(4)
+        self.staged: dict[Path, Path] = {}  # target → its complete temporary
+        self.removed: list[Path] = []  # outputs of an earlier run to remove with the replacement
+        self._reset: contextvars.Token | None = None
+
+    def __enter__(self) -> OutputSet:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _recover(self.folder)  # a run killed while replacing its set: the previous set comes back
+        _sweep_all(self.folder)  # under the lock: whatever temporaries are here, their run is dead
+        self._reset = _current.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._reset is not None:
+            _current.reset(self._reset)
+        self.discard()
+
+    def holds(self, path: Path) -> bool:
+        return os.path.abspath(path).startswith(self.root + os.sep)
+
+    @contextmanager
+    def stage(self, path: Path) -> Iterator[Path]:
+        tmp = _claim(temp_path(path, self.token))
+        try:
+            yield tmp
+            os.chmod(tmp, 0o666 & ~_umask())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.staged[path] = tmp
+
+    def adopt(self, path: Path) -> None:
+        """Take into the set what a forked child wrote for ``path``."""
+        tmp = temp_path(path, self.token)
+        if tmp.exists():
+            self.staged[path] = tmp
+
+    def discard(self) -> None:
+        for tmp in self.staged.values():
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
+
+    def commit(self) -> None:
+        """Put every staged file in place, or none; raise OutputError naming the file that refused.
+
+        A journal lists what is being moved; it is removed the moment the whole
+        set is in place (before the backups go), so a run killed halfway is
+        undone by the next one (``_recover``).
+        """
+        order = sorted(self.staged, key=lambda p: (len(p.parts), str(p)))  # the district's files first
+        for target in order:
+            _check_free(target)
+        journal = self.folder / f"{TEMP_PREFIX}{self.token}{JOURNAL_SUFFIX}"
+        plan = [(target, temp_path(target, self.token, BACKUP_SUFFIX) if os.path.lexists(target) else None)
+                for target in [*order, *self.removed]]
+        journal.write_text(json.dumps([[os.fsdecode(t), b and os.fsdecode(b)] for t, b in plan]), encoding="utf-8")
+        done: list[tuple[Path, Path | None, Path | None]] = []  # (target, its backup, the new file's temp)
+        try:
+            for target in order:
+                failing = target
+                done.append((target, _set_aside(target, self.token), self.staged[target]))
+                os.replace(self.staged[target], target)
+            for path in self.removed:
+                failing = path
+                done.append((path, _set_aside(path, self.token), None))
+        except OSError as exc:
+            _roll_back(done)
+            journal.unlink(missing_ok=True)
+            raise _refused(failing, exc) from None
+        journal.unlink()  # the new set is in place: from here on there is nothing to undo
+        self.staged.clear()
+        for _, backup, _ in done:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+
+
+def _check_free(target: Path) -> None:
+    """Refuse early a target another program holds open for writing (Excel on Windows)."""
+    if not target.exists():
+        return
+    try:
+        with open(target, "ab"):
+            pass
+    except OSError as exc:
+        raise _refused(target, exc) from None
+
+
+def _set_aside(target: Path, token: str) -> Path | None:
+    """Move the previous file out of the way, kept until the whole set is in place."""
+    if not os.path.lexists(target):
+        return None
+    backup = temp_path(target, token, BACKUP_SUFFIX)
+    os.replace(target, backup)
+    return backup
+
+
+def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> None:
+    for target, backup, _ in reversed(done):
+        try:
+            if backup is not None and backup.exists():
+                os.replace(backup, target)
+            elif backup is None:
+                target.unlink(missing_ok=True)  # new in this set: there was nothing before
+        except OSError:
+            continue
+
+
+def _refused(path: Path, exc: OSError) -> OutputError:
+    if isinstance(exc, PermissionError):
+        return OutputError(
+            f"Không thay được tệp kết quả “{path}” vì tệp đang mở (thường là trong Excel). "
+            f"Đóng tệp {path.name} trong Excel rồi chạy lại. Các tệp kết quả cũ được giữ nguyên."
+        )
+    return OutputError(
+        f"Không thay được tệp kết quả “{path}” ({exc.strerror or type(exc).__name__}). "
+        "Các tệp kết quả cũ được giữ nguyên; kiểm tra ổ đĩa rồi chạy lại."
+    )
+
+
+def _recover(folder: Path) -> None:
+    """Undo the half-done replacement of a run that died during ``commit`` (its journal is still here)."""
+    for journal in folder.glob(f"{TEMP_PREFIX}*{JOURNAL_SUFFIX}"):
+        try:
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            plan = []
+        for target, backup in plan:
+            try:
+                if backup is None:
+                    Path(target).unlink(missing_ok=True)  # new in that set: there was nothing before
+                elif os.path.exists(backup):
+                    os.replace(backup, target)
+            except OSError:
+                continue
+        journal.unlink(missing_ok=True)
+
+
+def _sweep_all(folder: Path) -> None:
+    """Every temporary and backup of ours under ``folder``, whatever its age (only under the lock)."""
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            if _is_ours(name) or _is_old_style(name):
+                try:
+                    os.unlink(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+
+
+# One run at a time in an output folder --------------------------------------------
+
+
+@contextmanager
+def output_lock(folder: Path, wait: float | None = None) -> Iterator[None]:
+    """Hold ``folder`` for this run: a second run waits for the first, then says it is busy.
+
+    A lock file created exclusively (works on Windows too, where there is no
+    fcntl); a lock left by a run that died (its process is gone) is taken over.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_NAME
+    deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            if _stale(lock):
+                lock.unlink(missing_ok=True)
+                continue
+            if time.monotonic() >= deadline:
+                raise OutputError(
+                    f"Thư mục {folder} đang được một lần chạy khác sử dụng ({_holder(lock)}). "
+                    "Chờ lần chạy đó xong rồi chạy lại."
+                ) from None
+            time.sleep(LOCK_POLL)
+    mine = {"pid": os.getpid(), "host": socket.gethostname(), "time": dt.datetime.now().isoformat(timespec="seconds")}
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(mine, fh)
+    try:
+        yield
+    finally:
+        if _read_lock(lock) == mine:
+            lock.unlink(missing_ok=True)
+
+
+def _read_lock(lock: Path) -> dict | None:
+    try:
+        return json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _holder(lock: Path) -> str:
+    found = _read_lock(lock) or {}
+    return f"máy {found.get('host', '?')}, tiến trình {found.get('pid', '?')}, từ {found.get('time', '?')}"
+
+
+def _stale(lock: Path) -> bool:
+    """Whether the run that holds ``lock`` is gone."""
+    found = _read_lock(lock)
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return False  # just removed: try again
+    if not isinstance(found, dict) or not isinstance(found.get("pid"), int):
+        return age > 10  # still being written, or garbage left by a crash
+    if found.get("host") != socket.gethostname():
+        return age > STALE_AGE  # another computer on a shared folder: cannot ask it
+    return not _alive(found["pid"])
+
+
+def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return kernel32.GetLastError() == 5  # access denied: it exists
+        try:
+            code = ctypes.c_ulong()
+            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

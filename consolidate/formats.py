@@ -29,12 +29,21 @@ KIND_NAMES = {
     "empty": "tệp rỗng",
     "zip-bomb": "tệp nén bất thường (giải nén ra dung lượng rất lớn)",
     "unknown": "không rõ định dạng",
+    "unreadable": "tệp không đọc được",
 }
 READABLE = {"xlsx", "xls", "ods", "xlsb"}
 
 
 def sniff(path: Path) -> str:
-    """One of KIND_NAMES' keys, decided by the file's content."""
+    """One of KIND_NAMES' keys, decided by the file's content; "unreadable" for a file that
+    vanished or lost its read permission since it was listed (one log entry, not a stopped run)."""
+    try:
+        return _sniff(path)
+    except OSError:
+        return "unreadable"
+
+
+def _sniff(path: Path) -> str:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if not head:
@@ -96,11 +105,15 @@ def expected_kind(path: Path) -> str | None:
 
 
 def sha256_of(path: Path) -> str:
-    """The file's checksum, as the provenance sheet shows it."""
+    """The file's checksum, as the provenance sheet shows it; "" for a file that can no longer be
+    read (its log entry says why), since provenance must never stop the run."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return ""
     return h.hexdigest()
 
 
@@ -146,3 +159,22 @@ def package_declares_entity(path: Path) -> bool:
     except (zipfile.BadZipFile, OSError):
         return False
     return False
+
+
+def display_name(name: str) -> str:
+    """A file name as it can be shown and written anywhere (CSV, workbook, HTML, JSON).
+
+    On Linux a name that is not valid UTF-8 arrives surrogate-escaped, and every
+    writer refuses it; its undecodable bytes are shown as "\ufffd" instead.
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape" if _only_escapes(name) else "surrogatepass")
+        return raw.decode("utf-8", "replace")
+
+
+def _only_escapes(name: str) -> bool:
+    """Whether every surrogate in ``name`` is one of surrogateescape's (a byte 0x80–0xFF)."""
+    return all(not 0xD800 <= ord(ch) <= 0xDFFF or 0xDC80 <= ord(ch) <= 0xDCFF for ch in name)

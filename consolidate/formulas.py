@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -29,6 +30,8 @@ def evaluate_formula(formula: str, grid: Grid) -> float | None:
             return None
         total += -value if sign == "-" else value
     rebuilt = "".join(s + t for s, t in re.findall(r"([+-]?)((?:SUM\([^()]*\))|[^+-]+)", expr))
+    if not math.isfinite(total):  # =999…9 (400 digits) is infinity: no count, and no writer takes it
+        return None
     return total if rebuilt.lstrip("+") == expr.lstrip("+") else None
 
 

@@ -13,6 +13,13 @@ from .text import clean, fold
 MAX_ROWS = 2000
 MAX_COLS = 60
 HEADER_SCAN_ROWS = 60
+# The volume of text is bounded too: 12,000 cells showing one 1 MB shared string once kept a check
+# busy for minutes. The template's longest text (a header, a unit name, a log message) is a few
+# hundred characters, and a province's roll-up holds well under a million in all; past the file's
+# budget only short texts ("Lỗi", a code) are kept, so counting the log's rows still works.
+MAX_CELL_CHARS = 1_000
+MAX_FILE_CHARS = 1_000_000
+SHORT_TEXT_CHARS = 16
 
 
 class GridCell(NamedTuple):
@@ -55,6 +62,58 @@ class Grid:
 
     def find_all(self, predicate, max_row: int = HEADER_SCAN_ROWS) -> list[tuple[int, int]]:
         return [(r, c) for r, c, folded in self.labels if r <= max_row and predicate(folded)]
+
+
+class TextCut(NamedTuple):
+    """Where reading cut text in one sheet, for the note in the log."""
+
+    sheet: str
+    first_cell: tuple[int, int]
+    cells: int
+    over_budget: bool  # cut because the file's whole budget was spent, not only the cell's
+
+
+def bound_text(grids: list[Grid]) -> list[TextCut]:
+    """Cut each text to MAX_CELL_CHARS, and the file's text to about MAX_FILE_CHARS (in place).
+
+    Done before anything reads the text character by character (the legacy-
+    encoding test, folding, matching), so no single file costs more than a
+    second or two whatever its shared strings hold.
+    """
+    budget = MAX_FILE_CHARS
+    cuts = []
+    for grid in grids:
+        changed: dict[tuple[int, int], GridCell | None] = {}
+        dropped: list[tuple[int, int]] = []
+        for pos, cell in grid.cells.items():
+            value = cell.value
+            if not isinstance(value, str):
+                continue
+            if len(value) <= min(MAX_CELL_CHARS, budget):
+                budget -= len(value)
+                continue
+            if budget >= MAX_CELL_CHARS:
+                keep = MAX_CELL_CHARS
+            else:  # the file's budget is spent: only short texts still count
+                if len(value) <= SHORT_TEXT_CHARS:
+                    continue
+                keep = 0
+                dropped.append(pos)
+            changed[pos] = GridCell(value[:keep], cell.number_format) if keep else None
+            budget = max(budget - keep, 0)
+        for pos, cell in changed.items():
+            if cell is None:
+                del grid.cells[pos]
+            else:
+                grid.cells[pos] = cell
+        if changed:
+            grid._labels = None
+            shortened = [pos for pos, cell in changed.items() if cell is not None]
+            if shortened:
+                cuts.append(TextCut(grid.title, shortened[0], len(shortened), False))
+            if dropped:
+                cuts.append(TextCut(grid.title, dropped[0], len(dropped), True))
+    return cuts
 
 
 # Values --------------------------------------------------------------------

@@ -73,6 +73,7 @@ def load_calamine(path: Path) -> list[Grid]:
 
 WORKER_TIMEOUT = 60
 ZIP_KINDS = {"xlsx", "ods", "xlsb"}  # packages of XML parts (.xlsb keeps its relationships and properties in XML)
+VANISHED = "tệp đã bị xóa, di chuyển hoặc không có quyền đọc trong lúc chạy"
 
 
 def _caused_by(exc: BaseException | None, kind: type) -> bool:
@@ -94,6 +95,8 @@ def load_grids(path: Path, kind: str) -> list[Grid]:
         try:
             return load_openpyxl(path)
         except Exception as exc:  # a hostile file is one log entry, never a crash
+            if isinstance(exc, (FileNotFoundError, PermissionError)):
+                raise Unreadable(P.FileUnreadable, reason=VANISHED) from None
             if _caused_by(exc, DefusedXmlException):
                 raise Unreadable(P.FileUnsafe, reason=UNSAFE_MARKUP_REASON) from None
             raise Unreadable(P.FileUnreadable, reason=f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}" if str(exc) else type(exc).__name__) from None
@@ -103,6 +106,8 @@ def load_grids(path: Path, kind: str) -> list[Grid]:
         raise Unreadable(P.FileUnreadable, reason="tệp rỗng, 0 byte")
     if kind == "zip-bomb":
         raise Unreadable(P.FileUnsafe, reason="là tệp nén bất thường, giải nén ra dung lượng quá lớn (zip bomb)")
+    if kind == "unreadable":
+        raise Unreadable(P.FileUnreadable, reason=VANISHED)
     if kind == "corrupt":
         raise Unreadable(P.FileUnreadable, reason="tệp nén bị hỏng hoặc không trọn vẹn")
     raise Unreadable(P.FileUnreadable, reason=f"thực chất là {KIND_NAMES.get(kind, kind)}")

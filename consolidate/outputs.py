@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import background
-from .feedback import check_feedback_folder, feedback_dir, write_feedback
+from . import problems as P
+from .feedback import check_feedback_folder, feedback_dir, needs_feedback, write_feedback
+from .files import OutputSet, output_lock, too_long
+from .quiet import quiet_cleanup
 from .html_summary import write_html_summary
 from .log_writer import write_log_csv
 from .pipeline import RunResult
@@ -37,14 +40,45 @@ def output_paths(result: RunResult, out: Path) -> dict[str, Path]:
 def write_outputs(result: RunResult, out: Path) -> Outputs:
     """Write every output: the merged workbook on the other core, while the log, the units'
     feedback copies and the HTML page (which links the copies made) are written here; at
-    N = 10,000 the two halves take about as long (~3.3 s each)."""
+    N = 10,000 the two halves take about as long (~3.3 s each).
+
+    One run at a time writes into ``out`` (output_lock), and every file is
+    written to a temporary first: the set replaces the previous one only when
+    all of it is ready, and not at all when one file cannot be replaced
+    (files.OutputError, which names it).
+    """
     check_feedback_folder(result, out)  # before anything is written
     paths = output_paths(result, out)
-    workbook_written = background.start(lambda: write_workbook(result, paths["workbook"]))
-    try:
-        write_log_csv(result.problems, paths["log"])
-        feedback = write_feedback(result, out)
-        write_html_summary(result, paths["html"], feedback)
-    finally:
-        workbook_written()  # its error, if any, is the run's error; never leave the child behind
+    with quiet_cleanup(), output_lock(out), OutputSet(out) as outputs:
+        logged = {(p.file, p.code) for p in result.problems}
+        result.problems.extend(p for p in _copies_not_written(result, out)  # before the workbook's child is forked
+                               if (p.file, p.code) not in logged)
+        workbook_written = background.start(lambda: write_workbook(result, paths["workbook"]))
+        try:
+            write_log_csv(result.problems, paths["log"])
+            feedback = write_feedback(result, out)
+            write_html_summary(result, paths["html"], feedback)
+        finally:
+            workbook_written()  # its error, if any, is the run's error; never leave the child behind
+        outputs.adopt(paths["workbook"])
+        outputs.commit()
     return Outputs(paths, feedback, feedback_dir(out))
+
+
+def _copies_not_written(result: RunResult, out: Path) -> list[P.Problem]:
+    """A log line for each feedback copy that is not made (write_feedback skips it): its name is too
+    long to create, or its text so long that the copy would be huge."""
+    by_file: dict[str, list[P.Problem]] = {}
+    for p in result.problems:
+        by_file.setdefault(p.file, []).append(p)
+    found = []
+    for sub in result.submissions:
+        logged = by_file.get(sub.name, [])
+        if needs_feedback(sub, logged):
+            reason = too_long(feedback_dir(out) / sub.name)
+            if reason is None and any(p.code == P.TextTruncated.code for p in logged):
+                # a copy keeps every character: 12,000 cells of one 1 MB string would be 12 GB
+                reason = "tệp chứa quá nhiều chữ, bản sao sẽ quá lớn"
+            if reason:
+                found.append(P.FeedbackNotWritten(file=sub.name, reason=reason))
+    return found

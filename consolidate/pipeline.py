@@ -23,8 +23,10 @@ from typing import Callable, Iterator
 from . import plausibility
 from . import problems as P
 from .consolidation import Consolidated, consolidate
-from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, expected_kind
+from .formats import KIND_NAMES, READABLE, SPREADSHEET_SUFFIXES, display_name, expected_kind
+from .loading import VANISHED
 from .legacy import ENCODING_NAMES, decode, looks_legacy
+from .quiet import quiet_cleanup
 from .reader import Record, Source, Submission, read_submission
 from .reading_pool import read_files
 from .registry import Registry, ReportSettings, Unit, default_registry, default_settings
@@ -40,6 +42,8 @@ class InboxFile:
     size: int
     mtime: float
     kind: str = ""  # what the bytes say it is (formats.sniff)
+    refused: P.Problem | None = None  # not read, and why (a link leading outside, a folder that will not open)
+    renamed: P.Problem | None = None  # the note that its real name could not be shown as it is
 
 
 @dataclass
@@ -87,20 +91,109 @@ class RunResult:
 
 
 def discover(inbox: Path) -> list[InboxFile]:
-    """Every file under the inbox, in a stable order (one stat per file: a country has 10,000)."""
-    found = []
-    for folder, dirs, names in os.walk(inbox):
-        prefix = Path(os.path.relpath(folder, inbox)).parts  # () for the inbox itself
-        prefix = () if prefix == (".",) else prefix
+    """Every entry under the inbox, in a stable order (one stat per file: a country has 10,000).
+
+    Nothing outside the inbox is read, and nothing is dropped silently: a link
+    that leads outside, a dangling link and a folder that cannot be opened
+    each come back as an entry carrying its log line (``refused``).
+    """
+    root = os.path.realpath(inbox)
+    found: list[tuple[tuple[str, ...], InboxFile]] = []
+
+    def unreadable_folder(err: OSError) -> None:
+        where = err.filename if isinstance(err.filename, str) else str(inbox)
+        parts = _relative_parts(where, inbox) or (".",)
+        found.append((parts, _refused(inbox, parts, P.FolderUnreadable, reason=_reason(err))))
+
+    for folder, dirs, names in os.walk(inbox, onerror=unreadable_folder):
+        prefix = _relative_parts(folder, inbox)
+        for name in [d for d in dirs if _is_link(os.path.join(folder, d))]:
+            dirs.remove(name)  # never walked into: a linked folder is refused or read where it really is
+            parts = (*prefix, name)
+            if not _inside(os.path.join(folder, name), root):
+                found.append((parts, _refused(inbox, parts, P.FileLinkOutside)))
+            else:
+                found.append((parts, _refused(inbox, parts, P.FileSkipped, what="liên kết tới thư mục đã có trong thư mục báo cáo")))
         for name in names:
-            try:
-                st = os.stat(os.path.join(folder, name))
-            except OSError:  # a broken link or a file removed meanwhile
-                continue
-            if stat.S_ISREG(st.st_mode):
-                found.append(((*prefix, name), st))
+            entry = _entry(inbox, root, folder, (*prefix, name))
+            if entry is not None:
+                found.append(((*prefix, name), entry))
     found.sort(key=lambda item: item[0])  # as sorted Paths: part by part
-    return [InboxFile(inbox.joinpath(*parts), "/".join(parts), st.st_size, st.st_mtime) for parts, st in found]
+    return _unique_names([f for _, f in found])
+
+
+def _entry(inbox: Path, root: str, folder: str, parts: tuple[str, ...]) -> InboxFile | None:
+    """One listed name as an inbox entry, or None for what is not a file (a pipe) or is gone."""
+    path = os.path.join(folder, parts[-1])
+    try:
+        st = os.lstat(path)  # one call for an ordinary file, as before
+    except OSError:
+        return None  # removed since it was listed: it is no longer in the inbox
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return _refused(inbox, parts, P.FileLinkBroken)
+        if not _inside(path, root):
+            return _refused(inbox, parts, P.FileLinkOutside)
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return InboxFile(inbox.joinpath(*parts), "/".join(parts), st.st_size, st.st_mtime)
+
+
+def _is_link(path: str) -> bool:
+    """A symbolic link, or on Windows a junction (which os.walk would otherwise walk into)."""
+    return os.path.islink(path) or bool(getattr(os.path, "isjunction", lambda _: False)(path))
+
+
+def _relative_parts(folder: str, inbox: Path) -> tuple[str, ...]:
+    parts = Path(os.path.relpath(folder, inbox)).parts
+    return () if parts == (".",) else parts
+
+
+def _inside(path: str, root: str) -> bool:
+    """Whether a link, followed to the end, stays in the inbox (``root``, already resolved)."""
+    target = os.path.realpath(path)
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _reason(err: OSError) -> str:
+    if isinstance(err, PermissionError):
+        return "không có quyền truy cập"
+    return err.strerror or type(err).__name__
+
+
+def _refused(inbox: Path, parts: tuple[str, ...], problem: type[P.Problem], **params: object) -> InboxFile:
+    """An entry that is not read, with the log line that says why."""
+    name = "/".join(parts)
+    f = InboxFile(inbox.joinpath(*parts), name, 0, 0.0, kind="refused")
+    f.refused = problem(file=name, name=name, **params)
+    return f
+
+
+def _unique_names(files: list[InboxFile]) -> list[InboxFile]:
+    """Each entry under a name every writer accepts, unique (the run keys files by name).
+
+    A name that is not valid UTF-8 is shown with "\ufffd" for its odd bytes and
+    logged; two such names that would look alike get " (2)", " (3)"… before the suffix.
+    """
+    taken = {f.name for f in files}
+    for f in files:
+        shown = display_name(f.name)
+        if shown == f.name:
+            continue
+        stem, dot, suffix = shown.rpartition(".") if "." in shown.rsplit("/", 1)[-1] else (shown, "", "")
+        n, candidate = 1, shown
+        while candidate in taken:
+            n += 1
+            candidate = f"{stem} ({n}){dot}{suffix}"
+        taken.add(candidate)
+        f.name = candidate
+        f.renamed = P.FileNameUndecodable(file=candidate, name=candidate)
+        if f.refused is not None:
+            f.refused.file = candidate
+            f.refused.params["name"] = candidate
+    return files
 
 
 def _skipped(f: InboxFile) -> P.Problem | None:
@@ -363,7 +456,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """The whole check-and-merge, in memory; ``progress(done, total)`` is told after each file read."""
-    with no_cycle_collection():
+    with no_cycle_collection(), quiet_cleanup():
         return _run(inbox, registry, settings, previous, progress)
 
 
@@ -379,7 +472,9 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     files = discover(inbox)
     to_read = []
     for f in files:
-        skipped = _skipped(f)
+        if f.renamed is not None:
+            problems.append(f.renamed)
+        skipped = f.refused or _skipped(f)
         if skipped is None:
             to_read.append(f)
         else:
@@ -392,6 +487,9 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
                       prepare=partial(_prepare, registry=registry, settings=settings))
     for f, (kind, sub) in zip(to_read, read):
         f.kind = kind
+        if sub is None and kind == "unreadable":  # gone or locked since it was listed
+            problems.append(P.FileUnreadable(file=f.name, reason=VANISHED))
+            continue
         if sub is None:
             problems.append(P.FileNotSpreadsheet(file=f.name, name=f.name, kind=KIND_NAMES.get(kind, kind)))
             continue
@@ -487,9 +585,14 @@ def keep_checked_bytes(submissions: list[Submission], problems: list[P.Problem])
 
 def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Submission, list[P.Problem]]]:
     """Each file's problems against the template contract; the unit name only against a given registry."""
+    with quiet_cleanup():
+        return _check(paths, registry)
+
+
+def _check(paths: list[Path], registry: Registry | None) -> list[tuple[Submission, list[P.Problem]]]:
     found = []
     for path in paths:
-        sub = read_submission(path, path.name)
+        sub = read_submission(path, display_name(path.name))
         problems = list(sub.problems)
         if registry is not None:
             matched = _match_units(sub, registry)

@@ -196,6 +196,57 @@ class HeaderIncomplete(Problem):
     hint = "Khôi phục cột “{label}” như trong tệp mẫu rồi nhập số liệu."
 
 
+@_register
+class FileNameUndecodable(Problem):
+    code = "file-name-undecodable"
+    severity = INFO
+    title = "Tên tệp có ký tự lạ"
+    template = "Tên tệp có ký tự không đọc được (không phải Unicode), hiển thị là “{name}”; tệp vẫn được đọc."
+    hint = "Đổi tên tệp bằng chữ tiếng Việt có dấu gõ Unicode hoặc chữ không dấu, rồi chạy lại."
+
+
+@_register
+class FileLinkOutside(Problem):
+    code = "file-link-outside"
+    title = "Lối tắt trỏ ra ngoài thư mục báo cáo"
+    template = "“{name}” là liên kết trỏ ra ngoài thư mục báo cáo nhận về nên không được đọc."
+    hint = "Chép chính tệp báo cáo (không phải lối tắt) vào thư mục báo cáo nhận về rồi chạy lại."
+
+
+@_register
+class FileLinkBroken(Problem):
+    code = "file-link-broken"
+    title = "Lối tắt hỏng"
+    template = "“{name}” là liên kết tới một tệp không còn tồn tại nên không được đọc."
+    hint = "Xóa lối tắt này; nếu đây là báo cáo thật, chép chính tệp báo cáo vào thư mục rồi chạy lại."
+
+
+@_register
+class FolderUnreadable(Problem):
+    code = "folder-unreadable"
+    title = "Không mở được thư mục con"
+    template = "Không mở được thư mục “{name}” ({reason}); các tệp trong đó không được đọc."
+    hint = "Kiểm tra quyền truy cập thư mục (chuột phải → Properties → Security) rồi chạy lại."
+
+
+@_register
+class TextTruncated(Problem):
+    code = "text-truncated"
+    severity = INFO
+    title = "Chữ quá dài, chỉ đọc phần đầu"
+    template = "{what}; chỉ đọc {limit}."
+    hint = "Nếu đây là báo cáo thật, xóa phần chữ thừa (thường là dữ liệu dán nhầm) rồi gửi lại."
+
+
+@_register
+class FeedbackNotWritten(Problem):
+    code = "feedback-not-written"
+    severity = INFO
+    title = "Không tạo được bản phản hồi"
+    template = "Không tạo được bản phản hồi cho tệp này ({reason}); các lỗi của tệp vẫn có trong nhật ký."
+    hint = "Đổi tên tệp cho ngắn hơn hoặc chọn thư mục kết quả (--out) có đường dẫn ngắn hơn, rồi chạy lại."
+
+
 # Units ---------------------------------------------------------------------
 
 

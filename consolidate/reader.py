@@ -13,9 +13,10 @@ from pathlib import Path
 
 from . import problems as P
 from .external import external_formula_problems
-from .formats import sniff
+from .formats import display_name, sniff
 from .formulas import FORMULA_TAG, fill_formulas, evaluate_formula
-from .grids import MAX_COLS, MAX_ROWS, GridCell, Grid, parse_number
+from .cells import address
+from .grids import MAX_CELL_CHARS, MAX_COLS, MAX_FILE_CHARS, MAX_ROWS, GridCell, Grid, TextCut, bound_text, parse_number
 from .loading import Unreadable, load_calamine, grids_from_sheets, load_grids
 from .records import Record, Source, Submission, UnitCell
 from .tables import (
@@ -69,13 +70,15 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
     ``has_formulas`` is what a caller that already scanned the sheets' XML knows,
     so the package is not opened again to find out.
     """
-    sub = Submission(path=path, name=name or path.name, kind=kind or sniff(path))
+    sub = Submission(path=path, name=name or display_name(path.name), kind=kind or sniff(path))
     try:
         grids = grids_from_sheets(sheets) if sheets is not None else load_grids(path, sub.kind)
     except Unreadable as exc:
         sub.problems.append(exc.problem_cls(file=sub.name, **exc.params))
         return sub
 
+    for cut in bound_text(grids):  # before any character-by-character work (legacy encodings, matching)
+        sub.problems.append(_text_cut(sub, cut))
     grids = unicode_grids(grids, sub)
     for grid in grids:
         rows, cols = grid.declared
@@ -109,3 +112,20 @@ def read_submission(path: Path, name: str | None = None, kind: str | None = None
     except Exception as exc:  # the second, formula-text read of a file that opened once
         sub.problems.append(P.FileUnreadable(file=sub.name, reason=type(exc).__name__))
     return sub
+
+
+def _text_cut(sub: Submission, cut: TextCut) -> P.Problem:
+    where = address(*cut.first_cell)
+    if cut.over_budget:
+        what = (f"Tệp chứa quá nhiều chữ (hơn {_vn(MAX_FILE_CHARS)} ký tự): từ ô {where}, "
+                f"{_vn(cut.cells)} ô có chữ dài bị bỏ qua")
+        return P.TextTruncated(file=sub.name, sheet=cut.sheet, cell=where, what=what,
+                               limit=f"{_vn(MAX_FILE_CHARS)} ký tự đầu của tệp")
+    what = f"{_vn(cut.cells)} ô có chữ dài hơn {_vn(MAX_CELL_CHARS)} ký tự (ô đầu tiên: {where})"
+    return P.TextTruncated(file=sub.name, sheet=cut.sheet, cell=where, what=what,
+                           limit=f"{_vn(MAX_CELL_CHARS)} ký tự đầu của mỗi ô")
+
+
+def _vn(n: int) -> str:
+    """1.000.000, as Vietnamese write it."""
+    return f"{n:,}".replace(",", ".")

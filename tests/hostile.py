@@ -176,4 +176,53 @@ def external_formulas(src: Path, dst: Path) -> Path:
     with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("xl/externalLinks/externalLink1.xml", link)
         zf.writestr("xl/externalLinks/_rels/externalLink1.xml.rels", link_rels)
+
+
+def amplified_shared_string(dst: Path, chars: int = 1_000_000, rows: int = 200, cols: int = 60) -> Path:
+    """A ~100 KB workbook whose 12,000 cells all show one ~1 MB shared string (old-encoding-like
+    Latin-1 text, which the legacy-encoding test reads character by character)."""
+    from openpyxl.utils import get_column_letter
+
+    text = ("Phöôùc Sôn ñaõ " * (chars // 15 + 1))[:chars]
+    cells = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{get_column_letter(c)}{r}" t="s"><v>0</v></c>' for c in range(1, cols + 1)) + "</row>"
+        for r in range(1, rows + 1)
+    )
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}">'
+            '<sheets><sheet name="Biểu mẫu 1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}">'
+            f'<dimension ref="A1:{get_column_letter(cols)}{rows}"/><sheetData>{cells}</sheetData></worksheet>'
+        ),
+        "xl/sharedStrings.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{rows * cols}" uniqueCount="1">'
+            f"<si><t>{text}</t></si></sst>"
+        ),
+    }
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data.encode("utf-8"))
     return dst
