@@ -176,6 +176,7 @@ def external_formulas(src: Path, dst: Path) -> Path:
     with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("xl/externalLinks/externalLink1.xml", link)
         zf.writestr("xl/externalLinks/_rels/externalLink1.xml.rels", link_rels)
+    return dst
 
 
 def amplified_shared_string(dst: Path, chars: int = 1_000_000, rows: int = 200, cols: int = 60) -> Path:
