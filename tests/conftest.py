@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from pathlib import Path
 
 import openpyxl
@@ -66,3 +67,9 @@ def checksums(folder: Path) -> dict[str, str]:
 
 def unit_file(inbox: Path, code: str) -> Path:
     return inbox / f"bao-cao-{code}.xlsx"
+
+
+# Windows, or the Windows-like Python of .ci/run (tests/windows_sim): no os.fork, only spawn.
+WINDOWS_SIM = os.environ.get("CONSOLIDATE_WINDOWS_SIM") == "1"
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (absent on Windows and in the "
+                                "simulated-Windows run): a monkeypatch must reach a child process")
