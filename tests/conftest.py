@@ -71,5 +71,8 @@ def unit_file(inbox: Path, code: str) -> Path:
 
 # Windows, or the Windows-like Python of .ci/run (tests/windows_sim): no os.fork, only spawn.
 WINDOWS_SIM = os.environ.get("CONSOLIDATE_WINDOWS_SIM") == "1"
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (absent on Windows and in the "
-                                "simulated-Windows run): a monkeypatch must reach a child process")
+
+
+def needs_fork(why: str):
+    """Skip where there is no os.fork (Windows, the simulated-Windows run), saying why the test needs it."""
+    return pytest.mark.skipif(not hasattr(os, "fork"), reason=f"needs os.fork (absent on Windows): {why}")

@@ -25,7 +25,7 @@ def test_an_error_in_the_child_is_raised_in_the_parent():
         join()
 
 
-@needs_fork
+@needs_fork("without it the work runs in this process, which a kill would end")
 def test_a_child_that_is_killed_is_a_failure_not_a_silent_success():
     join = background.start(lambda: os.kill(os.getpid(), signal.SIGKILL))
     with pytest.raises(background.ChildDied, match="-9"):

@@ -130,7 +130,8 @@ def test_a_file_that_kills_its_worker_is_read_the_careful_way(inbox):
     assert result.consolidated.form1["x-phuoc-an"]["computers"].value == 5.0
 
 
-@needs_fork
+@needs_fork("the monkeypatched reader must reach the workers; spawned ones import their own "
+            "(test_a_spawned_worker_that_dies_loses_only_its_batches covers spawn)")
 def test_a_worker_that_dies_loses_nothing(inbox, monkeypatch):
     """Should calamine ever abort on a file the screening let through, the other files still arrive."""
     from consolidate import reading_pool
