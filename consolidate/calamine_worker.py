@@ -3,9 +3,10 @@
 python-calamine allocates a sheet's whole grid, from its first value to its last,
 and a hostile file can make it abort the process (no ``try`` catches that); so it
 runs here, and the parent turns any crash into one log entry. Before calamine
-sees an .xls, the extent of its sheets is read from its records (biff.py) and a
-sheet larger than any report is refused; where the OS caps a process's memory
-(POSIX ``resource``; not Windows) the child also runs under LEGACY_MEMORY_LIMIT.
+sees an .xls or .ods, the extent of its sheets is read from the file itself
+(biff.py, ods_extent.py) and a sheet larger than any report is refused; where
+the OS caps a process's memory (POSIX ``resource``; not Windows) the child
+also runs under LEGACY_MEMORY_LIMIT.
 
 The result goes to the parent as UTF-8 bytes on stdout, whatever the console's
 code page: on Windows a text stdout would be cp1258 or cp1252, which cannot
@@ -21,7 +22,7 @@ import json
 import sys
 from typing import BinaryIO
 
-from .biff import OLE_MAGIC, sheet_extents
+from .biff import OLE_MAGIC
 
 MEMORY_LIMIT = 2 << 30  # bytes of address space of a reading worker (reading_pool)
 LEGACY_MEMORY_LIMIT = 768 << 20  # of this child: calamine alone, ~17 MB to start
@@ -48,22 +49,38 @@ def limit_memory(limit: int) -> None:
         pass
 
 
-def too_large(fh: BinaryIO) -> dict | None:
-    """The refusal for an .xls whose sheets' values span more than LEGACY_MAX_CELLS (one sheet, or all
-    together: each is allocated and read in turn), else None."""
-    if fh.read(len(OLE_MAGIC)) != OLE_MAGIC:
-        fh.seek(0)
+def _extents(data: bytes) -> list[tuple[str, int, int]] | None:
+    """Each sheet's (name, rows, columns) as calamine would allocate it, for .xls and .ods; None for
+    other formats (.xlsb) or a file these readers cannot follow, which calamine then judges itself."""
+    from . import biff, ods_extent  # here: the reading workers import this module for values() alone
+
+    try:
+        if data.startswith(OLE_MAGIC):
+            return biff.sheet_extents(data)
+        if data.startswith(b"PK\x03\x04"):
+            return ods_extent.sheet_extents(data)  # KeyError for a zip without content.xml
+    except ods_extent.TooLarge:
+        raise
+    except Exception:  # not a compound file, a record cut short, no content.xml: calamine will say it
         return None
-    data = OLE_MAGIC + fh.read()
+    return None
+
+
+def too_large(fh: BinaryIO) -> dict | None:
+    """The refusal for an .xls or .ods whose sheets' values span more than LEGACY_MAX_CELLS (one sheet,
+    or all together: each is allocated and read in turn), else None. Leaves ``fh`` at its start."""
+    from .ods_extent import TooLarge
+
+    data = fh.read()
     fh.seek(0)
     try:
-        extents = sheet_extents(data)
-    except Exception:  # NotCompoundFile, a record cut short: calamine will say what is wrong with it
-        return None
-    for sheet, rows, cols in extents:
+        extents = _extents(data)
+    except TooLarge:
+        return {"error": "too-large"}
+    for sheet, rows, cols in extents or ():
         if rows * cols > LEGACY_MAX_CELLS:
             return {"error": "too-large", "sheet": sheet, "rows": rows, "cols": cols}
-    if sum(rows * cols for _, rows, cols in extents) > LEGACY_MAX_CELLS:  # many sheets, each within the bound
+    if sum(rows * cols for _, rows, cols in extents or ()) > LEGACY_MAX_CELLS:  # many sheets, each within the bound
         return {"error": "too-large"}
     return None
 

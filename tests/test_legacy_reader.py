@@ -56,6 +56,38 @@ def test_a_small_xls_with_one_far_value_is_refused_before_calamine_allocates(tmp
                                              "quá lớn đối với một báo cáo")
 
 
+def test_a_small_ods_with_one_far_value_is_refused_before_calamine_allocates(tmp_path):
+    """The same in OpenDocument: a row repeated 200,000 times, then one value 100 columns across;
+    1 kB that calamine would make 1.2 GB of. Trailing empty rows, as LibreOffice writes them, cost
+    nothing and do not count."""
+    import zipfile
+
+    from consolidate import ods_extent
+
+    path = write_ods(tmp_path / "far.ods", CELLS)
+    far_row = ('<table:table-row table:number-rows-repeated="200000"><table:table-cell/></table:table-row>'
+               '<table:table-row><table:table-cell table:number-columns-repeated="100"/>'
+               '<table:table-cell office:value-type="float" office:value="1"/></table:table-row>'
+               '<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
+               'table:number-columns-repeated="1024"/></table:table-row>')
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    assert ods_extent.sheet_extents(path.read_bytes()) == [("Biểu mẫu 1", 3, 2)]
+    parts["content.xml"] = parts["content.xml"].replace(b"</table:table>", far_row.encode() + b"</table:table>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data, zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2000
+    assert ods_extent.sheet_extents(path.read_bytes()) == [("Biểu mẫu 1", 200004, 101)]
+
+    started = time.perf_counter()
+    with pytest.raises(Unreadable) as caught:
+        load_calamine(path)
+    assert time.perf_counter() - started < 5
+    assert caught.value.params["reason"] == ("trang “Biểu mẫu 1” có dữ liệu trải trên 200004 dòng × 101 cột, "
+                                             "quá lớn đối với một báo cáo")
+
+
 def test_many_sheets_each_within_the_bound_are_refused_together(tmp_path, monkeypatch):
     """Each sheet is allocated in turn: the bound is on all of them, or a file of many mid-sized
     sheets would take minutes."""
