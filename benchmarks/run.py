@@ -18,6 +18,8 @@ so that interpreter start-up and imports count:
 Wall-clock is the median of --repeat runs, measured around the child from
 spawn to exit. Peak RSS is the child's own ru_maxrss, from os.wait4 on that
 child (not a RUSAGE_CHILDREN delta, which is a maximum over all children).
+Where there is no os.wait4 (Windows) peak RSS and CPU time are not measured
+(NaN, shown as "nan"); the timings still are.
 Afterwards one more run of the largest N is profiled in-process (steps.py).
 """
 
@@ -134,20 +136,25 @@ def measure(cmd: list[str], timeout: float) -> Sample:
 
         def kill() -> None:
             killed.set()
-            os.kill(proc.pid, signal.SIGKILL)  # only the child we started, by its id
+            # only the child we started, by its id (SIGKILL is POSIX; SIGTERM terminates on Windows)
+            os.kill(proc.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            if hasattr(os, "wait4"):
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+                rss, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+            else:  # Windows: no rusage of one child
+                proc.wait()
+                rss = cpu = float("nan")
         finally:
             timer.cancel()
         seconds = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         out.seek(0)
         err.seek(0)
-        return Sample(seconds, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime,
-                      out.read(), err.read(), killed.is_set())
+        return Sample(seconds, rss, proc.returncode, cpu, out.read(), err.read(), killed.is_set())
 
 
 @dataclass

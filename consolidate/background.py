@@ -25,10 +25,20 @@ class ChildDied(RuntimeError):
 def start(work: Callable[[], T]) -> Callable[[], T]:
     """Begin ``work()``; the returned function waits for it and returns its value or raises its error.
 
-    Without fork (Windows) the work is simply done here, now.
+    Without fork (Windows) the work is simply done here, now; its error is still raised by the
+    returned function, not here, so the caller's other work goes on as it does with a child.
+    (A spawned process would have to be sent the whole run's result, pickled: slower than this.)
     """
     if not hasattr(os, "fork"):
-        value = work()
+        try:
+            value = work()
+        except Exception as exc:  # noqa: BLE001 - raised at join, as the child's would be; Ctrl+C is not held back
+            error = exc
+
+            def fail() -> T:
+                raise error
+
+            return fail
         return lambda: value
     sys.stdout.flush()
     sys.stderr.flush()

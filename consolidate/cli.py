@@ -12,6 +12,7 @@ import click
 from . import config as config_files
 from . import pipeline
 from . import problems as P
+from .console import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, make_streams_safe
 from .registry import Registry, ReportSettings, default_registry, default_settings
 from .summary import summarize
 
@@ -53,11 +54,30 @@ def entry(args: list[str] | None = None) -> None:
     keep collecting.)"""
     try:
         main(args)
+    except KeyboardInterrupt:  # before click had a context (while parsing): the same line, the same code
+        click.echo(file=sys.stderr)
+        click.secho(INTERRUPTED, fg="yellow", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         gc.freeze()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group: streams that cannot fail on Vietnamese before anything (even --help) is
+    printed, and Ctrl+C turned into one Vietnamese line and exit 130 (console.py)."""
+
+    def main(self, *args, **kwargs):
+        make_streams_safe()
+        return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="consolidate")
 def main() -> None:
     """Gộp báo cáo Excel của các đơn vị thành một bảng tổng hợp đã kiểm tra."""

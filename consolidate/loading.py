@@ -54,10 +54,19 @@ def _grids_from_openpyxl(wb) -> list[Grid]:
 
 
 def load_calamine(path: Path) -> list[Grid]:
-    """Values of a .xls/.ods/.xlsb, read by python-calamine in a child process."""
+    """Values of a .xls/.ods/.xlsb, read by python-calamine in a child process.
+
+    The child speaks UTF-8 bytes (never the console's code page); a file too heavy
+    for a report is refused before any reading, as the memory cap that backs the
+    child's own checks exists only where the OS offers one (not on Windows).
+    """
+    size = path.stat().st_size
+    if size > LEGACY_MAX_BYTES:
+        raise Unreadable(P.FileUnreadable, reason=f"tệp nặng {size / (1 << 20):.0f} MB, quá lớn đối với một báo cáo")
     cmd = [sys.executable, "-m", "consolidate.calamine_worker", str(path), str(MAX_ROWS), str(MAX_COLS)]
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=WORKER_TIMEOUT, check=False)
+        done = subprocess.run(cmd, capture_output=True, timeout=WORKER_TIMEOUT, check=False,
+                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise Unreadable(P.FileUnreadable, reason=f"đọc quá {WORKER_TIMEOUT} giây") from None
     if done.returncode != 0:
@@ -65,6 +74,9 @@ def load_calamine(path: Path) -> list[Grid]:
     result = json.loads(done.stdout.decode("utf-8"))
     if result.get("error") == "encrypted":
         raise Unreadable(P.FileEncrypted)
+    if result.get("error") == "too-large" and "sheet" in result:
+        raise Unreadable(P.FileUnreadable, reason=f"trang “{result['sheet']}” có dữ liệu trải trên {result['rows']} dòng"
+                                                  f" × {result['cols']} cột, quá lớn đối với một báo cáo")
     if "error" in result:
         reason = {"too-large": "vùng dữ liệu quá lớn"}.get(result["error"], result.get("reason", result["error"]))
         raise Unreadable(P.FileUnreadable, reason=reason)
@@ -74,6 +86,7 @@ def load_calamine(path: Path) -> list[Grid]:
 WORKER_TIMEOUT = 60
 ZIP_KINDS = {"xlsx", "ods", "xlsb"}  # packages of XML parts (.xlsb keeps its relationships and properties in XML)
 VANISHED = "tệp đã bị xóa, di chuyển hoặc không có quyền đọc trong lúc chạy"
+LEGACY_MAX_BYTES = 32 << 20  # a report is tens of kilobytes; an old .xls with pictures, a few megabytes
 
 
 def _caused_by(exc: BaseException | None, kind: type) -> bool:

@@ -13,7 +13,8 @@ declared size is small. So:
   write them and inside the bounds, no part that lies about its size);
 - the whole per-file work (values, tables, records, problems) runs in worker
   processes, forked so they start in milliseconds, and only the finished
-  Submission comes back;
+  Submission comes back (where there is no fork, as on Windows, they are
+  spawned: each starts a fresh interpreter, so only larger inboxes use them);
 - a worker that dies (a hostile file calamine could not survive) loses only
   the batches it had; those are read again by careful workers (no calamine in
   process), and if even that pool breaks, by this process, one file at a time.
@@ -26,8 +27,8 @@ import hashlib
 import io
 import multiprocessing
 import os
+import pickle
 import re
-import resource
 import string
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -36,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from .calamine_worker import MEMORY_LIMIT
+from .calamine_worker import MEMORY_LIMIT, limit_memory
 from .cells import column_letters
 from .calamine_worker import values as calamine_values
 from .formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
@@ -45,6 +46,7 @@ from .xlsx_package import inflated, stored_bytes
 from .xml_text import Unsupported
 
 MIN_FILES = 8  # below this, starting workers costs more than it saves
+SPAWN_MIN_FILES = 48  # the same without fork: two spawned workers cost ~0.7 s to start; measured break-even ~48 files
 BATCH = 32
 FAST_MAX_BYTES = 8 << 20  # a submission is ~10 kB: a file, or an unpacked part, this large is read the careful way
 FAST_MAX_TOTAL = 32 << 20  # all its parts unpacked, together
@@ -259,15 +261,13 @@ def read_file(path: Path, name: str, is_spreadsheet: Callable[[Path, str], bool]
 def _init_worker(prepare: Callable[[Submission], None] | None = None) -> None:
     """Bound the worker's memory and silence it: a dying worker must not print a crash dump at the clerk.
 
-    ``prepare`` reaches the worker by fork (a forked process's arguments are not pickled):
-    pickled with every batch it would carry the caller's whole registry.
+    ``prepare`` reaches the worker once, as the pool's initializer argument: inherited by fork, or
+    pickled once per spawned worker (it must then be picklable: a functools.partial of a module-level
+    function). Pickled with every batch it would carry the caller's whole registry each time.
     """
     global _worker_prepare
     _worker_prepare = prepare
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    except (ValueError, OSError):
-        pass
+    limit_memory(MEMORY_LIMIT)  # where the OS offers a cap; not on Windows
     faulthandler.disable()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
@@ -304,7 +304,7 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     try:
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_init_worker,
-                                 initargs=(prepare,), mp_context=multiprocessing.get_context("fork")) as pool:
+                                 initargs=(prepare,), mp_context=multiprocessing.get_context(_start_method())) as pool:
             futures = {pool.submit(_read_batch, [items[i] for i in batch], is_spreadsheet, fast): batch
                        for batch in batches}
             if meanwhile is not None:
@@ -320,6 +320,25 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
                 tick(sum(r is not None for r in read))
     except (OSError, BrokenProcessPool):
         pass
+
+
+def _start_method() -> str:
+    """fork where the OS has it (workers start in milliseconds, sharing what is imported), else spawn."""
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _pool_worthwhile(n: int, is_spreadsheet: Callable[[Path, str], bool],
+                     prepare: Callable[[Submission], None] | None) -> bool:
+    """Whether ``n`` files are worth starting workers for, and the workers can be given the hooks."""
+    if _start_method() == "fork":
+        return n >= MIN_FILES
+    if n < SPAWN_MIN_FILES:
+        return False
+    try:  # a spawned worker receives it pickled; a closure cannot be, so this process reads instead
+        pickle.dumps((is_spreadsheet, prepare))
+    except Exception:
+        return False
+    return True
 
 
 def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, str], bool],
@@ -344,7 +363,7 @@ def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
         if progress is not None and n:
             progress(done, len(items))
 
-    if len(items) >= MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
+    if _pool_worthwhile(len(items), is_spreadsheet, prepare):
         for fast in (True, False):
             todo = [i for i, r in enumerate(results) if r is None]
             if todo:

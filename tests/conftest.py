@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from pathlib import Path
 
 import openpyxl
@@ -66,3 +67,12 @@ def checksums(folder: Path) -> dict[str, str]:
 
 def unit_file(inbox: Path, code: str) -> Path:
     return inbox / f"bao-cao-{code}.xlsx"
+
+
+# Windows, or the Windows-like Python of .ci/run (tests/windows_sim): no os.fork, only spawn.
+WINDOWS_SIM = os.environ.get("CONSOLIDATE_WINDOWS_SIM") == "1"
+
+
+def needs_fork(why: str):
+    """Skip where there is no os.fork (Windows, the simulated-Windows run), saying why the test needs it."""
+    return pytest.mark.skipif(not hasattr(os, "fork"), reason=f"needs os.fork (absent on Windows): {why}")

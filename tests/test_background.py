@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from consolidate import background, outputs, pipeline
-from conftest import run_cli
+from conftest import needs_fork, run_cli
 
 
 def test_the_value_comes_back():
@@ -25,10 +25,29 @@ def test_an_error_in_the_child_is_raised_in_the_parent():
         join()
 
 
+@needs_fork("without it the work runs in this process, which a kill would end")
 def test_a_child_that_is_killed_is_a_failure_not_a_silent_success():
     join = background.start(lambda: os.kill(os.getpid(), signal.SIGKILL))
     with pytest.raises(background.ChildDied, match="-9"):
         join()
+
+
+def test_without_fork_the_work_is_done_here_and_its_error_waits_for_the_join(monkeypatch):
+    """Windows has no fork: the work runs at once in this process, but, as with a child, its error
+    reaches the caller only when it asks for the result, after its own work meanwhile."""
+    monkeypatch.delattr(os, "fork", raising=False)
+    done = []
+
+    def full_disk():
+        done.append("workbook")
+        raise OSError(28, "No space left on device")
+
+    join = background.start(full_disk)
+    done.append("log")
+    with pytest.raises(OSError, match="No space left"):
+        join()
+    assert done == ["workbook", "log"]
+    assert background.start(lambda: 14)() == 14
 
 
 def test_a_failed_workbook_fails_the_run_even_though_the_other_outputs_went_on(inbox, out, monkeypatch):

@@ -7,6 +7,7 @@ harness itself is exercised on real files and real child processes.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def test_the_harness_builds_an_inbox_reads_it_and_renders_the_table(tmp_path):
 
     row = bench.measure_size(3, inbox, units_csv, tmp_path / "out", repeat=1, timeout=60,
                              log=lambda *_: None, which=("calamine", "openpyxl", "run"))
-    assert row.openpyxl.ok and row.openpyxl.seconds > 0 and row.openpyxl.rss_mib > 0
+    assert row.openpyxl.ok and row.openpyxl.seconds > 0
+    assert row.openpyxl.rss_mib > 0 or not hasattr(os, "wait4")  # Windows: no peak RSS of a child, NaN
     assert row.run.ok and row.summary["files"] == 3 and row.summary["units"] == 3  # the command itself ran
     assert row.calamine.ok or row.calamine.missing == "not installed"  # python-calamine is optional
 

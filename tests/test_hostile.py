@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -121,15 +122,17 @@ def test_an_interrupted_run_never_replaces_a_good_workbook(inbox, out, tmp_path)
         close = w.Workbook.close
         def close_then_die(self):
             close(self)            # the temporary file is complete on disk...
-            os.kill(os.getpid(), signal.SIGKILL)   # ...and the process dies before renaming it
+            os._exit(137)          # ...and the process dies before renaming it (as if killed; portable)
         w.Workbook.close = close_then_die
         from consolidate.cli import main
         main(["run", {str(inbox)!r}, "--out", {str(out)!r}])
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
-    # the workbook is written by a child process: it dies, the run says so and stops with exit 2
-    assert done.returncode == 2
-    assert "Lỗi nghiêm trọng" in done.stderr.decode()
+    if hasattr(os, "fork"):  # the workbook is written by a child process: it dies, the run says so, exit 2
+        assert done.returncode == 2
+        assert "Lỗi nghiêm trọng" in done.stderr.decode()
+    else:  # Windows: written in the run's own process, which dies with it
+        assert done.returncode != 0
     assert (out / "tong-hop-tuy-phuoc.xlsx").read_bytes() == good
     assert list(out.glob(".~*.tmp")), (sorted(p.name for p in out.iterdir()), done.stderr.decode())  # the half-finished work is only a hidden temp
 

@@ -13,7 +13,7 @@ import hostile
 from consolidate import pipeline
 from consolidate.reader import read_submission
 from consolidate.reading_pool import read_file, read_files, screen_package
-from conftest import unit_file
+from conftest import needs_fork, unit_file
 
 
 def calamine_can_read(path: Path) -> bool:
@@ -130,6 +130,8 @@ def test_a_file_that_kills_its_worker_is_read_the_careful_way(inbox):
     assert result.consolidated.form1["x-phuoc-an"]["computers"].value == 5.0
 
 
+@needs_fork("the monkeypatched reader must reach the workers; spawned ones import their own "
+            "(test_a_spawned_worker_that_dies_loses_only_its_batches covers spawn)")
 def test_a_worker_that_dies_loses_nothing(inbox, monkeypatch):
     """Should calamine ever abort on a file the screening let through, the other files still arrive."""
     from consolidate import reading_pool
@@ -248,10 +250,13 @@ def _mark_where_read(sub) -> None:
     sub.matched = {"read in": str(os.getpid())}
 
 
-def test_each_submission_is_prepared_in_the_process_that_read_it(inbox):
+def test_each_submission_is_prepared_in_the_process_that_read_it(inbox, monkeypatch):
     """The caller's per-file work (matching units, the period) runs in the reading workers, on every
     core, and what it did to the submission comes back with it; a file the fast path refuses is
     prepared after its careful reading as well."""
+    from consolidate import reading_pool
+
+    monkeypatch.setattr(reading_pool, "SPAWN_MIN_FILES", 8)  # without fork (Windows), a pool all the same
     (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     items = [(p, p.name) for p in sorted(inbox.glob("*.xlsx"))]
 
@@ -330,3 +335,55 @@ def test_two_runs_in_one_process_each_prepare_only_their_own_files(inbox):
     b.join(10)
     got = {run: [sub.matched.get("prepared by") for _, sub in found] for run, found in read.items()}
     assert got == {"a": ["a", "a", "a"], "b": ["b", "b", "b"]}
+
+
+def _without_fork(monkeypatch) -> None:
+    """This process as Windows has it: spawn is the only start method (the pool's choice)."""
+    import multiprocessing
+
+    from consolidate import reading_pool
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(reading_pool, "SPAWN_MIN_FILES", 8)
+
+
+def _dies_reading_phuoc_an(sub) -> None:
+    """A prepare hook that kills the worker (never this process) on Phước An's file, as calamine
+    aborting would: no exception, the process is gone."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None and sub.name == "bao-cao-x-phuoc-an.xlsx":
+        os.abort()
+    _mark_where_read(sub)
+
+
+def test_without_fork_spawned_workers_read_and_prepare_the_same(inbox, monkeypatch):
+    """Windows has no fork: the workers are spawned, their hooks reach them pickled, and the run reads
+    exactly what it reads with forked workers (or none)."""
+    forked = pipeline.run(inbox)
+    items = [(p, p.name) for p in sorted(inbox.glob("*.xlsx"))]
+    _without_fork(monkeypatch)
+
+    read = read_files(items, pipeline.is_submission, prepare=_mark_where_read)
+    spawned = pipeline.run(inbox)
+
+    assert any(sub.matched["read in"] != str(os.getpid()) for _, sub in read)  # workers did read
+    assert [p.code for p in spawned.problems] == [p.code for p in forked.problems] == ["total-mismatch"]
+    assert spawned.consolidated.form1 == forked.consolidated.form1
+
+
+def test_a_spawned_worker_that_dies_loses_only_its_batches(inbox, monkeypatch):
+    """Under spawn, as under fork, a worker's death costs only a re-reading of its files, carefully."""
+    from consolidate import reading_pool
+
+    _without_fork(monkeypatch)
+    monkeypatch.setattr(reading_pool, "BATCH", 2)
+    items = [(p, p.name) for p in sorted(inbox.glob("*.xlsx"))]
+
+    read = read_files(items, pipeline.is_submission, prepare=_dies_reading_phuoc_an)
+
+    assert [sub.name for _, sub in read] == [name for _, name in items]
+    assert all(kind == "xlsx" and sub.records for kind, sub in read)
+    where = {sub.name: sub.matched["read in"] for _, sub in read}
+    assert where["bao-cao-x-phuoc-an.xlsx"] == str(os.getpid())  # read again here, carefully
+    assert any(pid != str(os.getpid()) for pid in where.values())  # the other batches by the workers
