@@ -20,10 +20,11 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from consolidate.registry import Unit, default_settings
-from consolidate.sample import DISTRICT_UNIT, SEED_FORM1, form2_values
-from consolidate.template import FORM1_FIELDS, TOTAL_PARTS
-from consolidate.template_writer import write_template
+from consolidate.core.registry import Unit
+from consolidate.settings.report import default_settings
+from consolidate.write.sample import DISTRICT_UNIT, SEED_FORM1, form2_values
+from consolidate.core.template import FORM1_FIELDS, TOTAL_PARTS
+from consolidate.write.templates import write_template
 
 # Bump when the generated content changes: the pool is then rebuilt.
 GENERATOR_VERSION = "1"

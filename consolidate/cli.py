@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from . import config as config_files
-from . import pipeline
-from . import problems as P
+from . import app
 from .console import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, make_streams_safe
-from .registry import Registry, ReportSettings, default_registry, default_settings
-from .summary import summarize
+from .core import problems as P
+from .core.registry import Registry, ReportSettings
+from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
+from .core.summary import summarize
 
 EXIT_OK, EXIT_ERRORS, EXIT_FATAL = 0, 1, 2
 SHOWN_PROBLEMS = 20
@@ -38,13 +38,9 @@ def _settings_options(f):
 def _load(units_file: Path | None, config_file: Path | None) -> tuple[Registry, ReportSettings]:
     """The registry and settings the options name, else the embedded Tuy Phước sample; a bad file stops here."""
     try:
-        settings, units_from_config = (config_files.load_config(config_file) if config_file
-                                       else (default_settings(), None))
-        units_path = units_file or units_from_config
-        registry = config_files.load_registry(units_path) if units_path else default_registry()
-    except config_files.ConfigError as exc:
+        return app.load(units_file, config_file)
+    except app.ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    return registry, settings
 
 
 def entry(args: list[str] | None = None) -> None:
@@ -100,7 +96,7 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
     """
     if _inside(out, inbox):
         raise click.UsageError("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
-    with pipeline.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
+    with app.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
         registry, settings = _load(units_file, config_file)
     bar = None
 
@@ -112,18 +108,12 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
 
     show_progress = not quiet and not as_json and sys.stderr.isatty()
     try:
-        result = pipeline.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None)
+        result = app.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None)
         if bar is not None:
             bar.render_finish()
-        # The writers are imported when needed: `consolidate --help` and `check` stay quick.
-        from .accounting import violations
-        from .outputs import write_outputs
-
-        with pipeline.no_cycle_collection():  # the run's rows are only read from here on
-            paths = write_outputs(result, out)
-            unaccounted = violations(result)
+        paths, unaccounted = app.write(result, out)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
-        from .files import OutputError
+        from .write.files import OutputError  # start-up: only when a run failed
 
         if isinstance(exc, OutputError):  # an output open in Excel, or the folder in use: what to do
             click.secho(str(exc), fg="red", err=True)
@@ -148,13 +138,13 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
 
 
-def _print_summary(result: pipeline.RunResult, summary: dict, inbox: Path) -> None:
+def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
     read, skipped = summary["files_read"], summary["files"] - summary["files_read"]
     click.echo(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {skipped} tệp khác)." if skipped else "."))
     click.echo(f"Đơn vị đã báo cáo: {summary['units_reported']}/{summary['units_expected']}.")
-    for state, key in ((pipeline.MISSING, "units_missing"), (pipeline.UNUSABLE, "units_unusable")):
+    for state, key in ((MISSING, "units_missing"), (UNUSABLE, "units_unusable")):
         if summary[key]:
-            click.echo(f"{pipeline.STATUS_LABELS[state]}: {', '.join(summary[key])}.")
+            click.echo(f"{STATUS_LABELS[state]}: {', '.join(summary[key])}.")
     color = "red" if summary["errors"] else ("yellow" if summary["warnings"] else "green")
     click.secho(
         f"Lỗi: {summary['errors']} · Cảnh báo: {summary['warnings']}"
@@ -189,7 +179,7 @@ def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | 
     """
     registry = _load(units_file, config_file)[0] if (units_file or config_file) else None
     bad = False
-    for sub, found in pipeline.check(list(files), registry):
+    for sub, found in app.check(list(files), registry):
         unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
         head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
         errors = [p for p in found if p.severity == P.ERROR]
@@ -217,9 +207,7 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
     Ví dụ: consolidate template --out mau/
     """
     registry, settings = _load(units_file, config_file)
-    from .template_writer import write_templates
-
-    paths = write_templates(registry, settings, out)
+    paths = app.template(registry, settings, out)
     click.echo(f"Đã tạo {len(paths)} tệp mẫu trong {out}:")
     for p in paths:
         click.echo(f"  {p.name}")
@@ -234,8 +222,8 @@ def init(folder: Path, force: bool) -> None:
     Ví dụ: consolidate init cau-hinh/
     """
     try:
-        written = config_files.write_examples(folder, overwrite=force)
-    except config_files.ConfigError as exc:
+        written = app.init(folder, overwrite=force)
+    except app.ConfigError as exc:
         raise click.UsageError(f"{exc} (dùng --force để ghi đè)") from None
     for p in written:
         click.echo(f"Đã tạo {p}")

@@ -1,7 +1,7 @@
 """Validation rules of the two forms, written as pandera schemas.
 
 Installed as ``consolidate.schemas``. Each check's ``name`` is the stable
-problem code it becomes in the error log (see ``consolidate.problems``).
+problem code it becomes in the error log (see ``consolidate.core.problems``).
 """
 
 from .form1 import form1_schema

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from consolidate.template import FORM1_FIELDS, TOTAL_PARTS
+from consolidate.core.template import FORM1_FIELDS, TOTAL_PARTS
 
 from .checks import is_number, non_negative, numbers, whole
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from consolidate.cli import main
-from consolidate.sample import make_sample_inbox
+from consolidate.write.sample import make_sample_inbox
 
 
 @pytest.fixture

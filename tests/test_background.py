@@ -7,7 +7,9 @@ import signal
 
 import pytest
 
-from consolidate import background, outputs, pipeline
+from consolidate.write import background
+from consolidate.write import outputs
+from consolidate import app
 from conftest import needs_fork, run_cli
 
 
@@ -56,7 +58,7 @@ def test_a_failed_workbook_fails_the_run_even_though_the_other_outputs_went_on(i
 
     monkeypatch.setattr(outputs, "write_workbook", no_space)
     with pytest.raises(OSError, match="No space left"):
-        outputs.write_outputs(pipeline.run(inbox), out)
+        outputs.write_outputs(app.run(inbox), out)
     assert not (out / "tong-hop-tuy-phuoc.xlsx").exists()
 
     result = run_cli("run", inbox, "--out", out)

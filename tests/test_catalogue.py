@@ -7,10 +7,10 @@ import unicodedata
 
 import pytest
 
-from consolidate import problems as P
+from consolidate.core import problems as P
 from consolidate.cli import main
-from consolidate.registry import default_registry
-from consolidate.text import fold, unit_key
+from consolidate.settings.units import default_registry
+from consolidate.core.text import fold, unit_key
 from conftest import run_cli
 
 
@@ -57,7 +57,7 @@ def test_the_registry_has_the_seed_units_in_order_with_stable_codes():
 
 
 def test_a_name_without_its_tone_marks_points_at_the_unit_of_the_same_district():
-    from consolidate.registry import Registry, Unit
+    from consolidate.core.registry import Registry, Unit
 
     registry = Registry([
         Unit("t", "Tỉnh Thử nghiệm", "tỉnh"),

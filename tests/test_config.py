@@ -11,8 +11,11 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from consolidate.config import ConfigError, load_config, load_registry, write_examples
-from consolidate.registry import default_registry, default_settings
+from consolidate.settings.units import ConfigError, load_registry
+from consolidate.settings.report import load_config
+from consolidate.write.examples import write_examples
+from consolidate.settings.units import default_registry
+from consolidate.settings.report import default_settings
 
 HEADER = "code,name,level,parent\n"
 

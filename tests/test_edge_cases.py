@@ -7,9 +7,10 @@ import shutil
 
 import openpyxl
 
-from consolidate import pipeline
-from consolidate.outputs import write_outputs
-from consolidate.registry import default_settings
+from consolidate import app
+from consolidate.core import results
+from consolidate.write.outputs import write_outputs
+from consolidate.settings.report import default_settings
 from conftest import read_log, run_cli, set_cells, unit_file
 from test_province import build_mau_inbox, district_mau, province
 
@@ -20,34 +21,34 @@ def codes_for(out, name):
 
 def test_a_unit_marked_not_reported_in_a_district_stays_not_reported_at_the_province(tmp_path):
     tp = tmp_path / "tp"
-    from consolidate.sample import make_sample_inbox
+    from consolidate.write.sample import make_sample_inbox
 
     make_sample_inbox(tp)
     unit_file(tp, "x-phuoc-an").unlink()
-    write_outputs(pipeline.run(tp), tmp_path / "tp-out")
-    write_outputs(pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau()), tmp_path / "mau-out")
+    write_outputs(app.run(tp), tmp_path / "tp-out")
+    write_outputs(app.run(build_mau_inbox(tmp_path / "mau"), district_mau()), tmp_path / "mau-out")
     inbox = tmp_path / "tinh"
     inbox.mkdir()
     for wb in [*(tmp_path / "tp-out").glob("*.xlsx"), *(tmp_path / "mau-out").glob("*.xlsx")]:
         shutil.copy(wb, inbox)
 
-    result = pipeline.run(inbox, province())
+    result = app.run(inbox, province())
 
-    assert result.status["x-phuoc-an"].state == pipeline.MISSING
+    assert result.status["x-phuoc-an"].state == results.MISSING
     assert not [p for p in result.problems if p.unit == "Xã Phước An" and p.code != "unit-not-reported"]
-    assert result.count(pipeline.REPORTED) == 17
+    assert result.count(results.REPORTED) == 17
 
 
 def test_a_district_workbook_for_another_period_is_not_merged_by_the_province(tmp_path):
-    from consolidate.sample import make_sample_inbox
+    from consolidate.write.sample import make_sample_inbox
 
     old = dataclasses.replace(default_settings(), period_before="từ 01/01/2023 – 30/4/2023")
-    tp = pipeline.run(make_sample_inbox(tmp_path / "tp")[0].parent, settings=old)
+    tp = app.run(make_sample_inbox(tmp_path / "tp")[0].parent, settings=old)
     write_outputs(tp, tmp_path / "tp-out")
     inbox = tmp_path / "tinh"
     inbox.mkdir()
     shutil.copy(tmp_path / "tp-out" / "tong-hop-tuy-phuoc.xlsx", inbox)
-    result = pipeline.run(inbox, province())
+    result = app.run(inbox, province())
     assert [p.code for p in result.problems if p.file == "tong-hop-tuy-phuoc.xlsx"][-1] == "period-mismatch"
 
 
@@ -102,13 +103,13 @@ def test_a_unit_line_above_the_table_does_not_hide_the_table(inbox, out):
 
 
 def test_a_name_shared_by_two_districts_in_a_lone_file_says_which_they_are(tmp_path):
-    from consolidate.sample import make_sample_inbox
+    from consolidate.write.sample import make_sample_inbox
 
     make_sample_inbox(tmp_path / "all")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(tmp_path / "all" / "bao-cao-cap-huyen.xlsx", inbox)
-    result = pipeline.run(inbox, province())
+    result = app.run(inbox, province())
     (p,) = [p for p in result.problems if p.code == "unit-ambiguous"]
     assert p.message == ("Tên “Cấp huyện” có ở nhiều huyện (Cấp huyện – Huyện Tuy Phước, Cấp huyện – Huyện Mẫu) "
                          "nên không biết là đơn vị nào; số liệu của dòng này không được tổng hợp.")

@@ -176,7 +176,7 @@ def test_a_copy_sent_back_is_read_like_the_original_and_old_marks_are_cleared(in
 
 
 def test_feedback_never_writes_into_the_inbox(tmp_path):
-    from consolidate.sample import make_sample_inbox
+    from consolidate.write.sample import make_sample_inbox
 
     out = tmp_path / "outbox"
     inbox = out / "phan-hoi"  # the clerk points the tool at last run's feedback folder
@@ -206,10 +206,10 @@ def test_the_copy_opens_in_libreoffice(inbox, out, tmp_path):
 
 
 def test_write_outputs_returns_the_district_files_and_the_copies(inbox, out):
-    from consolidate import pipeline
-    from consolidate.outputs import write_outputs
+    from consolidate import app
+    from consolidate.write.outputs import write_outputs
 
-    outputs = write_outputs(pipeline.run(inbox), out)
+    outputs = write_outputs(app.run(inbox), out)
 
     assert dict(outputs) == {
         "workbook": out / "tong-hop-tuy-phuoc.xlsx",
@@ -224,12 +224,12 @@ def test_write_outputs_returns_the_district_files_and_the_copies(inbox, out):
 def test_a_copy_that_cannot_be_made_is_not_linked_from_the_page(inbox, out, monkeypatch):
     """The page links each unit's feedback copy; one that could not be made (neither by patching
     nor with openpyxl) has no link, and its problems stay listed."""
-    from consolidate import feedback as fb
-    from consolidate import pipeline
-    from consolidate.outputs import write_outputs
+    from consolidate.write.feedback import patched as fb
+    from consolidate import app
+    from consolidate.write.outputs import write_outputs
 
     monkeypatch.setattr(fb, "_write_copy", lambda *args: False)
-    outputs = write_outputs(pipeline.run(inbox), out)
+    outputs = write_outputs(app.run(inbox), out)
 
     assert outputs.feedback == []
     html = outputs["html"].read_text(encoding="utf-8")
@@ -254,7 +254,7 @@ def test_a_stray_cell_far_away_does_not_stall_the_copy(inbox, out):
 @pytest.fixture
 def patched_only(monkeypatch):
     """Fail the test if a copy falls back to openpyxl: these files must be patched."""
-    from consolidate import feedback
+    from consolidate.write.feedback import patched as feedback
 
     def refuse(sub, problems, target):
         raise AssertionError(f"{sub.name} fell back to the openpyxl copy")
@@ -268,9 +268,10 @@ def test_the_sample_copy_is_patched_not_rebuilt(inbox, out, patched_only):
 
 
 def test_the_copy_keeps_the_cached_values_of_formulas(inbox, out, patched_only):
-    from consolidate.registry import default_registry, default_settings
-    from consolidate.sample import form1_values, form2_values
-    from consolidate.template_writer import write_template
+    from consolidate.settings.units import default_registry
+    from consolidate.settings.report import default_settings
+    from consolidate.write.sample import form1_values, form2_values
+    from consolidate.write.templates import write_template
 
     # Tổng số as the template's formula (xlsxwriter stores its value), and a negative count to report.
     unit = next(u for u in default_registry().reporting_units() if u.code == "x-phuoc-an")
@@ -339,7 +340,8 @@ def test_the_units_own_comments_stay(inbox, out, patched_only):
 @pytest.mark.parametrize("path", ["patched", "openpyxl"])
 def test_the_units_own_note_comes_back_when_the_cell_is_fixed(inbox, out, monkeypatch, path):
     """Round 1 keeps the unit's note inside our comment; a fixed copy sent back gets the note back alone."""
-    from consolidate import feedback, xlsx_patch
+    from consolidate.write.feedback import patched as feedback
+    from consolidate.ooxml import patch as xlsx_patch
     from xlsx_flavours import UNIT_AUTHOR, UNIT_NOTES, as_saved_by_excel
 
     as_saved_by_excel(unit_file(inbox, "x-phuoc-son"))
@@ -438,8 +440,8 @@ def test_a_sheet_written_with_a_namespace_prefix_is_patched_too(inbox, out, patc
 
 @pytest.mark.parametrize("failure", ["unsupported", "bug"])
 def test_a_package_the_patcher_cannot_handle_still_gets_a_copy(inbox, out, monkeypatch, failure):
-    from consolidate import feedback as fb
-    from consolidate import xlsx_patch
+    from consolidate.write.feedback import patched as fb
+    from consolidate.ooxml import patch as xlsx_patch
 
     if failure == "unsupported":
         def refuse(path, max_unpacked=None):
@@ -516,10 +518,10 @@ def test_a_temporary_copy_left_by_a_killed_run_is_cleared(inbox, out):
 
 def _many_problems(inbox: Path, cells: list[str]):
     """The run of the sample inbox, with a negative count reported on each of ``cells`` of x-phuoc-son."""
-    from consolidate import pipeline
-    from consolidate import problems as P
+    from consolidate import app
+    from consolidate.core import problems as P
 
-    result = pipeline.run(inbox)
+    result = app.run(inbox)
     result.problems += [P.NegativeCount(file="bao-cao-x-phuoc-son.xlsx", sheet="Biểu mẫu 1", cell=cell,
                                         label=cell, value=-1) for cell in cells]
     return result
@@ -549,8 +551,8 @@ def test_a_drawing_with_unclosed_shapes_does_not_stall_the_copy(inbox, out, patc
 def test_many_problems_on_a_sheet_with_many_merges_and_a_wide_row(inbox, out, patched_only):
     import time
 
-    from consolidate import feedback as fb
-    from consolidate.cells import address
+    from consolidate.write.feedback import patched as fb
+    from consolidate.core.cells import address
     from xlsx_flavours import read_parts, write_parts
 
     # 20,000 merged ranges below the table and row 7 filled out to 16,000 columns, 300 problems on it.

@@ -11,12 +11,13 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consolidate import pipeline
-from consolidate.log_writer import write_log_csv
-from consolidate.registry import default_registry, default_settings
-from consolidate.sample import form1_values, form2_values
-from consolidate.template_writer import write_template
-from consolidate.workbook_writer import write_workbook
+from consolidate import app
+from consolidate.write.log import write_log_csv
+from consolidate.settings.units import default_registry
+from consolidate.settings.report import default_settings
+from consolidate.write.sample import form1_values, form2_values
+from consolidate.write.templates import write_template
+from consolidate.write.workbook import write_workbook
 
 COUNT_CELLS = [("Biểu mẫu 1", f"{c}7") for c in "CDEFGHIJ"]
 RATE_CELLS = [("Biểu mẫu 2", f"{c}{r}") for r in range(7, 12) for c in "CDE"]
@@ -82,7 +83,7 @@ def test_random_values_never_crash_the_run_and_bad_cells_are_logged(typed):
                 wb[sheet][cell].data_type = "s"  # typed as text, never a formula
         wb.save(path)
 
-        result = pipeline.run(inbox)
+        result = app.run(inbox)
         write_workbook(result, Path(tmp) / "out" / "tong-hop.xlsx")
         write_log_csv(result.problems, Path(tmp) / "out" / "log.csv")
 

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 import hostile
-from consolidate.accounting import violations
-from consolidate.pipeline import run as run_pipeline
-from consolidate.reader import Unreadable, load_calamine
+from consolidate.core.accounting import violations
+from consolidate.app import run as run_pipeline
+from consolidate.read.reader import Unreadable, load_calamine
 from conftest import checksums, merged, read_log, run_cli, unit_file
 
 GOOD = "bao-cao-cap-huyen.xlsx"
@@ -162,9 +162,9 @@ def test_every_file_and_unit_is_accounted_for(inbox, hostile_inbox):
 
 
 def test_a_broken_accounting_stops_the_run_with_exit_2(inbox, out, monkeypatch):
-    import consolidate.pipeline as pipeline
+    import consolidate.app as app
 
-    real = pipeline.run
+    real = app.run
 
     def losing(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -172,7 +172,7 @@ def test_a_broken_accounting_stops_the_run_with_exit_2(inbox, out, monkeypatch):
         return result
 
     unit_file(inbox, "x-phuoc-an").unlink()
-    monkeypatch.setattr(pipeline, "run", losing)
+    monkeypatch.setattr(app, "run", losing)
     result = run_cli("run", inbox, "--out", out)
     assert result.exit_code == 2
     assert "Xã Phước An chưa báo cáo mà không có dòng nào trong nhật ký lỗi." in result.output

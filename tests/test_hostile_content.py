@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import hostile
-from consolidate import reading_pool
-from consolidate.pipeline import run as run_pipeline
+from consolidate.read import pool as reading_pool
+from consolidate.app import run as run_pipeline
 from conftest import read_log, run_cli, unit_file
 
 # Every part a reader parses; an entity declared in any of them must refuse the file everywhere.
@@ -64,7 +64,7 @@ def test_the_fast_reader_never_takes_a_package_with_a_dtd(inbox, tmp_path):
 
 
 def test_python_calamine_never_resolves_an_external_entity(inbox, tmp_path):
-    from consolidate.calamine_worker import values
+    from consolidate.read.calamine_worker import values
 
     bad = hostile.external_entity(unit_file(inbox, "x-phuoc-an"), tmp_path / "xxe.xlsx", _secret(tmp_path))
     try:
@@ -105,7 +105,7 @@ def _replace_with_other_figures(path: Path) -> None:
 
 
 def test_the_copy_is_made_from_the_bytes_that_were_checked(inbox, out):
-    from consolidate.outputs import write_outputs
+    from consolidate.write.outputs import write_outputs
 
     import openpyxl
 
@@ -120,7 +120,7 @@ def test_the_copy_is_made_from_the_bytes_that_were_checked(inbox, out):
 
 
 def test_a_file_replaced_during_the_run_gets_no_copy_and_a_log_entry(inbox, out):
-    from consolidate.outputs import write_outputs
+    from consolidate.write.outputs import write_outputs
 
     son = unit_file(inbox, "x-phuoc-son")
 
@@ -142,7 +142,7 @@ def test_a_file_replaced_during_the_run_gets_no_copy_and_a_log_entry(inbox, out)
 
 # Formulas that reach outside the workbook ---------------------------------------------
 
-from consolidate.external import is_external  # noqa: E402
+from consolidate.ooxml.external import is_external  # noqa: E402
 
 
 @pytest.mark.parametrize("formula", [
@@ -164,7 +164,7 @@ def test_a_formula_inside_the_workbook_is_left_alone(formula):
 
 
 def test_a_formula_using_a_name_that_points_outside_reaches_outside():
-    from consolidate.external import external_names
+    from consolidate.ooxml.external import external_names
 
     names = external_names([("Ngoai", "[1]Sheet1!$A$1"), ("Qua", "Ngoai*2"), ("Trong", "'Biểu mẫu 1'!$C$7")])
     assert names == {"NGOAI", "QUA"}
@@ -191,7 +191,7 @@ EXPECTED = sorted(("Biểu mẫu 1", cell) for cell in hostile.EXTERNAL_FORMULAS
 
 def test_formulas_reaching_outside_are_logged_on_every_path(inbox, tmp_path):
     an = _external_inbox(inbox, tmp_path)
-    from consolidate.pipeline import check
+    from consolidate.app import check
 
     ((_, found),) = check([an])
     assert _externals(found) == EXPECTED

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from consolidate.sample import SEED_FORM1
-from consolidate.template import FORM2_INDICATORS
+from consolidate.write.sample import SEED_FORM1
+from consolidate.core.template import FORM2_INDICATORS
 from conftest import Text, run_cli, set_cells, unit_file
 
 PAGE = "tong-hop-tuy-phuoc.html"
@@ -113,14 +113,14 @@ def test_targets_and_a_bad_rate_show_on_the_chart(inbox, out):
 def test_the_province_target_from_the_settings_and_a_weighted_mean_are_named(inbox, tmp_path):
     import dataclasses
 
-    from consolidate import pipeline
-    from consolidate.html_summary import write_html_summary
-    from consolidate.registry import default_settings
+    from consolidate import app
+    from consolidate.write.html_page import write_html_summary
+    from consolidate.settings.report import default_settings
 
     for n, path in enumerate(sorted(inbox.glob("*.xlsx"))):
         set_cells(path, "Biểu mẫu 2", {"G7": 100 + n})  # dossiers behind rate (ii) of indicator 1
     settings = dataclasses.replace(default_settings(), targets=(("online_submission", 95.0),))
-    result = pipeline.run(inbox, settings=settings)
+    result = app.run(inbox, settings=settings)
     html = write_html_summary(result, tmp_path / PAGE).read_text(encoding="utf-8")
 
     first = html[html.index('id="chi-tieu-1"'):html.index('id="chi-tieu-2"')]
@@ -142,7 +142,7 @@ def test_a_clean_inbox_says_there_is_nothing_to_fix(inbox, out):
 
 
 def test_too_many_units_for_a_bar_chart_keeps_the_tables(inbox, out, monkeypatch):
-    from consolidate import html_summary
+    from consolidate.write import html_page as html_summary
 
     monkeypatch.setattr(html_summary, "MAX_CHART_UNITS", 10)
     run_cli("run", inbox, "--out", out)

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from consolidate import calamine_worker
-from consolidate.biff import sheet_extents
-from consolidate.pipeline import run as run_pipeline
-from consolidate.reader import Unreadable, load_calamine
+from consolidate.read import calamine_worker
+from consolidate.read.biff import sheet_extents
+from consolidate.app import run as run_pipeline
+from consolidate.read.reader import Unreadable, load_calamine
 from conftest import read_log, run_cli
 from legacy_files import write_ods, write_xls
 
@@ -62,7 +62,7 @@ def test_a_small_ods_with_one_far_value_is_refused_before_calamine_allocates(tmp
     nothing and do not count."""
     import zipfile
 
-    from consolidate import ods_extent
+    from consolidate.read import ods_extent
 
     path = write_ods(tmp_path / "far.ods", CELLS)
     far_row = ('<table:table-row table:number-rows-repeated="200000"><table:table-cell/></table:table-row>'
@@ -102,7 +102,7 @@ def test_many_sheets_each_within_the_bound_are_refused_together(tmp_path, monkey
 
 
 def test_a_heavy_legacy_file_is_refused_unread(tmp_path, monkeypatch):
-    from consolidate import loading
+    from consolidate.read import loading
 
     monkeypatch.setattr(loading, "LEGACY_MAX_BYTES", 1000)
     path = write_xls(tmp_path / "nang.xls", CELLS)

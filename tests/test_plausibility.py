@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 
-from consolidate import pipeline
-from consolidate.outputs import write_outputs
-from consolidate.plausibility import outliers
-from consolidate.reader import Record, Source
+from consolidate import app
+from consolidate.write.outputs import write_outputs
+from consolidate.check.plausibility import outliers
+from consolidate.read.reader import Record, Source
 from conftest import set_cells, unit_file
 
 
@@ -45,16 +45,16 @@ def test_too_few_units_or_identical_figures_say_nothing():
 
 
 def test_the_seed_report_raises_no_plausibility_warning(inbox):
-    result = pipeline.run(inbox)
+    result = app.run(inbox)
     assert [p.code for p in result.problems] == ["total-mismatch"]
 
 
 def test_a_big_change_since_the_previous_report_is_a_warning(inbox, tmp_path):
-    earlier = write_outputs(pipeline.run(inbox), tmp_path / "ky-truoc")["workbook"]
+    earlier = write_outputs(app.run(inbox), tmp_path / "ky-truoc")["workbook"]
     set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 1", {"G7": 12})  # was 5 computers
     set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 2", {"E7": 60.5})  # the rate fell by ~36 points
 
-    result = pipeline.run(inbox, previous=earlier)
+    result = app.run(inbox, previous=earlier)
 
     changed = {(p.unit, p.cell): p.message for p in result.problems if p.code == "changed-since-previous"}
     assert changed[("Xã Phước An", "G7")] == "Ô “Máy tính” ghi 12, kỳ báo cáo trước là 5."

@@ -8,12 +8,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from consolidate import pipeline
-from consolidate.accounting import violations
-from consolidate.outputs import write_outputs
-from consolidate.registry import Registry, Unit, default_registry, default_settings
-from consolidate.sample import make_sample_inbox
-from consolidate.template_writer import write_template
+from consolidate import app
+from consolidate.core import results
+from consolidate.core.accounting import violations
+from consolidate.write.outputs import write_outputs
+from consolidate.core.registry import Registry, Unit
+from consolidate.settings.units import default_registry
+from consolidate.settings.report import default_settings
+from consolidate.write.sample import make_sample_inbox
+from consolidate.write.templates import write_template
 
 MAU = [  # a second, made-up district: its units and Biểu mẫu 1 figures
     ("hm-cap-huyen", "Cấp huyện", (5, 2, 1, 2, 6, 3, 3, 5)),
@@ -60,9 +63,9 @@ def districts(tmp_path: Path) -> Path:
     """Two district clerks' results, in the province's inbox."""
     inbox = tmp_path / "tinh-nhan"
     inbox.mkdir()
-    tp = pipeline.run(make_sample_inbox(tmp_path / "tp")[0].parent)
+    tp = app.run(make_sample_inbox(tmp_path / "tp")[0].parent)
     write_outputs(tp, tmp_path / "tp-out")
-    mau = pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau())
+    mau = app.run(build_mau_inbox(tmp_path / "mau"), district_mau())
     write_outputs(mau, tmp_path / "mau-out")
     for out in ("tp-out", "mau-out"):
         for wb in (tmp_path / out).glob("tong-hop-*.xlsx"):
@@ -71,7 +74,7 @@ def districts(tmp_path: Path) -> Path:
 
 
 def test_the_province_totals_are_the_sum_of_the_districts(districts, tmp_path):
-    result = pipeline.run(districts, province())
+    result = app.run(districts, province())
     paths = write_outputs(result, tmp_path / "out")
     assert violations(result) == []
 
@@ -87,7 +90,7 @@ def test_the_province_totals_are_the_sum_of_the_districts(districts, tmp_path):
     assert total == [a + b for a, b in zip(tp_sub, mau_sub)]
     # each district's "Cấp huyện" lands in its own district
     assert labels.count("Cấp huyện") == 2
-    assert result.count(pipeline.REPORTED) == 18
+    assert result.count(results.REPORTED) == 18
 
     formulas = openpyxl.load_workbook(paths["workbook"])["Biểu mẫu 1"]
     total_row = 7 + labels.index("Tổng cộng")
@@ -96,7 +99,7 @@ def test_the_province_totals_are_the_sum_of_the_districts(districts, tmp_path):
 
 
 def test_the_phuoc_son_error_travels_up_as_a_warning_and_is_checked_again(districts):
-    result = pipeline.run(districts, province())
+    result = app.run(districts, province())
     codes = [(p.code, p.file, p.unit) for p in result.problems]
     assert ("upstream-errors", "tong-hop-tuy-phuoc.xlsx", "") in codes
     assert ("total-mismatch", "tong-hop-tuy-phuoc.xlsx", "Xã Phước Sơn") in codes
@@ -104,7 +107,7 @@ def test_the_phuoc_son_error_travels_up_as_a_warning_and_is_checked_again(distri
 
 def test_a_district_that_did_not_send_is_one_entry(districts):
     (districts / "tong-hop-huyen-mau.xlsx").unlink()
-    result = pipeline.run(districts, province())
+    result = app.run(districts, province())
     missing = [p for p in result.problems if p.code in ("group-not-reported", "unit-not-reported")]
     assert [(p.code, p.unit) for p in missing] == [("group-not-reported", "Huyện Mẫu")]
     assert missing[0].message == "Chưa nhận được báo cáo tổng hợp của Huyện Mẫu (không có số liệu của đơn vị nào thuộc Huyện Mẫu)."
@@ -112,7 +115,7 @@ def test_a_district_that_did_not_send_is_one_entry(districts):
 
 
 def test_rates_are_weighted_by_dossiers_where_every_unit_gave_them(tmp_path):
-    result = pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau())
+    result = app.run(build_mau_inbox(tmp_path / "mau"), district_mau())
     agg = result.consolidated.form2_means["online_submission"]["after"]
     # 70 % of 0 dossiers weighs nothing: (80·100 + 90·300 + 100·600 + 70·0) / 1000 = 95
     assert (agg.value, agg.method, agg.weight, agg.count) == (95.0, "weighted", 1000.0, 4)
@@ -125,7 +128,7 @@ def test_rates_are_weighted_by_dossiers_where_every_unit_gave_them(tmp_path):
 
 
 def test_the_province_weights_carry_up_from_the_districts_detail(districts):
-    result = pipeline.run(districts, province())
+    result = app.run(districts, province())
     agg = result.consolidated.form2_means["online_submission"]["after"]
     assert agg.method == "mean"  # Tuy Phước's units gave no dossier counts
     mau_only = [r for r in result.consolidated.form2["hm-mau-ba"]["online_submission"].values()]
@@ -136,9 +139,9 @@ def test_communes_straight_to_the_province(tmp_path):
     inbox = tmp_path / "inbox"
     make_sample_inbox(inbox)
     (inbox / "bao-cao-cap-huyen.xlsx").unlink()
-    result = pipeline.run(inbox, province(with_districts=False))
+    result = app.run(inbox, province(with_districts=False))
     assert result.registry.groups()[0][0] is None
-    assert result.count(pipeline.REPORTED) == 13
+    assert result.count(results.REPORTED) == 13
     paths = write_outputs(result, tmp_path / "out")
     ws = openpyxl.load_workbook(paths["workbook"], data_only=True)["Biểu mẫu 1"]
     assert ws["B7"].value == "Thị trấn Diêu Trì"
@@ -149,7 +152,7 @@ def test_a_province_target_marks_units_below_it(tmp_path):
     import dataclasses
 
     settings = dataclasses.replace(default_settings(), targets=(("online_submission", 95.0),))
-    result = pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau(), settings)
+    result = app.run(build_mau_inbox(tmp_path / "mau"), district_mau(), settings)
     below = sorted((p.unit, p.cell, p.severity) for p in result.problems if p.code == "below-target")
     assert below == [("Cấp huyện", "E7", "warning"), ("Xã Mẫu Ba", "E7", "warning"), ("Xã Mẫu Một", "E7", "warning")]
     assert result.consolidated.form2_means["online_submission"]["target"].value == 95.0

@@ -7,8 +7,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from consolidate.reader import GridCell, Grid, evaluate_formula, parse_number, read_submission
-from consolidate.template import FORM1_FIELDS, FORM1_UNIT, FORM2_INDICATORS, STAFF_GROUP, EQUIPMENT_GROUP
+from consolidate.read.reader import GridCell, Grid, evaluate_formula, parse_number, read_submission
+from consolidate.core.template import FORM1_FIELDS, FORM1_UNIT, FORM2_INDICATORS, STAFF_GROUP, EQUIPMENT_GROUP
 
 
 def build_submission(path: Path, row0: int = 5, col0: int = 1, name: str = "Xã Phước An") -> Path:

@@ -10,9 +10,11 @@ import openpyxl
 import pytest
 
 import hostile
-from consolidate import pipeline
-from consolidate.reader import read_submission
-from consolidate.reading_pool import read_file, read_files, screen_package
+from consolidate import app
+from consolidate.core import results
+from consolidate.read.discover import is_submission
+from consolidate.read.reader import read_submission
+from consolidate.read.pool import read_file, read_files, screen_package
 from conftest import needs_fork, unit_file
 
 
@@ -27,8 +29,8 @@ def calamine_can_read(path: Path) -> bool:
 
 def test_the_screen_finds_any_cell_outside_the_bounds():
     """One regex stands for parsing every address: checked against the numbers themselves."""
-    from consolidate.cells import column_letters
-    from consolidate.reading_pool import sheet_out_of_bounds
+    from consolidate.core.cells import column_letters
+    from consolidate.read.pool import sheet_out_of_bounds
 
     for max_rows, max_cols in ((2000, 60), (20000, 60), (999, 26), (1000, 27), (9, 702), (1, 1)):
         def beyond(xml: str) -> bool:
@@ -50,9 +52,9 @@ def rows(sub):
 def test_the_fast_path_reads_exactly_what_the_careful_one_does(inbox):
     paths = sorted(inbox.glob("*.xlsx"))
     assert all(calamine_can_read(p) for p in paths)
-    pooled = read_files([(p, p.name) for p in paths], pipeline.is_submission)
+    pooled = read_files([(p, p.name) for p in paths], is_submission)
     for path, (kind, sub) in zip(paths, pooled):
-        fast = read_file(path, path.name, pipeline.is_submission, fast=True)[1]
+        fast = read_file(path, path.name, is_submission, fast=True)[1]
         careful = read_submission(path, path.name, "xlsx")
         assert kind == "xlsx"
         assert rows(fast) == rows(careful) == rows(sub)
@@ -68,7 +70,7 @@ def test_the_pool_keeps_the_inbox_order_and_says_what_is_not_a_spreadsheet(inbox
     items = [(p, p.name) for p in sorted(inbox.iterdir())]
     done = []
 
-    read = read_files(items, pipeline.is_submission, lambda n, total: done.append((n, total)))
+    read = read_files(items, is_submission, lambda n, total: done.append((n, total)))
 
     kinds = {path.name: kind for (path, _), (kind, _) in zip(items, read)}
     assert kinds["ghi-chu.txt"] == "unknown" and kinds["scan.xlsx"] == "pdf"
@@ -109,7 +111,7 @@ def test_a_part_larger_than_its_declared_size_is_not_for_calamine(inbox, tmp_pat
 
     with zipfile.ZipFile(lying) as zf:
         assert screen_package(zf, lying.read_bytes()) is None
-    kind, sub = read_file(lying, "lying.xlsx", pipeline.is_submission, fast=True)
+    kind, sub = read_file(lying, "lying.xlsx", is_submission, fast=True)
     assert kind == "xlsx"  # read carefully, whatever that finds; never by calamine on a lie
 
 
@@ -123,9 +125,9 @@ def test_a_file_that_kills_its_worker_is_read_the_careful_way(inbox):
     good.unlink()
     assert not calamine_can_read(path)  # its <dimension> lies, its cells do not
 
-    result = pipeline.run(inbox)
+    result = app.run(inbox)
 
-    assert result.count(pipeline.REPORTED) == 14
+    assert result.count(results.REPORTED) == 14
     assert [p.code for p in result.problems] == ["total-mismatch"]
     assert result.consolidated.form1["x-phuoc-an"]["computers"].value == 5.0
 
@@ -134,7 +136,7 @@ def test_a_file_that_kills_its_worker_is_read_the_careful_way(inbox):
             "(test_a_spawned_worker_that_dies_loses_only_its_batches covers spawn)")
 def test_a_worker_that_dies_loses_nothing(inbox, monkeypatch):
     """Should calamine ever abort on a file the screening let through, the other files still arrive."""
-    from consolidate import reading_pool
+    from consolidate.read import pool as reading_pool
 
     real = reading_pool.calamine_values
 
@@ -147,9 +149,9 @@ def test_a_worker_that_dies_loses_nothing(inbox, monkeypatch):
     monkeypatch.setattr(reading_pool, "calamine_values", dies_on_phuoc_an)
     monkeypatch.setattr(reading_pool, "BATCH", 2)
 
-    result = pipeline.run(inbox)
+    result = app.run(inbox)
 
-    assert result.count(pipeline.REPORTED) == 14
+    assert result.count(results.REPORTED) == 14
     assert [p.code for p in result.problems] == ["total-mismatch"]
     assert result.consolidated.form1["x-phuoc-an"]["computers"].value == 5.0
 
@@ -161,7 +163,7 @@ def test_a_part_that_unpacks_large_is_not_for_calamine(inbox, tmp_path):
     hostile.rewrite(path, tmp_path / "padded.xlsx", {hostile.SHEET1: lambda x: x.replace("<sheetData>", padding + "<sheetData>")})
     assert (tmp_path / "padded.xlsx").stat().st_size < 1 << 20
     assert not calamine_can_read(tmp_path / "padded.xlsx")
-    kind, sub = read_file(tmp_path / "padded.xlsx", "padded.xlsx", pipeline.is_submission, fast=True)
+    kind, sub = read_file(tmp_path / "padded.xlsx", "padded.xlsx", is_submission, fast=True)
     assert kind == "xlsx" and [r.value for r in sub.records if r.field == "computers"] == [5.0]
 
 
@@ -219,9 +221,9 @@ def test_a_sheet_or_a_percent_format_under_another_name_is_still_screened(inbox,
 def test_the_screen_refuses_a_package_whose_entries_overlap_or_point_outside(inbox, tmp_path):
     """Two names for one stored part (a bomb that inflates the same bytes many times), and an
     entry whose offset lies before the file's start, are not what Excel writes."""
-    from consolidate.reading_pool import _inflate, _payload
-    from consolidate.xlsx_package import stored_bytes
-    from consolidate.xml_text import Unsupported
+    from consolidate.read.pool import _inflate, _payload
+    from consolidate.ooxml.package import stored_bytes
+    from consolidate.ooxml.xml_text import Unsupported
 
     def _member(data, info):
         payload = _payload(data, info)
@@ -254,24 +256,24 @@ def test_each_submission_is_prepared_in_the_process_that_read_it(inbox, monkeypa
     """The caller's per-file work (matching units, the period) runs in the reading workers, on every
     core, and what it did to the submission comes back with it; a file the fast path refuses is
     prepared after its careful reading as well."""
-    from consolidate import reading_pool
+    from consolidate.read import pool as reading_pool
 
     monkeypatch.setattr(reading_pool, "SPAWN_MIN_FILES", 8)  # without fork (Windows), a pool all the same
     (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     items = [(p, p.name) for p in sorted(inbox.glob("*.xlsx"))]
 
-    read = read_files(items, pipeline.is_submission, prepare=_mark_where_read)
+    read = read_files(items, is_submission, prepare=_mark_where_read)
 
     where = {sub.name: sub.matched.get("read in") for _, sub in read}
     assert all(where.values()), where
     assert any(pid != str(os.getpid()) for pid in where.values())  # workers did most of it
-    assert read_files(items[:1], pipeline.is_submission)[0][1].matched == {}  # no hook, nothing done
+    assert read_files(items[:1], is_submission)[0][1].matched == {}  # no hook, nothing done
 
 
 def test_a_part_screened_once_is_trusted_again_only_byte_for_byte(inbox, tmp_path):
     """The parts a template repeats (theme, styles, workbook) are screened once per process. A part
     that differs in any byte is screened again, even under the same name and of the same size."""
-    from consolidate import reading_pool
+    from consolidate.read import pool as reading_pool
 
     reading_pool._SCREENED.clear()
     path = unit_file(inbox, "x-phuoc-an")
@@ -303,13 +305,13 @@ def test_two_runs_in_one_process_each_prepare_only_their_own_files(inbox):
         if seen["a"] == 2:
             a_reading.set()
             b_started.wait(5)  # run B begins while A is halfway
-        return pipeline.is_submission(path, kind)
+        return is_submission(path, kind)
 
     def b_is_submission(path, kind):
         seen["b"] += 1
         if seen["b"] == 2:
             a_done.wait(5)  # run A ends while B is halfway
-        return pipeline.is_submission(path, kind)
+        return is_submission(path, kind)
 
     def mark(tag):
         def prepare(sub):
@@ -341,7 +343,7 @@ def _without_fork(monkeypatch) -> None:
     """This process as Windows has it: spawn is the only start method (the pool's choice)."""
     import multiprocessing
 
-    from consolidate import reading_pool
+    from consolidate.read import pool as reading_pool
 
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     monkeypatch.setattr(reading_pool, "SPAWN_MIN_FILES", 8)
@@ -360,12 +362,12 @@ def _dies_reading_phuoc_an(sub) -> None:
 def test_without_fork_spawned_workers_read_and_prepare_the_same(inbox, monkeypatch):
     """Windows has no fork: the workers are spawned, their hooks reach them pickled, and the run reads
     exactly what it reads with forked workers (or none)."""
-    forked = pipeline.run(inbox)
+    forked = app.run(inbox)
     items = [(p, p.name) for p in sorted(inbox.glob("*.xlsx"))]
     _without_fork(monkeypatch)
 
-    read = read_files(items, pipeline.is_submission, prepare=_mark_where_read)
-    spawned = pipeline.run(inbox)
+    read = read_files(items, is_submission, prepare=_mark_where_read)
+    spawned = app.run(inbox)
 
     assert any(sub.matched["read in"] != str(os.getpid()) for _, sub in read)  # workers did read
     assert [p.code for p in spawned.problems] == [p.code for p in forked.problems] == ["total-mismatch"]
@@ -374,13 +376,13 @@ def test_without_fork_spawned_workers_read_and_prepare_the_same(inbox, monkeypat
 
 def test_a_spawned_worker_that_dies_loses_only_its_batches(inbox, monkeypatch):
     """Under spawn, as under fork, a worker's death costs only a re-reading of its files, carefully."""
-    from consolidate import reading_pool
+    from consolidate.read import pool as reading_pool
 
     _without_fork(monkeypatch)
     monkeypatch.setattr(reading_pool, "BATCH", 2)
     items = [(p, p.name) for p in sorted(inbox.glob("*.xlsx"))]
 
-    read = read_files(items, pipeline.is_submission, prepare=_dies_reading_phuoc_an)
+    read = read_files(items, is_submission, prepare=_dies_reading_phuoc_an)
 
     assert [sub.name for _, sub in read] == [name for _, name in items]
     assert all(kind == "xlsx" and sub.records for kind, sub in read)

@@ -322,7 +322,7 @@ def test_the_newer_file_wins_and_lan_2_counts_as_a_version(inbox, out):
     run_cli("run", inbox, "--out", out)
     assert [(e["file"], e["code"]) for e in read_log(out)] == [(old.name, "superseded")]
 
-    from consolidate.pipeline import version
+    from consolidate.core.choosing import version
     names = ("a_v2.xlsx", "Phước Sơn lần 3.xlsx", "bao cao (4).xlsx", "bao-cao.xlsx", "bao cao v3 (1).xlsx", "bc_V2_final.xlsx")
     assert [version(n) for n in names] == [(2, 0), (3, 0), (1, 4), (1, 0), (3, 1), (2, 0)]
 
@@ -369,7 +369,7 @@ def test_a_file_for_another_period_is_reported_not_merged(inbox, out):
 
 # Legacy encodings ---------------------------------------------------------------
 
-from consolidate.legacy import TCVN3, VNI, decode  # noqa: E402
+from consolidate.read.legacy import TCVN3, VNI, decode  # noqa: E402
 
 
 def encode(text: str, encoding: str) -> str:

@@ -43,16 +43,16 @@ def provenance(out: Path) -> dict[str, tuple]:
 
 
 def test_a_file_deleted_between_listing_and_reading_is_one_log_entry(inbox, out, monkeypatch):
-    import consolidate.pipeline as pipeline
+    import consolidate.app as app
 
-    real = pipeline.discover
+    real = app.discover
 
     def then_deleted(folder):  # a unit's clerk deletes the file while the run starts
         found = real(folder)
         unit_file(inbox, "x-phuoc-an").unlink()
         return found
 
-    monkeypatch.setattr(pipeline, "discover", then_deleted)
+    monkeypatch.setattr(app, "discover", then_deleted)
     result = run_cli("run", inbox, "--out", out)
 
     assert result.exit_code == 1, result.output
@@ -156,7 +156,7 @@ def test_a_workbook_of_one_amplified_shared_string_is_checked_and_merged_in_seco
 def test_library_warnings_and_clean_up_errors_stay_off_the_console(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    from consolidate.sample import make_sample_inbox
+    from consolidate.write.sample import make_sample_inbox
 
     src = tmp_path / "all"
     make_sample_inbox(src)
@@ -268,7 +268,7 @@ def _lock(out: Path, pid: int) -> Path:
 
 
 def test_a_second_run_into_a_busy_folder_says_another_run_is_using_it(inbox, out, monkeypatch):
-    import consolidate.files as files
+    import consolidate.write.files as files
 
     monkeypatch.setattr(files, "LOCK_WAIT", 0.5)
     _lock(out, os.getpid())  # a live run holds the folder
@@ -314,7 +314,7 @@ def test_two_runs_into_one_folder_both_finish_and_leave_one_agreeing_set(inbox, 
 
 def test_a_writer_outside_a_run_never_deletes_a_young_temporary_of_another_writer(tmp_path):
     """Without the run's lock (a test, `consolidate template`), only temporaries an hour old are swept."""
-    from consolidate.files import atomic_target, temp_path
+    from consolidate.write.files import atomic_target, temp_path
 
     target = tmp_path / "nhat-ky-loi-tuy-phuoc.csv"
     young, old = temp_path(target, "aaaa1111"), temp_path(target, "bbbb2222")
@@ -336,7 +336,7 @@ def test_a_run_killed_while_replacing_its_outputs_is_undone_by_the_next(inbox, o
     unit_file(inbox, "x-phuoc-an").unlink()
     script = textwrap.dedent(f"""
         import os, signal
-        import consolidate.files as files
+        import consolidate.write.files as files
         set_aside = files._set_aside
         calls = []
         def dies_on_the_third(*args):
@@ -352,7 +352,7 @@ def test_a_run_killed_while_replacing_its_outputs_is_undone_by_the_next(inbox, o
     assert done.returncode == -9
     assert checksums(out) != before  # half of the new set is in place
 
-    from consolidate.files import OutputSet, output_lock
+    from consolidate.write.files import OutputSet, output_lock
 
     with output_lock(out), OutputSet(out):  # what the next run does first
         recovered = {name: digest for name, digest in checksums(out).items() if name != ".consolidate.lock"}

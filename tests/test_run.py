@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from consolidate.sample import SEED_FORM1, SEED_FORM2
-from consolidate.template import FORM1_FIELDS
+from consolidate.write.sample import SEED_FORM1, SEED_FORM2
+from consolidate.core.template import FORM1_FIELDS
 from conftest import Text, checksums, merged, read_log, run_cli, set_cells, unit_file
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "bao-cao-362-tuy-phuoc-2024.txt"

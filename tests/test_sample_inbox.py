@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from consolidate.sample import make_sample_inbox
+from consolidate.write.sample import make_sample_inbox
 from conftest import run_cli
 
 REPO_INBOX = Path(__file__).resolve().parents[1] / "inbox"

@@ -7,7 +7,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from consolidate.schemas import form1_schema, form2_schema
-from consolidate.template import FORM1_FIELDS
+from consolidate.core.template import FORM1_FIELDS
 
 
 def failures(schema, frame):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import openpyxl
 
-from consolidate.template import FORM2_INDICATORS
+from consolidate.core.template import FORM2_INDICATORS
 from conftest import read_log, run_cli
 
 

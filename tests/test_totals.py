@@ -15,11 +15,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from consolidate import pipeline
-from consolidate.accounting import violations
-from consolidate.numbers import interpret
-from consolidate.outputs import write_outputs
-from consolidate.sample import SEED_FORM1, make_sample_inbox
+from consolidate import app
+from consolidate.core.accounting import violations
+from consolidate.core.numbers import interpret
+from consolidate.write.outputs import write_outputs
+from consolidate.write.sample import SEED_FORM1, make_sample_inbox
 from conftest import Text, merged, read_log, run_cli, set_cells, unit_file
 from test_province import MAU, build_mau_inbox, district_mau, province
 from test_run import UNITS_IN_ORDER
@@ -235,8 +235,8 @@ def districts_with_errors(tmp_path: Path) -> Path:
     set_cells(unit_file(tp_inbox, "x-phuoc-an"), "Biểu mẫu 1", {"H7": -1, "G7": 2.5})
     set_cells(unit_file(tp_inbox, "x-phuoc-hiep"), "Biểu mẫu 1", {"I7": Text("abc"), "J7": Text("1.234")})
     set_cells(unit_file(tp_inbox, "x-phuoc-hoa"), "Biểu mẫu 2", {"E8": 120})
-    write_outputs(pipeline.run(tp_inbox), tmp_path / "tp-out")
-    write_outputs(pipeline.run(build_mau_inbox(tmp_path / "mau"), district_mau()), tmp_path / "mau-out")
+    write_outputs(app.run(tp_inbox), tmp_path / "tp-out")
+    write_outputs(app.run(build_mau_inbox(tmp_path / "mau"), district_mau()), tmp_path / "mau-out")
     for folder in ("tp-out", "mau-out"):
         for wb in (tmp_path / folder).glob("tong-hop-*.xlsx"):
             shutil.copy(wb, inbox / wb.name)
@@ -244,7 +244,7 @@ def districts_with_errors(tmp_path: Path) -> Path:
 
 
 def test_the_province_finds_a_districts_errors_again_and_leaves_them_out(districts_with_errors, tmp_path):
-    result = pipeline.run(districts_with_errors, province())
+    result = app.run(districts_with_errors, province())
     paths = write_outputs(result, tmp_path / "out")
     assert violations(result) == []  # every row is in the workbook or the log
 
@@ -283,7 +283,7 @@ def test_the_province_finds_a_districts_errors_again_and_leaves_them_out(distric
 
 @needs_soffice
 def test_libreoffice_recalculates_the_province_subtotals_to_their_cached_values(districts_with_errors, tmp_path):
-    paths = write_outputs(pipeline.run(districts_with_errors, province()), tmp_path / "out")
+    paths = write_outputs(app.run(districts_with_errors, province()), tmp_path / "out")
     ws = openpyxl.load_workbook(paths["workbook"], data_only=True)["Biểu mẫu 1"]
     cached = total_rows([[c.value for c in r] for r in ws.iter_rows(min_row=7, max_col=10)])
     assert set(cached) == {"Cộng Huyện Tuy Phước", "Cộng Huyện Mẫu", "Tổng cộng"}
@@ -299,7 +299,7 @@ def test_libreoffice_recalculates_the_province_subtotals_to_their_cached_values(
 @pytest.mark.parametrize("percent", [False, True])
 def test_a_figure_written_as_text_reads_back_as_itself(value, percent):
     """A province reading the district's text must find the very figure, so the same rule flags it."""
-    from consolidate.workbook_writer import number_text
+    from consolidate.write.workbook import number_text
 
     text = number_text(value, percent)
     assert "e" not in text.lower() and "." not in text

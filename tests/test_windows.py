@@ -140,7 +140,7 @@ def _interrupting(where: str, inbox: Path, out: Path) -> str:
     """)
 
 
-@pytest.mark.parametrize("where", ["consolidate.pipeline.read_files", "consolidate.pipeline.consolidate"])
+@pytest.mark.parametrize("where", ["consolidate.app.read_files", "consolidate.app.consolidate"])
 def test_ctrl_c_says_so_in_vietnamese_exits_130_and_keeps_the_previous_outputs(inbox, out, where):
     assert run_cli("run", inbox, "--out", out).exit_code == 1
     before = checksums(out)
@@ -156,7 +156,7 @@ def test_ctrl_c_says_so_in_vietnamese_exits_130_and_keeps_the_previous_outputs(i
 
 
 def test_ctrl_c_in_the_windows_like_python(inbox, out):
-    done = consolidate(code=_interrupting("consolidate.pipeline.read_files", inbox, out),
+    done = consolidate(code=_interrupting("consolidate.app.read_files", inbox, out),
                        env=windows_like(PYTHONIOENCODING="cp1258"))
     assert done.returncode == 130
     assert done.stderr.decode("utf-8").strip() == INTERRUPTED

@@ -1,0 +1,272 @@
+"""The job as library calls: run, check, template, init; what the CLI, the benchmarks and any later front end call.
+
+The run, step by step: discover → read → match units → choose one file per unit →
+validate → consolidate. Files are only read here; writing is left to the writers
+(``write_outputs``), so a caller (the CLI, a test) gets the whole result before
+anything touches the disk. A caller that wants a step profile passes a
+``Timings``, which the run and the writers fill with named step durations.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from .check import plausibility
+from .core import problems as P
+from .core.choosing import Candidate, choose, in_error
+from .core.consolidation import consolidate
+from .core.formats import KIND_NAMES, READABLE, display_name, expected_kind
+from .core.quiet import quiet_cleanup
+from .core.records import Record, Submission
+from .core.registry import Registry, ReportSettings
+from .core.results import MISSING, REPORTED, UNUSABLE, RunResult, UnitStatus
+from .core.timings import Timings
+from .read.discover import discover, is_submission, skipped
+from .read.loading import VANISHED
+from .read.pool import read_files
+from .read.prepare import match_units, prepare, read_previous
+from .read.reader import read_submission
+from .settings.report import default_settings, load_config
+from .settings.units import ConfigError, default_registry, load_registry
+from .write.feedback.content import needs_feedback
+
+if TYPE_CHECKING:
+    from .write.outputs import Outputs
+
+__all__ = ["ConfigError", "Timings", "check", "init", "load", "no_cycle_collection", "run", "template", "write"]
+
+
+def load(units_file: Path | None = None, config_file: Path | None = None) -> tuple[Registry, ReportSettings]:
+    """The registry and settings these files name (a settings file may name the units table), else the
+    embedded Tuy Phước sample; a bad file raises ConfigError, whose message names the line."""
+    settings, units_from_config = load_config(config_file) if config_file else (default_settings(), None)
+    units_path = units_file or units_from_config
+    registry = load_registry(units_path) if units_path else default_registry()
+    return registry, settings
+
+
+def _load_checks() -> Callable:
+    """The pandera checks, imported on first use: pandas and pandera take ~1 s to import, which
+    the run spends while the reading workers are busy rather than before they start."""
+    from .check.validate import validate_records  # start-up: pandas and pandera load while the workers read
+
+    return validate_records
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector, off while the run builds its rows (and, in the CLI, while the
+    outputs are written and checked from them).
+
+    A country-wide run creates ~230,000 rows, each with its source-cell tuple, none in a cycle;
+    each full collection re-scans all of them, which took a third of the time
+    at N = 10,000. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def run(
+    inbox: Path,
+    registry: Registry | None = None,
+    settings: ReportSettings | None = None,
+    previous: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    timings: Timings | None = None,
+) -> RunResult:
+    """The whole check-and-merge, in memory; ``progress(done, total)`` is told after each file read,
+    ``timings`` (if given) gets each step's duration."""
+    with no_cycle_collection(), quiet_cleanup():
+        return _run(inbox, registry, settings, previous, progress, timings or Timings())
+
+
+def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None, previous: Path | None,
+         progress: Callable[[int, int], None] | None, timings: Timings) -> RunResult:
+    registry = registry or default_registry()
+    settings = settings or default_settings()
+    problems: list[P.Problem] = []
+    units = {u.code: u for u in registry.reporting_units()}
+    status: dict[str, UnitStatus] = {}
+
+    # Discover
+    with timings.step("discover"):
+        files = discover(inbox)
+    to_read = []
+    for f in files:
+        if f.renamed is not None:
+            problems.append(f.renamed)
+        refused = f.refused or skipped(f)
+        if refused is None:
+            to_read.append(f)
+        else:
+            problems.append(refused)
+
+    # Read (in worker processes), check the period, match units
+    submissions: list[Submission] = []
+    candidates: dict[str, list[Candidate]] = {}
+    meanwhile = partial(timings.timed, "read.imports_meanwhile", _load_checks)
+    with timings.step("read"):
+        read = read_files([(f.path, f.name) for f in to_read], is_submission, progress, meanwhile=meanwhile,
+                          prepare=partial(prepare, registry=registry, settings=settings))
+    for f, (kind, sub) in zip(to_read, read):
+        f.kind = kind
+        if sub is None and kind == "unreadable":  # gone or locked since it was listed
+            problems.append(P.FileUnreadable(file=f.name, reason=VANISHED))
+            continue
+        if sub is None:
+            problems.append(P.FileNotSpreadsheet(file=f.name, name=f.name, kind=KIND_NAMES.get(kind, kind)))
+            continue
+        submissions.append(sub)
+        claimed = expected_kind(f.path)
+        if claimed and f.kind in READABLE and f.kind != claimed:
+            sub.problems.insert(0, P.FileFormatMismatch(file=f.name, suffix=f.path.suffix, kind=KIND_NAMES[f.kind]))
+        problems.extend(sub.problems)
+        if sub.wrong_period is not None:
+            for code in sub.matched.values():
+                status[code] = UnitStatus(UNUSABLE, f.name, sub.wrong_period.message)
+            continue
+        per_unit: dict[str, list[Record]] = {}
+        for rec in sub.records:
+            per_unit.setdefault(rec.code, []).append(rec)
+        for code, recs in per_unit.items():
+            candidates.setdefault(code, []).append(Candidate(f, sub, recs))
+        sub.records = []  # its rows live on in the candidates: a country-wide run holds ~40 per file
+
+    # One submission per unit: the newest wins, the others are logged
+    records: list[Record] = []
+    used: dict[str, str] = {}
+    for code, cands in candidates.items():
+        winner = choose(units[code], cands, problems)
+        if winner is None:
+            status[code] = UnitStatus(UNUSABLE, ", ".join(c.file.name for c in cands),
+                                      "Các tệp khác nhau, không biết tệp nào mới hơn.")
+            continue
+        used[code] = winner.file.name
+        status[code] = UnitStatus(REPORTED, winner.file.name)
+        records.extend(winner.records)
+
+    # Validate (a cell whose value could not be read at all is not reported twice)
+    validate_records = _load_checks()
+    with timings.step("validate"):
+        problems.extend(validate_records(records, in_error(records, problems)))
+
+    # Plausibility: warnings for the clerk to look at, never errors
+    with timings.step("plausibility"):
+        flagged = in_error(records, problems)
+        problems.extend(plausibility.below_target(records, dict(settings.targets), flagged))
+        problems.extend(plausibility.outliers(records, flagged))
+        if previous is not None:
+            problems.extend(plausibility.changes(records, read_previous(previous, registry), flagged))
+
+    # Completeness (a whole district missing is one entry), then the merged tables
+    for group, members in registry.groups():
+        missing = [u for u in members if u.code not in status]
+        for unit in missing:
+            status[unit.code] = UnitStatus(MISSING)
+        if group is not None and missing and len(missing) == len(members):
+            problems.append(P.GroupNotReported(unit=group.name, name=group.name))
+        else:
+            problems.extend(P.UnitNotReported(unit=u.name, name=u.name) for u in missing)
+    status = {code: status[code] for code in units}
+    problems.extend(keep_checked_bytes(submissions, problems))
+    with timings.step("consolidate"):
+        consolidated = consolidate(registry, records, problems, dict(settings.targets))
+    return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)
+
+
+# The bytes behind the feedback copies ---------------------------------------------
+
+
+def keep_checked_bytes(submissions: list[Submission], problems: list[P.Problem]) -> list[P.Problem]:
+    """Keep the bytes of each file that gets a feedback copy, if they are still the bytes that were checked.
+
+    The copy is made from these bytes, never from the file as it is when the copy is
+    written: a file replaced meanwhile would get the old comments on new data. A file
+    whose bytes no longer match the digest taken when it was read gets no copy and an
+    entry in the log (returned, so it reaches every output). Only the files that get a
+    copy are held (a few per cent of a country's inbox, ~10 kB each).
+    """
+    by_file: dict[str, list[P.Problem]] = {}
+    for p in problems:
+        by_file.setdefault(p.file, []).append(p)
+    changed: list[P.Problem] = []
+    for sub in submissions:
+        if not needs_feedback(sub, by_file.get(sub.name, [])):
+            continue
+        try:
+            data = sub.path.read_bytes()
+        except OSError:
+            data = None
+        if data is not None and (not sub.sha256 or hashlib.sha256(data).hexdigest() == sub.sha256):
+            sub.checked_bytes = data
+        else:
+            changed.append(P.FileChanged(file=sub.name))
+    return changed
+
+
+# A unit's own check, before sending -------------------------------------------
+
+
+def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Submission, list[P.Problem]]]:
+    """Each file's problems against the template contract; the unit name only against a given registry."""
+    with quiet_cleanup():
+        return _check(paths, registry)
+
+
+def _check(paths: list[Path], registry: Registry | None) -> list[tuple[Submission, list[P.Problem]]]:
+    found = []
+    for path in paths:
+        sub = read_submission(path, display_name(path.name))
+        problems = list(sub.problems)
+        if registry is not None:
+            matched = match_units(sub, registry)
+            problems = list(sub.problems)
+            records = [r._replace(unit=matched[r.unit].name, code=matched[r.unit].code)
+                       for r in sub.records if r.unit in matched]
+        else:
+            records = [r._replace(code=r.unit) for r in sub.records]
+        problems.extend(_load_checks()(records, in_error(records, problems)))
+        found.append((sub, problems))
+    return found
+
+
+# Writing, templates and examples ------------------------------------------------
+
+
+def write(result: RunResult, out: Path, timings: Timings | None = None) -> tuple[Outputs, list[str]]:
+    """Write every output of a run into ``out`` and check that nothing was lost: the paths written and
+    the accounting check's complaints (empty when every file and unit is accounted for)."""
+    # The writers are imported when needed (start-up): `consolidate --help` and `check` stay quick.
+    from .core.accounting import violations
+    from .write.outputs import write_outputs
+
+    timings = timings or Timings()
+    with no_cycle_collection():  # the run's rows are only read from here on
+        paths = write_outputs(result, out, timings)
+        with timings.step("accounting"):
+            unaccounted = violations(result)
+    return paths, unaccounted
+
+
+def template(registry: Registry, settings: ReportSettings, out: Path) -> list[Path]:
+    """One template per reporting unit, its name filled in, in ``out``; the paths written."""
+    from .write.templates import write_templates  # start-up: XlsxWriter only when templates are made
+
+    return write_templates(registry, settings, out)
+
+
+def init(folder: Path, overwrite: bool = False) -> list[Path]:
+    """Commented example files (units table, settings) to edit; ConfigError if one exists and not ``overwrite``."""
+    from .write.examples import write_examples  # start-up: XlsxWriter only when examples are made
+
+    return write_examples(folder, overwrite=overwrite)

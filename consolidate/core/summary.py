@@ -1,0 +1,37 @@
+"""The run in numbers, for the terminal and for scripts (``--json``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from . import problems as P
+from .results import MISSING, REPORTED, UNUSABLE, RunResult
+
+
+def summarize(result: RunResult, outputs: dict[str, Path]) -> dict:
+    """Plain data only (str, int, list, dict), so it serialises as JSON as it is."""
+    names = {state: [result.registry_name(c) for c, s in result.status.items() if s.state == state]
+             for state in (REPORTED, MISSING, UNUSABLE)}
+    by_code = Counter((p.code, p.severity) for p in result.problems)
+    return {
+        "files": len(result.files),
+        "files_read": len(result.submissions),
+        "units_expected": len(result.status),
+        "units_reported": len(names[REPORTED]),
+        "units_missing": names[MISSING],
+        "units_unusable": names[UNUSABLE],
+        "errors": len(result.errors),
+        "warnings": len(result.warnings),
+        "notes": len(result.notes),
+        "by_code": [
+            {"code": code, "severity": severity, "label": P.SEVERITY_LABELS[severity], "count": n}
+            for (code, severity), n in sorted(by_code.items(), key=lambda kv: (-_rank(kv[0][1]), kv[0][0]))
+        ],
+        "outputs": {kind: str(path) for kind, path in outputs.items()},
+        "problems": [p.as_row() for p in result.problems],
+    }
+
+
+def _rank(severity: str) -> int:
+    return {P.ERROR: 3, P.WARNING: 2, P.INFO: 1}[severity]

@@ -1,0 +1,376 @@
+"""The report settings file (TOML): number, date, titles, periods, province targets, and where the units table is.
+
+Read with the standard library's ``tomllib``; anything wrong is a ConfigError whose
+Vietnamese message names the file, the line and the key (tomllib keeps no positions,
+so the line is found afterwards, only when a message needs it: ``KeyLines``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import math
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from ..core.registry import DEFAULT_DATA, ReportSettings
+from ..core.template import FORM2_INDICATORS
+from ..core.text import clean, fold
+from .units import MAX_BYTES, ConfigError
+
+_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "form1", "form2")
+_FORM1_KEYS = ("title",)
+_FORM2_KEYS = ("title", "period_before", "period_after", "notes", "targets")
+_TEXT_FIELDS = {  # config key -> ReportSettings field
+    ("issuer",): "issuer",
+    ("area",): "area",
+    ("report_number",): "report_number",
+    ("form1", "title"): "form1_title",
+    ("form2", "title"): "form2_title",
+    ("form2", "period_before"): "period_before",
+    ("form2", "period_after"): "period_after",
+}
+_BACKSLASH = ("dấu “\\” trong chuỗi phải viết hai lần (“\\\\”), hoặc đặt chuỗi trong dấu nháy đơn, "
+              "ví dụ units = 'C:\\Bao cao\\don-vi.csv', hoặc dùng dấu “/”")
+_TOML_ERRORS = (  # tomllib's message -> what the clerk should check
+    ("Illegal character '\\n'", "chuỗi chưa đóng dấu ngoặc kép trước khi hết dòng"),
+    ("Invalid value", "giá trị không hợp lệ; chữ phải đặt trong dấu ngoặc kép (ví dụ \"362/UBND\"), "
+                      "ngày viết 2024-08-09, số viết dấu chấm thập phân (97.5)"),
+    ("Expected newline or end of document", "sau giá trị còn ký tự thừa; chữ phải đặt trọn trong dấu ngoặc kép "
+                                            "(ví dụ \"362/UBND\"), ngày viết 2024-08-09"),
+    ("Expected '=' after a key", "thiếu dấu “=” giữa khóa và giá trị; tên khóa có dấu hoặc khoảng trắng "
+                                 "phải đặt trong dấu ngoặc kép"),
+    ("Invalid initial character for a key", "tên khóa không hợp lệ; tên có dấu hoặc khoảng trắng phải đặt "
+                                             "trong dấu ngoặc kép"),
+    ("Cannot overwrite a value", "khóa này được ghi hai lần"),
+    ("Cannot declare", "bảng hoặc khóa này được khai báo hai lần"),
+    ("Unclosed array", "danh sách mở bằng “[” chưa đóng bằng “]”, hoặc thiếu dấu phẩy giữa các phần tử"),
+    ("Unclosed inline table", "bảng mở bằng “{” chưa đóng bằng “}”"),
+    ("Unterminated string", "chuỗi chưa đóng dấu ngoặc kép"),
+    ("Unescaped '\\'", _BACKSLASH),
+    ("Invalid hex value", _BACKSLASH),
+    ("Escaped character", _BACKSLASH),
+    ("Invalid date or datetime", "ngày không hợp lệ; viết năm-tháng-ngày, ví dụ 2024-08-09"),
+    ("Expected ']' at the end of a table", "tên bảng thiếu dấu “]”"),
+    ("Illegal character", "có ký tự không được phép (ví dụ ký tự điều khiển)"),
+    ("Found invalid character", "có ký tự không được phép"),
+    ("Invalid statement", "dòng không đúng dạng “khóa = giá trị”"),
+)
+
+
+def load_config(path: Path) -> tuple[ReportSettings, Path | None]:
+    """The report settings of a TOML config, and the units table it names (or None).
+
+    Keys left out keep the embedded default (report 362/UBND of Tuy Phước),
+    so a config may give only what differs.
+    """
+    path = Path(path)
+    data, lines = _read_toml(path)
+    settings = _settings(path, data, lines, default_settings())
+    units = data.get("units")
+    if units is None:
+        return settings, None
+    if not isinstance(units, str) or not units.strip():
+        raise _wrong(path, lines, ("units",), units, "đường dẫn tới bảng đơn vị trong dấu ngoặc kép, "
+                                                     "ví dụ units = \"don-vi.csv\"")
+    units_path = (path.parent / clean(units)).resolve()
+    if not units_path.is_file():
+        raise ConfigError(path, f"không tìm thấy bảng đơn vị “{units}” (tìm ở {units_path}).",
+                          line=_line(lines, ("units",)), key="units")
+    return settings, units_path
+
+
+def read_settings(path: Path, base: ReportSettings | None = None) -> ReportSettings:
+    """Settings from a TOML file; with no ``base`` every key is required."""
+    path = Path(path)
+    data, lines = _read_toml(path)
+    return _settings(path, data, lines, base)
+
+
+def _read_toml(path: Path) -> tuple[dict, KeyLines]:
+    if not path.is_file():
+        raise ConfigError(path, "không tìm thấy tệp này.")
+    raw = path.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(path, f"tệp quá lớn ({len(raw) >> 20} MB) để là một tệp cấu hình.")
+    try:
+        text = raw.decode("utf-8-sig")  # Notepad may add a BOM
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "không phải văn bản UTF-8; mở bằng Notepad và lưu lại với Encoding “UTF-8”.",
+                          line=raw[: exc.start].count(b"\n") + 1) from None
+    lines = KeyLines(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(path, text, str(exc)) from None
+    return data, lines
+
+
+def _syntax_error(path: Path, text: str, message: str) -> ConfigError:
+    if m := re.search(r"\(at line (\d+), column \d+\)", message):
+        line = int(m.group(1))
+    else:  # "(at end of document)"
+        line = len(text.splitlines()) or 1
+    explained = next((f" – {vi}" for en, vi in _TOML_ERRORS if message.startswith(en)), "")
+    source = text.splitlines()[line - 1].strip() if line <= len(text.splitlines()) else ""
+    key = KeyLines(text).key_on(line)
+    shown = f" Dòng này là: {source}" if source and len(source) <= 120 else ""
+    return ConfigError(
+        path,
+        f"sai cú pháp TOML{explained}.{shown} (TOML: {message})",
+        line=line, key=".".join(key) if key else None,
+    )
+
+
+def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | None) -> ReportSettings:
+    _check_keys(path, lines, data, (), _TOP_KEYS)
+    for table, keys in (("form1", _FORM1_KEYS), ("form2", _FORM2_KEYS)):
+        if table in data:
+            if not isinstance(data[table], dict):
+                raise _wrong(path, lines, (table,), data[table], f"một bảng [{table}]")
+            _check_keys(path, lines, data[table], (table,), keys)
+
+    def get(key: tuple[str, ...]) -> object:
+        node: object = data
+        for part in key:
+            if not isinstance(node, dict) or part not in node:
+                return _MISSING
+            node = node[part]
+        return node
+
+    values: dict[str, object] = {}
+    for key, field in _TEXT_FIELDS.items():
+        value = get(key)
+        if value is _MISSING:
+            continue
+        if not isinstance(value, str):
+            raise _wrong(path, lines, key, value, f"chữ trong dấu ngoặc kép, ví dụ {key[-1]} = \"{_EXAMPLES[key[-1]]}\"")
+        if not clean(value):
+            raise ConfigError(path, "không được để trống.", line=_line(lines, key), key=".".join(key))
+        values[field] = clean(value)
+
+    if (value := get(("report_date",))) is not _MISSING:
+        values["report_date"] = _date(path, lines, value)
+    if (value := get(("year",))) is not _MISSING:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2999:
+            raise _wrong(path, lines, ("year",), value, "một năm viết bằng số, không có ngoặc kép, ví dụ year = 2024")
+        values["year"] = value
+    if (value := get(("form2", "notes"))) is not _MISSING:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise _wrong(path, lines, ("form2", "notes"), value,
+                         "một danh sách chuỗi trong [ ], ví dụ notes = [\"(i) …\", \"(ii) …\"]")
+        for n, note in enumerate(value, start=1):
+            if not isinstance(note, str):
+                raise ConfigError(path, f"ghi chú thứ {n} phải là chữ trong dấu ngoặc kép; ở đây là {_shown(note)}.",
+                                  line=_line(lines, ("form2", "notes")), key="form2.notes")
+        values["form2_notes"] = tuple(clean(v) for v in value if clean(v))
+    if (value := get(("form2", "targets"))) is not _MISSING:
+        values["targets"] = _targets(path, lines, value)
+
+    if base is not None:
+        return dataclasses.replace(base, **values)
+    for key, field in [*_TEXT_FIELDS.items(), (("report_date",), "report_date"), (("year",), "year")]:
+        if field not in values:
+            raise ConfigError(path, "thiếu khóa này.", key=".".join(key))
+    return ReportSettings(**values)  # type: ignore[arg-type]
+
+
+_MISSING = object()
+_EXAMPLES = {"issuer": "UBND huyện", "area": "huyện Tuy Phước", "report_number": "362/UBND", "title": "…",
+             "period_before": "từ 01/01/2024 – 30/4/2024", "period_after": "Từ 01/5 – 25/7/2024"}
+
+
+def _check_keys(path: Path, lines: KeyLines, table: dict, prefix: tuple[str, ...], known: tuple[str, ...]) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f" Có phải “{close[0]}”?" if close else f" Các khóa dùng được: {', '.join(known)}."
+            raise ConfigError(path, "không có khóa này trong cấu hình." + hint,
+                              line=_line(lines, (*prefix, key)), key=".".join((*prefix, key)))
+
+
+def _date(path: Path, lines: KeyLines, value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = clean(value)
+        for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
+            try:
+                return dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                pass
+    raise _wrong(path, lines, ("report_date",), value, "một ngày viết năm-tháng-ngày, ví dụ report_date = 2024-08-09")
+
+
+def _targets(path: Path, lines: KeyLines, value: object) -> tuple[tuple[str, float], ...]:
+    key = ("form2", "targets")
+    if not isinstance(value, dict):
+        raise _wrong(path, lines, key, value, "một bảng [form2.targets] với mỗi dòng: chỉ tiêu = tỷ lệ %")
+    by_name = {fold(i.key): i.key for i in FORM2_INDICATORS} | {fold(i.label): i.key for i in FORM2_INDICATORS}
+    labels = {i.key: i.label for i in FORM2_INDICATORS}
+    given: dict[str, tuple[str, float]] = {}
+    for name, target in value.items():
+        where = (*key, name)
+        indicator = by_name.get(fold(name))
+        if indicator is None:
+            close = [k for k in by_name if fold(name) and fold(name) in k] or difflib.get_close_matches(
+                fold(name), list(by_name), n=1, cutoff=0.6)
+            hint = (f" Có phải “{labels[by_name[close[0]]]}” ({by_name[close[0]]})?" if close else
+                    " Các chỉ tiêu là: " + "; ".join(f"{i.key} ({i.label})" for i in FORM2_INDICATORS) + ".")
+            raise ConfigError(path, "không có chỉ tiêu này trong Biểu mẫu 2." + hint,
+                              line=_line(lines, where), key=".".join(where))
+        if indicator in given:
+            raise ConfigError(path, f"chỉ tiêu “{labels[indicator]}” đã được ghi ở khóa “{given[indicator][0]}”.",
+                              line=_line(lines, where), key=".".join(where))
+        if isinstance(target, bool) or not isinstance(target, (int, float)):
+            raise _wrong(path, lines, where, target, "một tỷ lệ % viết bằng số, không có ngoặc kép, ví dụ 80 hoặc 97.5")
+        if not (math.isfinite(target) and 0 <= target <= 100):
+            raise ConfigError(path, f"chỉ tiêu phải là tỷ lệ % từ 0 đến 100, không phải {_shown(target)}.",
+                              line=_line(lines, where), key=".".join(where))
+        given[indicator] = (name, float(target))
+    return tuple((i.key, given[i.key][1]) for i in FORM2_INDICATORS if i.key in given)
+
+
+def _wrong(path: Path, lines: KeyLines, key: tuple[str, ...], value: object, expected: str) -> ConfigError:
+    return ConfigError(path, f"phải là {expected}; ở đây là {_shown(value)}.",
+                       line=_line(lines, key), key=".".join(key))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"chuỗi “{value}”"
+    if isinstance(value, dict):
+        return "một bảng"
+    if isinstance(value, list):
+        return "một danh sách"
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(value)
+
+
+def load_settings(path: Path) -> ReportSettings:
+    """Report settings from a TOML file that gives every key (the embedded defaults are one)."""
+    return read_settings(path)
+
+
+def default_settings() -> ReportSettings:
+    """The embedded sample's settings (report 362/UBND of Tuy Phước)."""
+    with resources.as_file(resources.files("consolidate") / "data" / DEFAULT_DATA / "report.toml") as p:
+        return load_settings(p)
+
+
+# Where each key is written, for messages: tomllib keeps no positions.
+
+MAX_KEY_SEARCH_LINES = 2_000  # a settings file has ~40 lines; each step parses a prefix, so the search is quadratic
+_PROBE = "consolidate-probe-a81f"  # a key no settings file writes, to learn which table a line is in
+_TABLE_HEADER = re.compile(r"\s*\[([^\[\]]+)\]")
+
+
+class KeyLines:
+    """The line a key is written on, found by parsing successive prefixes of the file with tomllib.
+
+    The first prefix whose parse holds the key ends on the line where the key's value
+    ends; the key itself starts one line after the last shorter prefix that parsed (a
+    multi-line array or string does not parse until it closes). Only computed when a
+    message needs a line, and only over the first MAX_KEY_SEARCH_LINES lines.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self._parsed: dict[int, dict | None] = {}
+
+    def _parse(self, n: int) -> dict | None:
+        """The first n lines parsed, or None where they do not parse (cut inside a statement)."""
+        if n not in self._parsed:
+            try:
+                self._parsed[n] = tomllib.loads("\n".join(self.lines[:n]))
+            except tomllib.TOMLDecodeError:
+                self._parsed[n] = None
+        return self._parsed[n]
+
+    def first(self, key: tuple[str, ...]) -> int | None:
+        """The line the key is first written on, or None (not written, or too far down)."""
+        last_parsed = 0
+        for n in range(1, min(len(self.lines), MAX_KEY_SEARCH_LINES) + 1):
+            data = self._parse(n)
+            if data is None:
+                continue
+            if _holds(data, key):
+                return last_parsed + 1
+            last_parsed = n
+        return None
+
+    def key_on(self, number: int) -> tuple[str, ...] | None:
+        """The key (or table) written on line ``number``, read from that line and the lines before it
+        (the file may not parse as a whole: this is for pointing at a syntax error)."""
+        if not 1 <= number <= len(self.lines):
+            return None
+        line = self.lines[number - 1]
+        if m := _TABLE_HEADER.match(line):
+            return _dotted_key(m.group(1))
+        if "=" not in line:
+            return None
+        own = _dotted_key(line.split("=", 1)[0])
+        if own is None:
+            return None
+        return (*self._table_before(number), *own)
+
+    def _table_before(self, number: int) -> tuple[str, ...]:
+        """The table a key on line ``number`` belongs to: where a probe key lands after the lines before it."""
+        try:
+            data = tomllib.loads("\n".join([*self.lines[: number - 1], f"{_PROBE} = 0"]))
+        except tomllib.TOMLDecodeError:
+            return ()
+        return _path_to(data, _PROBE) or ()
+
+
+def _holds(data: dict, key: tuple[str, ...]) -> bool:
+    node: object = data
+    for part in key:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _dotted_key(text: str) -> tuple[str, ...] | None:
+    """A TOML key as written ("form2.targets", '"chỉ tiêu"') as its parts, or None if it is not one."""
+    try:
+        node: object = tomllib.loads(f"{text.strip()} = 0")
+    except tomllib.TOMLDecodeError:
+        return None
+    parts: list[str] = []
+    while isinstance(node, dict) and len(node) == 1:
+        (part, node), = node.items()
+        parts.append(part)
+    return tuple(parts) or None
+
+
+def _path_to(data: dict, probe: str) -> tuple[str, ...] | None:
+    """The tables leading to the probe key, the last one opened being where it landed."""
+    if probe in data:
+        return ()
+    for name, value in data.items():
+        if isinstance(value, dict) and (found := _path_to(value, probe)) is not None:
+            return (name, *found)
+        if isinstance(value, list) and value and isinstance(value[-1], dict):
+            if (found := _path_to(value[-1], probe)) is not None:
+                return (name, *found)
+    return None
+
+
+def _line(lines: KeyLines, key: tuple[str, ...]) -> int | None:
+    """The line of a key, else of the nearest table that holds it."""
+    for n in range(len(key), 0, -1):
+        if (line := lines.first(key[:n])) is not None:
+            return line
+    return None

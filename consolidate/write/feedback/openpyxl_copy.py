@@ -1,0 +1,261 @@
+"""The feedback copy through a full openpyxl load and save: the fallback for packages the patcher refuses.
+
+Slower (~65 ms a copy) and lossy (openpyxl drops parts it does not model and
+the cached values of formulas), so it is only used when feedback's patcher
+raises; it lives apart so a run that never needs it never imports openpyxl.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+from openpyxl.cell.cell import MergedCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.workbook.properties import CalcProperties
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.writer.excel import ExcelWriter
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ...core import problems as P
+from . import content as C
+from .content import AUTHOR, COLUMNS, FEEDBACK_SHEET, FILLS, HEADER_ROW, INPUT_YELLOW, MAX_UNPACKED_BYTES, TITLE_PREFIX
+from ...ooxml.external import external_names, is_external
+from ..files import atomic_target
+from ...ooxml.package import NEW_PART_TIME
+from ...core.records import Submission
+
+
+def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data: bytes | None = None) -> bool:
+    """The copy through a full openpyxl load and save: the fallback for packages the patcher refuses.
+
+    Made from ``data``, the bytes the run checked, when given (else the file as it is now).
+    """
+    data = sub.path.read_bytes() if data is None else data
+    if _unpacked_size(data) > MAX_UNPACKED_BYTES:
+        return False
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=sub.path.suffix.lower() == ".xlsm", rich_text=True)
+        if wb.calculation is None:
+            wb.calculation = CalcProperties()
+        wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
+        _clean_previous_feedback(wb)
+        problems = problems + C.unlogged_external(sub, problems, _strip_external_formulas(wb, data))
+        _mark_cells(wb, problems)
+        _add_feedback_sheet(wb, sub, problems)
+        _keep_source_dates(wb, data)
+        with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
+            _save(wb, tmp)
+    except OSError:  # a full disk is the run's problem, as for the other outputs
+        raise
+    except Exception:  # a file that read-only reading survived but a full load or save does not
+        return False
+    return True
+
+
+def _strip_external_formulas(wb: Workbook, data: bytes) -> list[tuple[str, tuple[int, int], str]]:
+    """What the patcher does (``XlsxPatch.strip_external_formulas``), on openpyxl's model: each formula
+    that reaches outside the workbook becomes the value the file stored for it (read from a second,
+    values-only load, made only when there is one); links to other workbooks and the names that point
+    there are dropped. Return (sheet, cell, formula) of each formula removed."""
+    scopes = (wb.defined_names, *(ws.defined_names for ws in wb.worksheets))
+    names = external_names((key, dn.attr_text or "") for scope in scopes for key, dn in scope.items())
+    found = []
+    for ws in wb.worksheets:
+        for cell in list(ws._cells.values()):  # only the cells the file has
+            text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
+            if isinstance(text, str) and text.startswith("=") and cell.data_type == "f" \
+                    and is_external(text[1:], names):
+                found.append((ws, cell, text))
+    if found:
+        cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        for ws, cell, _ in found:
+            cell.value = cached[ws.title].cell(cell.row, cell.column).value
+    wb._external_links = []
+    for scope in scopes:
+        for key in [k for k in scope if k.upper() in names]:
+            del scope[key]
+    return [(ws.title, (cell.row, cell.column), text[1:]) for ws, cell, text in found]
+
+
+def _unpacked_size(data: bytes) -> int:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return MAX_UNPACKED_BYTES + 1
+
+
+# The same inbox gives the same bytes: openpyxl's own save stamps the document's "modified"
+# property and every zip member with the current time.
+
+
+def _keep_source_dates(wb: Workbook, data: bytes) -> None:
+    """The document's created and modified dates as the unit's file has them, not "now".
+
+    openpyxl fills a date the file does not have with the time of loading; such a
+    date is dropped instead.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            core = zf.read("docProps/core.xml") if "docProps/core.xml" in zf.namelist() else b""
+    except (zipfile.BadZipFile, OSError):
+        core = b""
+    if b"created" not in core:
+        wb.properties.created = None
+    if b"modified" not in core:
+        wb.properties.modified = None
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip whose members all carry one fixed time (openpyxl writes parts by name and from temporary files)."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # noqa: D102
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=NEW_PART_TIME)
+            info.compress_type = self.compression
+            info.external_attr = 0o600 << 16
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # noqa: D102
+        with open(filename, "rb") as fh:
+            self.writestr(arcname or Path(filename).name, fh.read(), compress_type, compresslevel)
+
+
+def _save(wb: Workbook, target: Path) -> None:
+    """openpyxl's save without its clock: the dates stay the source's, the members' times fixed."""
+    with _FixedTimeZip(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).write_data()
+
+
+
+def _put(ws: Worksheet, row: int, col: int, value: object):
+    """Write a value; a string is always text, never a formula."""
+    cell = ws.cell(row, col)
+    if isinstance(value, str):
+        cell.value = C.text(value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def _is_ours(comment: Comment | None) -> bool:
+    return comment is not None and comment.author == AUTHOR
+
+
+def _clean_previous_feedback(wb: Workbook) -> None:
+    """A unit may send back last round's copy: drop our old sheet, comments and red fills."""
+    if FEEDBACK_SHEET in wb.sheetnames:
+        old = wb[FEEDBACK_SHEET]
+        if str(old.cell(1, 1).value or "").startswith(TITLE_PREFIX):
+            wb.remove(old)
+    for ws in wb.worksheets:
+        # Only the cells the file has: iter_rows() would create every cell up to a stray XFD1048576.
+        for cell in list(ws._cells.values()):
+            if _is_ours(cell.comment):
+                kept = C.unit_note(cell.comment.text)
+                cell.comment = None
+                if kept is not None:  # the unit's own note, given back as it was
+                    width, height = C.comment_size(kept[1])
+                    cell.comment = Comment(kept[1], kept[0], height=height, width=width)
+                if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb in FILLS.values():
+                    # The template's own look: yellow input cells, plain locked cells.
+                    cell.fill = _solid(INPUT_YELLOW) if not cell.protection.locked else PatternFill()
+
+
+def _solid(rgb: str) -> PatternFill:
+    return PatternFill(fill_type="solid", fgColor=rgb, bgColor=rgb)
+
+
+def _target_cell(wb: Workbook, p: P.Problem):
+    """The worksheet cell a problem points at, or None when it has no place in the file."""
+    if not p.cell or p.sheet not in wb.sheetnames or p.sheet == FEEDBACK_SHEET:
+        return None
+    ws = wb[p.sheet]
+    if not isinstance(ws, Worksheet):
+        return None
+    try:
+        row, col = coordinate_to_tuple(p.cell)
+    except (ValueError, TypeError):
+        return None
+    cell = ws.cell(row, col)
+    if isinstance(cell, MergedCell):  # only a merged range's first cell can carry a comment
+        for rng in ws.merged_cells.ranges:
+            if cell.coordinate in rng:
+                cell = ws.cell(rng.min_row, rng.min_col)
+                break
+    return cell
+
+
+def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
+    by_cell: dict[tuple[str, str], tuple[object, list[P.Problem]]] = {}
+    for p in problems:
+        cell = _target_cell(wb, p)
+        if cell is not None:
+            key = (cell.parent.title, cell.coordinate)
+            by_cell.setdefault(key, (cell, []))[1].append(p)
+    for cell, found in by_cell.values():
+        text = C.comment_text(found)
+        if cell.comment is not None:  # the unit's own note stays, below ours
+            text = C.with_unit_note(text, cell.comment.author or "", cell.comment.text)
+        width, height = C.comment_size(text)
+        cell.comment = Comment(C.text(text), AUTHOR, height=height, width=width)
+        worst = C.worst_fill(found)
+        if worst is not None:
+            cell.fill = _solid(worst)
+
+
+def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]) -> None:
+    sheet_index = {name: i for i, name in enumerate(wb.sheetnames)}
+    title = FEEDBACK_SHEET if FEEDBACK_SHEET not in wb.sheetnames else f"{FEEDBACK_SHEET} (kiểm tra)"
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = False
+    ws = wb.create_sheet(title, 0)
+    wb.active = 0
+    ws.sheet_view.tabSelected = True
+
+    _put(ws, 1, 1, TITLE_PREFIX + sub.name).font = Font(bold=True, size=14)
+    units = ", ".join(u.name for u in sub.units)
+    if units:
+        _put(ws, 2, 1, f"Đơn vị: {units}")
+    _put(ws, 3, 1, C.summary_line(problems))
+    wrap = Alignment(wrap_text=True, vertical="top")
+    header_fill = _solid("FFDDEBF7")
+    for col, (label, width) in enumerate(COLUMNS, start=1):
+        cell = _put(ws, HEADER_ROW, col, label)
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        ws.column_dimensions[cell.column_letter].width = width
+
+    ordered = sorted(problems, key=lambda p: C.order(p, sheet_index))
+    for n, p in enumerate(ordered, start=1):
+        row = HEADER_ROW + n
+        values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.how_to_fix)
+        for col, value in enumerate(values, start=1):
+            _put(ws, row, col, value).alignment = wrap
+        if p.cell and _target_cell(wb, p) is not None:
+            link = ws.cell(row, 3)
+            sheet = p.sheet.replace("'", "''")
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet}'!{p.cell}", display=p.cell)
+            link.font = Font(color="FF0563C1", underline="single")
+        if p.severity == P.ERROR:
+            ws.cell(row, 5).font = Font(bold=True, color="FF9C0006")
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    for row in (1, 2, 3):  # the title lines span the table and wrap
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
+        ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[1].height = 22
+    ws.row_dimensions[3].height = 32
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"

@@ -1,0 +1,438 @@
+"""Write the district's merged workbook: the two official forms, a detail sheet, the error log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Sequence
+
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
+
+from ..core import problems as P
+from ..core.accounting import origins
+from ..core.consolidation import SETTING, WEIGHTED, Aggregate, Consolidated, form1_sums
+from ..core.results import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
+from ..core.numbers import format_number, interpret
+from ..core.records import Record
+from ..core.registry import Unit
+from .sheets import (
+    FIRST_DATA_ROW,
+    FORM1_LAST_COL,
+    FORM2_LAST_COL,
+    Formats,
+    new_workbook,
+    write_form1_header,
+    write_form2_header,
+    write_notes,
+    write_titles,
+)
+from ..core.template import (
+    DETAIL_SHEET,
+    FORM1_FIELDS,
+    FORM1_LABELS,
+    FORM1_SHEET,
+    FORM2_INDICATORS,
+    FORM2_SHEET,
+    LOG_SHEET,
+    RATE_SHORT,
+    RATES,
+    WEIGHT_LABELS,
+    WEIGHTS,
+)
+
+STATUS_SHEET = "Tình trạng nộp"
+ORIGIN_SHEET = "Nguồn dữ liệu"
+LOG_COLUMNS = (
+    ("STT", 6),
+    ("Tệp", 30),
+    ("Trang tính", 16),
+    ("Ô", 7),
+    ("Đơn vị", 22),
+    ("Mã lỗi", 20),
+    ("Mức độ", 10),
+    ("Nội dung", 60),
+    ("Cách khắc phục", 60),
+)
+
+Cell = tuple[Any, "Format | None"]  # (value, format): None is a blank, a str a string, else a number
+
+
+def write_row(ws: Worksheet, row: int, first_col: int, cells: Sequence[Cell]) -> None:
+    """Write cells left to right from ``first_col``, each by the XlsxWriter call its value's type needs.
+
+    Text always goes through ``write_string``, so nothing a unit typed can become a formula or a number.
+    """
+    for col, (value, fmt) in enumerate(cells, start=first_col):
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
+
+
+@dataclass(frozen=True)
+class Use:
+    """What a sheet's figures feed, in the words of their comments."""
+
+    left_out: str  # said of a figure in error
+    taken: str  # said of a figure with only warnings: "{value}" is the value used
+
+
+FOR_TOTALS = Use("Số liệu lỗi này không được cộng vào Tổng cộng.",
+                 "Vẫn được cộng vào Tổng cộng theo giá trị {value}.")
+FOR_MEANS = Use("Số liệu lỗi này không được tính vào Biểu mẫu 2.",
+                "Vẫn được tính vào Biểu mẫu 2 theo giá trị {value}.")
+
+
+def _value_columns(fmt: Formats, kinds: list[str]) -> list[tuple[str, Format]]:
+    """Each value column's kind ("count" or "rate") and plain format, looked up once, not per cell."""
+    plain = {"count": fmt.count, "rate": fmt.figure_rate}
+    return [(kind, plain[kind]) for kind in kinds]
+
+
+def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: list[Record | None],
+                 columns: list[tuple[str, Format]], flags, use: Use) -> list[Cell]:
+    """Units' values as submitted, for ``write_row``; a flagged cell also gets its comment here."""
+    cells: list[Cell] = []
+    text = fmt.text
+    col = first_col - 1
+    for rec, (kind, plain) in zip(recs, columns):
+        col += 1
+        if rec is None:
+            cells.append((None, plain))
+            continue
+        value = rec.value
+        found = flags.get(rec.source)
+        if found:
+            cells.append(_flagged(ws, fmt, row, col, rec, kind, found, use))
+        elif value is None or isinstance(value, float):
+            cells.append((value, plain))
+        else:
+            cells.append((value, text))  # text where a number belongs, shown as typed
+    return cells
+
+
+def _flagged(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record, kind: str, found: list,
+             use: Use) -> Cell:
+    """A flagged value, coloured by its worst problem, with the messages and its source as a comment.
+
+    A figure in error is written as the text the unit typed: Excel's and LibreOffice's SUM skip
+    text, so no total adds it, and it still reads as the unit typed it (2,5 is not shown as 3).
+    The comment says whether the figure counts, so the province need not know the rule.
+    """
+    in_error = any(p.severity == P.ERROR for p in found)
+    value = rec.value
+    lines = [p.message for p in found]
+    if in_error:
+        if isinstance(value, float):
+            value, style = as_typed(rec, percent=kind == "rate"), fmt.error["typed"]
+        else:
+            style = fmt.error[kind] if value is None else fmt.error["text"]
+        lines.append(use.left_out)
+    else:
+        style = fmt.warning[kind] if isinstance(value, float) or value is None else fmt.warning["text"]
+        if isinstance(value, float):
+            lines.append(use.taken.format(value=format_number(value, decimals=10)))
+    lines.append(f"{rec.source.file} – {rec.source.sheet}!{rec.source.cell}")
+    ws.write_comment(row, col, "\n".join(lines), {"x_scale": 2.2, "y_scale": max(1.6, 0.4 * len(lines))})
+    return value, style
+
+
+def as_typed(rec: Record, percent: bool = False) -> str:
+    """A figure as the unit typed it, as text: the typed text itself when it reads as this figure,
+    else the number in Vietnamese notation ("2,5", "-1").
+
+    Read back (a province reading a district's workbook), the text gives the same figure, so the
+    same rules flag it again.
+    """
+    raw = rec.raw
+    if isinstance(raw, str) and interpret(raw, percent=percent).value == rec.value:
+        return raw
+    return number_text(rec.value, percent)
+
+
+def number_text(value: float, percent: bool = False) -> str:
+    """A number in full, with a decimal comma, that reads back as itself (no exponent, no rounding)."""
+    if value.is_integer():
+        return str(int(value))
+    text = format(Decimal(repr(value)), "f").replace(".", ",")
+    if interpret(text, percent=percent).value != value:  # "1,234" reads as a thousands group
+        text += "0"
+    return text
+
+
+def _form1(wb, fmt: Formats, result: RunResult) -> None:
+    c: Consolidated = result.consolidated
+    s = result.settings
+    ws = wb.add_worksheet(FORM1_SHEET)
+    write_titles(ws, fmt, FORM1_SHEET, s.form1_title, s.attachment_line, FORM1_LAST_COL)
+    row = write_form1_header(ws, fmt)
+    first, n = row, 0
+    subtotals: list[int] = []
+    columns = _value_columns(fmt, ["count"] * len(FORM1_FIELDS))
+    for group, members in result.registry.groups():
+        if group is not None:  # a province: each district's units, then the district's subtotal
+            ws.write_blank(row, 0, None, fmt.group)
+            ws.merge_range(row, 1, row, FORM1_LAST_COL, group.name, fmt.group)
+            row += 1
+        group_first = row
+        for unit in members:
+            n += 1
+            values = c.form1.get(unit.code)
+            if values is None:
+                write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text)])
+                ws.merge_range(row, 2, row, FORM1_LAST_COL, _absent(result, unit.code), fmt.missing)
+            else:
+                recs = [values.get(f.key) for f in FORM1_FIELDS]
+                write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text),
+                                       *_value_cells(ws, fmt, row, 2, recs, columns, c.flags, FOR_TOTALS)])
+            row += 1
+        if group is not None:
+            ws.merge_range(row, 0, row, 1, f"Cộng {group.name}", fmt.subtotal_label)
+            _left_out_comment(ws, row, f"Cộng {group.name}", c.left_out(members))
+            sums = form1_sums((c.form1.get(u.code, {}) for u in members), c.errors)
+            for col, f in enumerate(FORM1_FIELDS, start=2):
+                top, bottom = xl_rowcol_to_cell(group_first, col), xl_rowcol_to_cell(row - 1, col)
+                ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.subtotal, sums[f.key])
+            subtotals.append(row)
+            row += 1
+    ws.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_label)
+    left_out = c.left_out(c.units)
+    _left_out_comment(ws, row, "Tổng cộng", left_out)
+    for col, f in enumerate(FORM1_FIELDS, start=2):
+        if subtotals:
+            formula = "=" + "+".join(xl_rowcol_to_cell(r, col) for r in subtotals)
+        else:
+            formula = f"=SUM({xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)})"
+        ws.write_formula(row, col, formula, fmt.total, c.form1_totals[f.key])
+    notes = [f"Số đơn vị đã báo cáo: {result.count(REPORTED)}/{len(c.units)}."]
+    for state in (MISSING, UNUSABLE):
+        names = [result.registry_name(code) for code, st in result.status.items() if st.state == state]
+        if names:
+            notes.append(f"{STATUS_LABELS[state]}: {', '.join(names)}.")
+    if c.missing and len(c.missing) > result.count(MISSING) + result.count(UNUSABLE):
+        notes.append("Một số đơn vị chỉ gửi một biểu; xem trang “" + STATUS_SHEET + "”.")
+    flagged = sum(1 for p in result.problems if p.sheet and p.cell and p.severity == P.ERROR)
+    if flagged:
+        notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô); xem ghi chú trong ô và trang “{LOG_SHEET}”.")
+    if left_out:
+        notes.append(_left_out_note(left_out, province=bool(subtotals)))
+    write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL)
+    ws.freeze_panes(FIRST_DATA_ROW, 2)
+
+
+LISTED = 10  # units named in a note line; the total row's comment names up to LISTED_IN_COMMENT
+LISTED_IN_COMMENT = 60
+
+
+def _left_out_note(left_out: list[tuple[Unit, list[Record]]], province: bool) -> str:
+    """The note under Biểu mẫu 1 saying that its totals leave out figures in error, and whose."""
+    which = "Tổng cộng và các dòng “Cộng …”" if province else "Tổng cộng"
+    names = [f"{unit.name} ({', '.join(FORM1_LABELS[r.field] for r in recs)})" for unit, recs in left_out[:LISTED]]
+    more = f" và {len(left_out) - LISTED} đơn vị khác" if len(left_out) > LISTED else ""
+    return (f"{which} chưa gồm số liệu lỗi của {len(left_out)} đơn vị: {'; '.join(names)}{more}. "
+            "Các số liệu này vẫn ghi trong bảng như đơn vị đã nhập (ô tô đỏ) nhưng không được cộng.")
+
+
+def _left_out_comment(ws: Worksheet, row: int, label: str, left_out: list[tuple[Unit, list[Record]]]) -> None:
+    """On a total or subtotal row's label: which units' figures it leaves out, column by column."""
+    if not left_out:
+        return
+    lines = [f"{label} chưa gồm số liệu lỗi của {len(left_out)} đơn vị:"]
+    for unit, recs in left_out[:LISTED_IN_COMMENT]:
+        lines.append(f"– {unit.name}: " + "; ".join(f"{FORM1_LABELS[r.field]} ({_shown(r)})" for r in recs))
+    if len(left_out) > LISTED_IN_COMMENT:
+        lines.append(f"… và {len(left_out) - LISTED_IN_COMMENT} đơn vị khác (xem trang “{LOG_SHEET}”).")
+    ws.write_comment(row, 0, "\n".join(lines), {"x_scale": 4, "y_scale": max(1.6, 0.35 * len(lines))})
+
+
+def _shown(rec: Record, limit: int = 40) -> str:
+    """A figure in error as the comment on a total names it (a long text cut: the cell shows it all)."""
+    if rec.value is None:
+        return "bỏ trống"
+    if isinstance(rec.value, float):
+        return as_typed(rec)[:limit]
+    text = rec.value if len(rec.value) <= limit else rec.value[:limit - 1].rstrip() + "…"
+    return f"“{text}”"
+
+
+def _form2(wb, fmt: Formats, result: RunResult) -> None:
+    c = result.consolidated
+    s = result.settings
+    ws = wb.add_worksheet(FORM2_SHEET)
+    write_titles(ws, fmt, FORM2_SHEET, s.form2_title, s.attachment_line, FORM2_LAST_COL)
+    row = write_form2_header(ws, fmt, s)
+    for n, ind in enumerate(FORM2_INDICATORS, start=1):
+        ws.write_number(row, 0, n, fmt.center)
+        ws.write_string(row, 1, ind.label, fmt.text)
+        for col, rate in enumerate(RATES, start=2):
+            agg = c.form2_means[ind.key][rate]
+            if agg.value is None:
+                ws.write_blank(row, col, None, fmt.rate)
+            else:
+                ws.write_number(row, col, round(agg.value, 10), fmt.rate)
+        row += 1
+    notes = [
+        "Ghi chú:",
+        *s.form2_notes,
+        "Cách tổng hợp (không tính các ô bỏ trống hoặc có lỗi):",
+        *(f"– {ind.label}: " + "; ".join(
+            f"{short} {how}" for short, how in (
+                ("(i)", _method(c.form2_means[ind.key]["before"])),
+                ("(ii-a)", _method(c.form2_means[ind.key]["target"])),
+                ("(ii-b)", _method(c.form2_means[ind.key]["after"])),
+            ) if how
+        ) + "." for ind in FORM2_INDICATORS),
+        f"Số liệu từng đơn vị: xem trang “{DETAIL_SHEET}”.",
+    ]
+    write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL)
+
+
+def _method(agg: Aggregate) -> str:
+    """How one cell of the district's Biểu mẫu 2 was computed, in words."""
+    if agg.method == SETTING:
+        return "chỉ tiêu tỉnh giao theo cấu hình báo cáo"
+    if agg.count == 0:
+        return ""
+    if agg.method == WEIGHTED:
+        dossiers = f"{agg.weight:,.0f}".replace(",", ".")
+        return f"bình quân theo số hồ sơ của {agg.count} đơn vị ({dossiers} hồ sơ)"
+    return f"trung bình cộng (không trọng số) của {agg.count} đơn vị"
+
+
+def _detail(wb, fmt: Formats, result: RunResult) -> None:
+    c = result.consolidated
+    s = result.settings
+    ws = wb.add_worksheet(DETAIL_SHEET)
+    ws.write_string(0, 0, DETAIL_SHEET, fmt.form_label)
+    # The optional dossier-count columns only when some unit filled them: empty, they are a
+    # quarter of the sheet's cells (160,000 bordered blanks for a whole country).
+    weights = [w for w in WEIGHTS if any(
+        rec is not None and rec.value is not None
+        for rates in c.form2.values() for fields in rates.values() for rec in (fields.get(w),)
+    )]
+    last = len(RATES) + len(weights) + 2
+    ws.merge_range(1, 0, 1, last, f"{s.form2_title} – số liệu của từng đơn vị", fmt.title)
+    heads = ["STT", "Đơn vị", "Chỉ tiêu", *(RATE_SHORT[r] + " (%)" for r in RATES), *(WEIGHT_LABELS[w] for w in weights)]
+    for col, h in enumerate(heads):
+        ws.write_string(3, col, h, fmt.header)
+    ws.set_row(3, 48)
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, 1, 24)
+    ws.set_column(2, 2, 34)
+    ws.set_column(3, last, 16)
+    row = 4
+    keys = (*RATES, *weights)
+    columns = _value_columns(fmt, ["rate" if key in RATES else "count" for key in keys])
+    for n, unit in enumerate(c.units, start=1):
+        values = c.form2.get(unit.code)
+        if values is None:
+            write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text)])
+            ws.merge_range(row, 2, row, last, _absent(result, unit.code), fmt.missing)
+            row += 1
+            continue
+        for ind in FORM2_INDICATORS:
+            fields = values.get(ind.key, {})
+            recs = [fields.get(key) for key in keys]
+            write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text), (ind.label, fmt.text),
+                                   *_value_cells(ws, fmt, row, 3, recs, columns, c.flags, FOR_MEANS)])
+            row += 1
+    ws.autofilter(3, 0, row - 1, last)
+    ws.freeze_panes(4, 2)
+    ws.repeat_rows(3)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def _absent(result: RunResult, code: str) -> str:
+    """What stands in a unit's row when it has no figures for a form."""
+    state = result.status[code].state
+    return STATUS_LABELS[state] if state != REPORTED else "Không có số liệu biểu này"
+
+
+def _status(wb, fmt: Formats, result: RunResult) -> None:
+    """Who reported, who did not, who sent something unusable, and from which file."""
+    ws = wb.add_worksheet(STATUS_SHEET)
+    heads = (("STT", 6), ("Đơn vị", 26), ("Tình trạng", 24), ("Tệp", 36), ("Ghi chú", 70))
+    for col, (head, width) in enumerate(heads):
+        ws.write_string(0, col, head, fmt.header)
+        ws.set_column(col, col, width)
+    by_unit: dict[str, list[str]] = {}
+    for p in result.problems:
+        if p.code in ("superseded", "duplicate-file", "resubmission-conflict") and p.unit:
+            by_unit.setdefault(p.unit, []).append(p.message)
+    for n, unit in enumerate(result.consolidated.units, start=1):
+        st = result.status[unit.code]
+        style = fmt.text if st.state == REPORTED else fmt.error["text"]
+        note = " ".join([st.note, *by_unit.get(unit.name, [])]).strip()
+        write_row(ws, n, 0, [(n, fmt.center), (unit.name, fmt.text), (st.label, style), (st.file, fmt.text),
+                             (note, fmt.text)])
+    row = len(result.consolidated.units) + 2
+    unusable_files = [p for p in result.problems if p.code in ("file-unreadable", "file-unsafe", "file-encrypted", "unit-unknown", "period-mismatch")]
+    counts = (
+        f"Đã báo cáo {result.count(REPORTED)}/{len(result.status)} đơn vị; chưa báo cáo {result.count(MISSING)}; "
+        f"báo cáo không dùng được {result.count(UNUSABLE)}; tệp không dùng được {len({p.file for p in unusable_files})}."
+    )
+    ws.merge_range(row, 0, row, len(heads) - 1, counts, fmt.note)
+    ws.freeze_panes(1, 0)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def _origins(wb, fmt: Formats, result: RunResult) -> None:
+    """Every inbox file, its checksum and fate, so the province can trace each figure to a file."""
+    ws = wb.add_worksheet(ORIGIN_SHEET)
+    heads = (("STT", 6), ("Tệp", 36), ("Dung lượng (byte)", 12), ("Sửa lần cuối", 20), ("SHA-256", 66),
+             ("Đọc là đơn vị", 26), ("Kết quả", 60))
+    for col, (head, width) in enumerate(heads):
+        ws.write_string(0, col, head, fmt.header)
+        ws.set_column(col, col, width)
+    text = fmt.text
+    for n, f in enumerate(origins(result), start=1):
+        write_row(ws, n, 0, [(n, fmt.center), (f.name, text), (f.size, fmt.count), (f.modified, text),
+                             (f.sha256, text), (f.units, text), (f.detail, text)])
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, len(result.files)), len(heads) - 1)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def _log(wb, fmt: Formats, result: RunResult) -> None:
+    ws = wb.add_worksheet(LOG_SHEET)
+    for col, (head, width) in enumerate(LOG_COLUMNS):
+        ws.write_string(0, col, head, fmt.header)
+        ws.set_column(col, col, width)
+    if not result.problems:
+        ws.merge_range(1, 0, 1, len(LOG_COLUMNS) - 1, "Không có lỗi.", fmt.text)
+    text = fmt.text
+    for n, p in enumerate(result.problems, start=1):
+        style = fmt.error["text"] if p.severity == P.ERROR else fmt.warning["text"]
+        write_row(ws, n, 0, [(n, fmt.center), (str(p.file), text), (str(p.sheet), text), (str(p.cell), text),
+                             (str(p.unit), text), (str(p.code), text), (str(p.severity_label), style),
+                             (str(p.message), text), (str(p.how_to_fix), text)])
+    last = max(1, len(result.problems))
+    ws.autofilter(0, 0, last, len(LOG_COLUMNS) - 1)
+    ws.freeze_panes(1, 0)
+    ws.repeat_rows(0)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def write_workbook(result: RunResult, path: Path) -> Path:
+    """The merged workbook, written atomically (a temporary file renamed over the target)."""
+    s = result.settings
+    title = f"Tổng hợp báo cáo {s.report_number} – {s.area}"
+    with new_workbook(path, s.report_date, title) as wb:
+        fmt = Formats(wb)
+        _form1(wb, fmt, result)
+        _form2(wb, fmt, result)
+        _detail(wb, fmt, result)
+        _status(wb, fmt, result)
+        _log(wb, fmt, result)
+        _origins(wb, fmt, result)
+    return path
+
