@@ -47,7 +47,7 @@ def below_target(records: list[Record], targets: dict[str, float], flagged: set)
 
 def outliers(records: list[Record], flagged: set) -> list[P.Problem]:
     """Figures far outside the other units' for the same field (modified z-score above 3.5)."""
-    import numpy as np  # here, not at the top: `consolidate check` never gets this far (pandas has loaded it by now)
+    import numpy as np  # start-up: here, not at the top: `consolidate check` never gets this far (pandas has loaded it by now)
 
     groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
     for rec in records:

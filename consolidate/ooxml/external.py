@@ -19,8 +19,6 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
-from ..core import problems as P
-from ..core.cells import address
 from .xml_text import parse
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -89,7 +87,7 @@ def may_hold_external(xml: bytes) -> bool:
     return (b"<f" in xml or b":f" in xml or b"definedName" in xml) and MAYBE_EXTERNAL.search(xml) is not None
 
 
-def _package_scan(path: Path) -> tuple[bool, frozenset[str]]:
+def package_scan(path: Path) -> tuple[bool, frozenset[str]]:
     """The cheap test first: whether any XML part's raw text may hold such a formula or name;
     and the workbook's names that reach outside."""
     try:
@@ -106,28 +104,3 @@ def _package_scan(path: Path) -> tuple[bool, frozenset[str]]:
     except Exception:  # noqa: BLE001 - names unreadable: the formulas are still looked at
         defined = []
     return True, external_names(defined)
-
-
-def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
-    """A ``formula-external`` warning for each cell (within the bounds read) whose formula reaches outside.
-
-    Only packages whose raw XML may hold one are read again for their formulas
-    (with openpyxl, bounded like the values); shared formulas come back written out.
-    """
-    maybe, names = _package_scan(path)
-    if not maybe:
-        return []
-    from ..read.loading import load_openpyxl  # imported here: loading is the heavier module, rarely needed
-
-    try:
-        grids = load_openpyxl(path, data_only=False)
-    except Exception:  # noqa: BLE001 - its values were read; the copy-maker removes such formulas anyway
-        return []
-    found = []
-    for grid in grids:
-        for (row, col), cell in sorted(grid.cells.items()):
-            text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
-            if isinstance(text, str) and text.startswith("=") and is_external(text[1:], names):
-                found.append(P.FormulaExternal(file=name, sheet=grid.title, cell=address(row, col),
-                                               formula=text))
-    return found

@@ -24,6 +24,11 @@ from typing import BinaryIO
 
 from .biff import OLE_MAGIC
 
+try:
+    import resource  # POSIX only: limit_memory does nothing without it
+except ImportError:  # Windows
+    resource = None
+
 MEMORY_LIMIT = 2 << 30  # bytes of address space of a reading worker (reading_pool)
 LEGACY_MEMORY_LIMIT = 768 << 20  # of this child: calamine alone, ~17 MB to start
 LEGACY_MAX_CELLS = 4_000_000  # one sheet's rectangle (~250 MB in calamine); a report's is ~1,000
@@ -39,9 +44,7 @@ def _jsonable(value: object) -> object:
 def limit_memory(limit: int) -> None:
     """Cap this process's address space where the OS offers it (POSIX only: the ``resource``
     module does not exist on Windows, where the callers' size bounds are the only protection)."""
-    try:
-        import resource
-    except ImportError:
+    if resource is None:
         return
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -52,8 +55,7 @@ def limit_memory(limit: int) -> None:
 def _extents(data: bytes) -> list[tuple[str, int, int]] | None:
     """Each sheet's (name, rows, columns) as calamine would allocate it, for .xls and .ods; None for
     other formats (.xlsb) or a file these readers cannot follow, which calamine then judges itself."""
-    from . import biff
-    from . import ods_extent  # here: the reading workers import this module for values() alone
+    from . import biff, ods_extent  # here (start-up): the reading workers import this module for values() alone
 
     try:
         if data.startswith(OLE_MAGIC):
@@ -70,7 +72,7 @@ def _extents(data: bytes) -> list[tuple[str, int, int]] | None:
 def too_large(fh: BinaryIO) -> dict | None:
     """The refusal for an .xls or .ods whose sheets' values span more than LEGACY_MAX_CELLS (one sheet,
     or all together: each is allocated and read in turn), else None. Leaves ``fh`` at its start."""
-    from .ods_extent import TooLarge
+    from .ods_extent import TooLarge  # only for .xls/.ods (start-up: the workers import this module for values())
 
     data = fh.read()
     fh.seek(0)
@@ -87,7 +89,7 @@ def too_large(fh: BinaryIO) -> dict | None:
 
 
 def read(path: str, max_rows: int, max_cols: int) -> dict:
-    from python_calamine import PasswordError
+    from python_calamine import PasswordError  # start-up: calamine loads only in the process that reads
 
     try:
         with open(path, "rb") as fh:
@@ -101,7 +103,7 @@ def read(path: str, max_rows: int, max_cols: int) -> dict:
 
 def values(fh: BinaryIO, max_rows: int, max_cols: int) -> list[dict]:
     """Each sheet's title and non-blank cells as [row, column, value], 1-based, bounded."""
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineWorkbook  # start-up: only when a sheet is read
 
     wb = CalamineWorkbook.from_filelike(fh)
     sheets = []

@@ -9,9 +9,10 @@ import zipfile
 from pathlib import Path
 
 from ..core import problems as P
-from ..core.cells import column_number
+from ..core.cells import address, column_number
 from .grids import MAX_COLS, MAX_ROWS, Grid, parse_number
 from .loading import load_openpyxl
+from ..ooxml.external import is_external, package_scan
 from ..core.records import Record, Submission
 from ..core.template import field_label
 
@@ -114,3 +115,29 @@ def fill_formulas(path: Path, grids: list[Grid], sub: Submission, has_formulas: 
             )
             value = cell.value  # keep the formula text so the cell is not taken as blank
         sub.records[i] = Record(rec.form, rec.unit, rec.item, rec.field, value, cell.value, rec.source)
+
+
+# Formulas that reach outside the workbook (see ooxml.external) -----------------------
+
+
+def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
+    """A ``formula-external`` warning for each cell (within the bounds read) whose formula reaches outside.
+
+    Only packages whose raw XML may hold one are read again for their formulas
+    (with openpyxl, bounded like the values); shared formulas come back written out.
+    """
+    maybe, names = package_scan(path)
+    if not maybe:
+        return []
+    try:
+        grids = load_openpyxl(path, data_only=False)
+    except Exception:  # noqa: BLE001 - its values were read; the copy-maker removes such formulas anyway
+        return []
+    found = []
+    for grid in grids:
+        for (row, col), cell in sorted(grid.cells.items()):
+            text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
+            if isinstance(text, str) and text.startswith("=") and is_external(text[1:], names):
+                found.append(P.FormulaExternal(file=name, sheet=grid.title, cell=address(row, col),
+                                               formula=text))
+    return found

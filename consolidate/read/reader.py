@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core import problems as P
-from ..ooxml.external import external_formula_problems
 from ..core.formats import display_name, sniff
-from .formulas import FORMULA_TAG, fill_formulas, evaluate_formula
+from .formulas import FORMULA_TAG, external_formula_problems, fill_formulas, evaluate_formula
 from ..core.cells import address
 from .grids import MAX_CELL_CHARS, MAX_COLS, MAX_FILE_CHARS, MAX_ROWS, GridCell, Grid, TextCut, bound_text, parse_number
 from .loading import Unreadable, load_calamine, grids_from_sheets, load_grids

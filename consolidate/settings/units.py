@@ -164,7 +164,7 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 
 def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:
-    import openpyxl
+    import openpyxl  # start-up: only for an .xlsx units table (~0.3 s)
 
     try:
         with open(path, "rb") as fh:

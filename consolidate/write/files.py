@@ -370,7 +370,7 @@ def _stale(lock: Path) -> bool:
 
 def _alive(pid: int) -> bool:
     if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
-        import ctypes
+        import ctypes  # only on Windows (start-up elsewhere)
 
         kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

@@ -158,7 +158,7 @@ def _write_copy(sub: Submission, problems: list[P.Problem], target: Path, data: 
 
 def _openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data: bytes) -> bool:
     """The fallback copy; openpyxl is imported only when a package needs it (it costs ~0.3 s)."""
-    from .openpyxl_copy import openpyxl_copy
+    from .openpyxl_copy import openpyxl_copy  # start-up: openpyxl only when a package needs it
 
     return openpyxl_copy(sub, problems, target, data)
 
