@@ -394,13 +394,14 @@ STEP_ROWS = (
     ("discover", "discover", 0),
     ("read (`read_files`: two forked workers do the whole per-file work, matching units and the period check included)", "read", 0),
     ("this process meanwhile: importing pandas + pandera", "read.imports_meanwhile", 1),
-    ("match units (`_match_units`; since 2026-11-29 20:00 in the reading workers, so not timed here)", "match_units", 0),
+    ("match units (`read.prepare.match_units`; in the reading workers since 2026-11-29, so part of read)", "match_units", 0),
     ("validate (`validate_records`)", "validate", 0),
     ("build frames", "validate.build_frames", 1),
     ("pandera `validate(lazy=True)`", "validate.pandera", 1),
     ("failures → problems, sorting (rest)", "validate.rest", 1),
+    ("plausibility (`check.plausibility`: targets, outliers, changes)", "plausibility", 0),
     ("consolidate", "consolidate", 0),
-    ("rest of `pipeline.run` (newest-file choice, plausibility, completeness)", "run.rest", 0),
+    ("rest of `app.run` (newest-file choice, completeness, the bytes behind the copies)", "run.rest", 0),
     ("check feedback folder", "write.check_folder", 0),
     ("write CSV log", "write.log_csv", 0),
     ("write feedback copies (`write_feedback`)", "write.feedback", 0),
@@ -429,7 +430,7 @@ def step_table(profile: dict) -> str:
     t["registry_load"] = profile["registry_load"]
     if "validate" in t and "validate.pandera" in t:
         t["validate.rest"] = t["validate"] - t.get("validate.build_frames", 0) - t["validate.pandera"]
-    t["run.rest"] = profile["run"] - sum(t.get(k, 0) for k in ("discover", "read", "match_units", "validate", "consolidate"))
+    t["run.rest"] = profile["run"] - sum(t.get(k, 0) for k in ("discover", "read", "match_units", "validate", "plausibility", "consolidate"))
     t["write.rest"] = profile["write_outputs"] - sum(t.get(k, 0) for k in WRITE_STEPS)
     total = profile["wall"]
     lines = [
@@ -455,10 +456,10 @@ def step_table(profile: dict) -> str:
         if key in t:
             lines.append(f"| {label} | {t[key]:.2f} | {t[key] / total * 100:.0f} % | {calls.get(key, '')} |")
     if profile.get("missing"):
-        lines += ["", "Not found in the package any more (not timed): " + ", ".join(profile["missing"]) + "."]
+        lines += ["", "Not timed apart by the app: " + ", ".join(profile["missing"]) + "."]
     lines += ["", f"Peak RSS of this run: {profile['rss_mib']:.0f} MiB. Interpreter start-up is `python -c pass`, "
-              "measured apart; the other rows are timed inside the process by wrapping the package's functions "
-              "from outside (benchmarks/steps.py)."]
+              "measured apart; the other rows are the step timings the app offers (`app.run(..., timings=...)`), "
+              "read inside the process (benchmarks/steps.py)."]
     return "\n".join(lines)
 
 

@@ -158,7 +158,7 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     # Validate (a cell whose value could not be read at all is not reported twice)
     validate_records = _load_checks()
     with timings.step("validate"):
-        problems.extend(validate_records(records, in_error(records, problems)))
+        problems.extend(validate_records(records, in_error(records, problems), timings))
 
     # Plausibility: warnings for the clerk to look at, never errors
     with timings.step("plausibility"):

@@ -16,6 +16,7 @@ from consolidate.schemas import form1_schema, form2_schema
 
 from ..core import problems as P
 from ..core.numbers import format_number
+from ..core.timings import Timings
 from ..core.records import Record, Source
 from ..core.template import FORM1, FORM1_FIELDS, FORM2, RATES, TOTAL_PARTS, WEIGHTS, field_label
 
@@ -68,8 +69,11 @@ def _cell_problem(rec: Record, check: str) -> P.Problem:
     )
 
 
-def validate_records(records: list[Record], already: set[Source] = frozenset()) -> list[P.Problem]:
-    """All rule failures of both forms, one per cell, skipping cells a reader problem covers."""
+def validate_records(records: list[Record], already: set[Source] = frozenset(),
+                     timings: Timings | None = None) -> list[P.Problem]:
+    """All rule failures of both forms, one per cell, skipping cells a reader problem covers;
+    ``timings`` (if given) gets the time spent building frames and in pandera."""
+    timings = timings or Timings()
     found: list[P.Problem] = []
     seen: set[Source] = set(already)
 
@@ -82,8 +86,10 @@ def validate_records(records: list[Record], already: set[Source] = frozenset()) 
         (FORM1, form1_schema(), [f.key for f in FORM1_FIELDS]),
         (FORM2, form2_schema(), [*RATES, *WEIGHTS]),
     ):
-        frame, index = _frame(records, form, fields)
-        failures = _failures(schema, frame)
+        with timings.step("validate.build_frames"):
+            frame, index = _frame(records, form, fields)
+        with timings.step("validate.pandera"):
+            failures = _failures(schema, frame)
         cell_failures = failures[failures["check"].isin(list(_COLUMN_PROBLEMS))]
         # column checks run in order, so the first failing check of a cell is its problem
         for _, f in cell_failures.sort_values("index", kind="stable").iterrows():

@@ -63,7 +63,7 @@ def write_outputs(result: RunResult, out: Path, timings: Timings | None = None) 
             with timings.step("write.log_csv"):
                 write_log_csv(result.problems, paths["log"])
             with timings.step("write.feedback"):
-                feedback = write_feedback(result, out)
+                feedback = write_feedback(result, out, timings)
             with timings.step("write.html"):
                 write_html_summary(result, paths["html"], feedback)
         finally:

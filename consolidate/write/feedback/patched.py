@@ -15,6 +15,7 @@ from ...ooxml import patch as X
 from ..files import atomic_target, remove_output, sweep_stale, too_long
 from ...core.results import InboxFile, RunResult
 from ...core.records import Submission
+from ...core.timings import Timings
 from . import content as C
 from .content import (
     AUTHOR,
@@ -44,12 +45,13 @@ def check_feedback_folder(result: RunResult, out: Path) -> None:
         )
 
 
-def write_feedback(result: RunResult, out: Path) -> list[Path]:
+def write_feedback(result: RunResult, out: Path, timings: Timings | None = None) -> list[Path]:
     """Write ``out/phan-hoi/<file>`` for each submission with problems; return the paths written.
 
     Stale copies from an earlier run (a file now clean or gone) are removed, so
-    the folder always matches this run.
+    the folder always matches this run. ``timings`` (if given) gets the time spent on the copies.
     """
+    timings = timings or Timings()
     check_feedback_folder(result, out)
     folder = feedback_dir(out)
     inbox_files = _InboxFiles(result.files)
@@ -79,7 +81,9 @@ def write_feedback(result: RunResult, out: Path) -> list[Path]:
             data = checked_bytes(sub)
             if data is None:  # changed since it was checked: app.keep_checked_bytes logs it
                 continue
-            if _write_copy(sub, found, target, data):
+            with timings.step("write.feedback.copies"):
+                written_copy = _write_copy(sub, found, target, data)
+            if written_copy:
                 written.append(target)
     finally:
         if freeze:
