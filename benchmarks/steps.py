@@ -23,7 +23,7 @@ _T_STDLIB = time.perf_counter()
 from consolidate import app  # noqa: E402
 from consolidate.core.timings import Timings  # noqa: E402
 
-# consolidate.check.validate (pandas, pandera) is NOT imported here: the run imports it
+# consolidate.checks.validate (pandas, pandera) is NOT imported here: the run imports it
 # while its reading workers are busy, and the profile must see that as it is.
 
 _T_IMPORTS = time.perf_counter()

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .check import plausibility
+from .checks import plausibility
 from .core import problems as P
 from .core.choosing import Candidate, choose, in_error
 from .core.consolidation import consolidate
@@ -53,7 +53,7 @@ def load(units_file: Path | None = None, config_file: Path | None = None) -> tup
 def _load_checks() -> Callable:
     """The pandera checks, imported on first use: pandas and pandera take ~1 s to import, which
     the run spends while the reading workers are busy rather than before they start."""
-    from .check.validate import validate_records  # start-up: pandas and pandera load while the workers read
+    from .checks.validate import validate_records  # start-up: pandas and pandera load while the workers read
 
     return validate_records
 

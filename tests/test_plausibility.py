@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from consolidate import app
 from consolidate.write.outputs import write_outputs
-from consolidate.check.plausibility import outliers
+from consolidate.checks.plausibility import outliers
 from consolidate.read.reader import Record, Source
 from conftest import set_cells, unit_file
 
