@@ -12,9 +12,10 @@ Rules (issue 14; the map is in README "How it is built"):
 7. An import inside a function is there only to save start-up time, and a comment says so: on
    the import's own line(s), or the comment lines right above it (a run of imports shares the
    comment above the run), containing "start-up", "startup", "only", "lazy" or "first use".
+8. A module over ~400 lines (LONG) says in its docstring why it is one ("on purpose").
 
 1 to 5 are import-linter contracts (``lint-imports``, which sees imports inside functions too);
-1, 2, 6 and 7 are also checked here on the source, which also covers ``consolidate/__init__.py``.
+1 and 2 are also checked here on the source, and 6 to 8 only here, which also covers ``consolidate/__init__.py``.
 """
 
 from __future__ import annotations
@@ -169,3 +170,16 @@ def test_function_level_imports_say_they_save_start_up_time():
 def test_each_sub_package_says_what_it_owns(package):
     doc = ast.get_docstring(parsed(PACKAGE / package / "__init__.py"))
     assert doc and len(doc.splitlines()) == 1, f"{package}/__init__.py needs a one-line docstring"
+
+
+LONG = 450  # "about 400 lines": a module longer than this says why in its docstring
+
+
+def test_a_long_module_says_why_it_is_one():
+    long = []
+    for path in modules():
+        text = path.read_text(encoding="utf-8")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if text.count("\n") > LONG and "on purpose" not in doc:
+            long.append(f"{path.relative_to(PACKAGE.parent)} ({text.count(chr(10))} lines)")
+    assert long == [], "split these, or say in the module docstring why each is one module ('on purpose'): " + ", ".join(long)

@@ -49,7 +49,7 @@ class Submission:
     forms: set[str] = field(default_factory=set)
     periods: dict[str, str] = field(default_factory=dict)  # rate key → its header text
     upstream_errors: int = 0  # errors left in the log sheet of a merged workbook being rolled up
-    sha256: str = ""  # of the bytes read, for the provenance sheet (set by reading_pool)
+    sha256: str = ""  # of the bytes read, for the provenance sheet (set by read.pool)
     # The bytes that were checked, for the unit's feedback copy: kept by the pipeline at the end of
     # the run, only for the files that get a copy (all of them would hold the whole inbox in memory).
     checked_bytes: bytes | None = None

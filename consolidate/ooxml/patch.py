@@ -8,15 +8,22 @@ poorer file than the one it sent. A feedback copy needs only a few edits:
 
 - cell fills: the ``s`` attribute of the marked cells (a cell or row the
   file does not have is added in order), pointing at formats appended to
-  xl/styles.xml (see ``xlsx_styles``);
+  xl/styles.xml (see ``styles``);
 - cell comments: the sheet's comments part and VML drawing, merged with
-  the unit's own comments (see ``xlsx_comments``);
+  the unit's own comments (see ``comments``);
 - a new first sheet written from scratch, and in xl/workbook.xml the list
   of sheets, the defined names (localSheetId shifted), the active tab.
 
-Every other part is copied byte for byte (see ``xlsx_package``), every
+Every other part is copied byte for byte (see ``package``), every
 edited one is checked well-formed (see ``xml_text``). Anything unexpected
 raises ``Unsupported``; the caller then falls back to openpyxl.
+
+One module of ~870 lines, on purpose: a sheet's edits (``_Sheet``: fills, cells,
+notes, formulas removed) and the workbook's (``XlsxPatch``: sheets, names,
+comments parts, drawings) are only consistent when saved together, and ``save``
+reads the sheets' private state. Split in two, that state would have to become a
+public interface that nothing else should use; the parts that stand alone already
+are modules (package, xml_text, styles, comments, external).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ try:
 except ImportError:  # Windows
     resource = None
 
-MEMORY_LIMIT = 2 << 30  # bytes of address space of a reading worker (reading_pool)
+MEMORY_LIMIT = 2 << 30  # bytes of address space of a reading worker (read.pool)
 LEGACY_MEMORY_LIMIT = 768 << 20  # of this child: calamine alone, ~17 MB to start
 LEGACY_MAX_CELLS = 4_000_000  # one sheet's rectangle (~250 MB in calamine); a report's is ~1,000
 _PLAIN = {float, str, int, bool}  # what calamine gives for nearly every cell: sent as it is

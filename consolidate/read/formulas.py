@@ -71,7 +71,7 @@ def _cell_number(grid: Grid, row: int, col: int) -> float | str | None:
     return parse_number(cell.value if cell else None)
 
 
-FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")  # a formula in sheet XML (also screened by reading_pool)
+FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")  # a formula in sheet XML (also screened by read.pool)
 
 
 def _has_formulas(path: Path) -> bool:

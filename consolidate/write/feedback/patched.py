@@ -123,7 +123,7 @@ class _InboxFiles:
 def checked_bytes(sub: Submission) -> bytes | None:
     """The bytes the run checked, which the copy is made from; None when the file no longer has them.
 
-    The pipeline keeps them (``keep_checked_bytes``); a caller that built its result
+    The run keeps them (``app.keep_checked_bytes``); a caller that built its result
     another way gets the file as it is now, if it still has the digest taken when read.
     """
     if sub.checked_bytes is not None:
@@ -184,7 +184,7 @@ def _remove_stale(folder: Path, written: set[Path], inbox_files: _InboxFiles) ->
 
 
 def _patched_copy(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem], target: Path) -> None:
-    """Annotate the unit's own package: only the parts that change are rewritten (see xlsx_patch)."""
+    """Annotate the unit's own package: only the parts that change are rewritten (see ooxml.patch)."""
     _patch_clean_previous(book)
     problems = problems + C.unlogged_external(sub, problems, book.strip_external_formulas())
     marked = _patch_mark_cells(book, problems)
@@ -244,7 +244,7 @@ def _patch_mark_cells(book: X.XlsxPatch, problems: list[P.Problem]) -> set[int]:
 def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem], marked: set[int]) -> None:
     """The 'Phản hồi' sheet, first and open: title lines, then the problems with links to their cells.
 
-    The same layout as the openpyxl copy (``feedback_openpyxl._add_feedback_sheet``).
+    The same layout as the openpyxl copy (``openpyxl_copy._add_feedback_sheet``).
     """
     sheet_index = {name: i for i, name in enumerate(book.sheetnames)}
     title_font = book.style(X.Style(bold=True, size=14, wrap=True, vertical="top"))
