@@ -15,7 +15,7 @@ Rules (issue 14; the map is in README "How it is built"):
 8. A module over ~400 lines (LONG) says in its docstring why it is one ("on purpose").
 
 1 to 5 are import-linter contracts (``lint-imports``, which sees imports inside functions too);
-1 and 2 are also checked here on the source, and 6 to 8 only here, which also covers ``consolidate/__init__.py``.
+1 and 2 are checked here on the source as well (which also covers ``consolidate/__init__.py``); 6 to 8 only here.
 """
 
 from __future__ import annotations

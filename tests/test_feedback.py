@@ -247,7 +247,7 @@ def test_a_stray_cell_far_away_does_not_stall_the_copy(inbox, out):
 # The copy is the unit's own package, patched ---------------------------------
 #
 # The copy is made by editing the few parts that change in the unit's own
-# package (consolidate/xlsx_patch.py); openpyxl's load and save is only the
+# package (consolidate/ooxml/patch.py); openpyxl's load and save is only the
 # fallback, because it drops what it does not model.
 
 

@@ -270,7 +270,8 @@ def default_settings() -> ReportSettings:
 
 # Where each key is written, for messages: tomllib keeps no positions.
 
-MAX_KEY_SEARCH_LINES = 2_000  # a settings file has ~40 lines; each step parses a prefix, so the search is quadratic
+MAX_KEY_SEARCH_LINES = 2_000  # a settings file has ~70 lines; each step parses a prefix, so the search is quadratic
+MAX_KEY_SEARCH_CHARS = 500_000  # characters parsed in all, across the prefixes (~0.25 s): a huge file gets no line
 _PROBE = "consolidate-probe-a81f"  # a key no settings file writes, to learn which table a line is in
 _TABLE_HEADER = re.compile(r"\s*\[([^\[\]]+)\]")
 
@@ -281,18 +282,21 @@ class KeyLines:
     The first prefix whose parse holds the key ends on the line where the key's value
     ends; the key itself starts one line after the last shorter prefix that parsed (a
     multi-line array or string does not parse until it closes). Only computed when a
-    message needs a line, and only over the first MAX_KEY_SEARCH_LINES lines.
+    message needs a line, and only as far as MAX_KEY_SEARCH_LINES and MAX_KEY_SEARCH_CHARS allow.
     """
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
         self._parsed: dict[int, dict | None] = {}
+        self._budget = MAX_KEY_SEARCH_CHARS
 
     def _parse(self, n: int) -> dict | None:
         """The first n lines parsed, or None where they do not parse (cut inside a statement)."""
         if n not in self._parsed:
+            prefix = "\n".join(self.lines[:n])
+            self._budget -= len(prefix)
             try:
-                self._parsed[n] = tomllib.loads("\n".join(self.lines[:n]))
+                self._parsed[n] = tomllib.loads(prefix)
             except tomllib.TOMLDecodeError:
                 self._parsed[n] = None
         return self._parsed[n]
@@ -301,6 +305,8 @@ class KeyLines:
         """The line the key is first written on, or None (not written, or too far down)."""
         last_parsed = 0
         for n in range(1, min(len(self.lines), MAX_KEY_SEARCH_LINES) + 1):
+            if n not in self._parsed and self._budget <= 0:
+                return None
             data = self._parse(n)
             if data is None:
                 continue
