@@ -183,3 +183,16 @@ def test_a_long_module_says_why_it_is_one():
         if text.count("\n") > LONG and "on purpose" not in doc:
             long.append(f"{path.relative_to(PACKAGE.parent)} ({text.count(chr(10))} lines)")
     assert long == [], "split these, or say in the module docstring why each is one module ('on purpose'): " + ", ".join(long)
+
+
+def test_no_import_cycles():
+    """Issue 14 removed two cycles hidden by imports inside functions (config → registry → config;
+    feedback ↔ feedback_openpyxl); grimp sees those imports too, so none can come back unnoticed."""
+    import grimp
+
+    graph = grimp.build_graph("consolidate", cache_dir=None)
+    inside = {m: {i for i in graph.find_modules_directly_imported_by(m) if i.startswith("consolidate.")}
+              for m in graph.modules if m.startswith("consolidate")}
+    cycles = [(a, b) for a in inside for b in inside[a]
+              if b != a and graph.chain_exists(importer=b, imported=a, as_packages=False)]
+    assert cycles == []
