@@ -399,7 +399,7 @@ STEP_ROWS = (
     ("build frames", "validate.build_frames", 1),
     ("pandera `validate(lazy=True)`", "validate.pandera", 1),
     ("failures → problems, sorting (rest)", "validate.rest", 1),
-    ("plausibility (`check.plausibility`: targets, outliers, changes)", "plausibility", 0),
+    ("plausibility (`checks.plausibility`: targets, outliers, changes)", "plausibility", 0),
     ("consolidate", "consolidate", 0),
     ("rest of `app.run` (newest-file choice, completeness, the bytes behind the copies)", "run.rest", 0),
     ("check feedback folder", "write.check_folder", 0),
@@ -451,7 +451,8 @@ def step_table(profile: dict) -> str:
     for label, key in PARALLEL_ROWS:
         if key in t:
             lines.append(f"| *on the other core:* {label} | {t[key]:.2f} | {t[key] / total * 100:.0f} % | |")
-    lines.append("| **of which, across the steps above:** | | | |")
+    if any(key in t for _, key in CROSS_ROWS):
+        lines.append("| **of which, across the steps above:** | | | |")
     for label, key in CROSS_ROWS:
         if key in t:
             lines.append(f"| {label} | {t[key]:.2f} | {t[key] / total * 100:.0f} % | {calls.get(key, '')} |")
