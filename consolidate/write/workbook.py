@@ -1,4 +1,9 @@
-"""Write the district's merged workbook: the two official forms, a detail sheet, the error log."""
+"""Write the district's merged workbook: the two official forms, a detail sheet, the error log.
+
+Near ~450 lines on purpose, for now: the printing work (issue 15: page setup, row heights)
+edits this module in parallel, and a split would turn that merge into conflicts. Split it
+by sheet (forms, detail, status, log) once that is merged.
+"""
 
 from __future__ import annotations
 
