@@ -222,10 +222,12 @@ class OutputSet:
             for path in self.removed:
                 failing = path
                 done.append((path, _set_aside(path, self.token), None))
-        except OSError as exc:
+        except BaseException as exc:  # Ctrl+C too: the set must not stay half replaced
             _roll_back(done)
             journal.unlink(missing_ok=True)
-            raise _refused(failing, exc) from None
+            if isinstance(exc, OSError):
+                raise _refused(failing, exc) from None
+            raise
         journal.unlink()  # the new set is in place: from here on there is nothing to undo
         self.staged.clear()
         for _, backup, _ in done:

@@ -59,3 +59,55 @@ def test_a_formula_hidden_by_xml_escapes_is_logged_and_stripped_on_every_path(in
     _assert_logged_and_stripped(tmp_path / "out-small", an.name)
     run_cli("run", inbox, "--out", tmp_path / "out-large")
     _assert_logged_and_stripped(tmp_path / "out-large", an.name)
+
+
+# 2-4. Replacing the output set -----------------------------------------------------------------
+
+OLD = {"a.csv": "old csv", "b.html": "old html", "c.xlsx": "old xlsx"}
+
+
+def _previous_set(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in OLD.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _stage_new_set(folder: Path):
+    """An entered OutputSet with a new version of every file staged (the caller commits and exits)."""
+    from consolidate import files
+
+    outputs = files.OutputSet(folder).__enter__()
+    for name in OLD:
+        with files.atomic_target(folder / name) as tmp:
+            tmp.write_text("new", encoding="utf-8")
+    return outputs
+
+
+def _contents(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _failing_replace(monkeypatch, failures: dict[int, BaseException]) -> None:
+    """os.replace as the files module calls it, raising ``failures[n]`` on its n-th call."""
+    from consolidate import files
+
+    real, calls = files.os.replace, [0]
+
+    def replace(src, dst):
+        calls[0] += 1
+        if calls[0] in failures:
+            raise failures[calls[0]]
+        return real(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+
+
+def test_ctrl_c_during_commit_puts_the_previous_set_back(tmp_path, monkeypatch):
+    folder = tmp_path / "out"
+    _previous_set(folder)
+    outputs = _stage_new_set(folder)
+    _failing_replace(monkeypatch, {4: KeyboardInterrupt()})  # the second file's new version
+    with pytest.raises(KeyboardInterrupt):
+        outputs.commit()
+    outputs.__exit__(None, None, None)
+    assert _contents(folder) == OLD
