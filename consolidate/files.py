@@ -161,11 +161,15 @@ class OutputSet:
         self.staged: dict[Path, Path] = {}  # target → its complete temporary
         self.removed: list[Path] = []  # outputs of an earlier run to remove with the replacement
         self._reset: contextvars.Token | None = None
+        # journals of earlier runs whose undoing failed: their backups are the only copies left
+        self.pending: dict[Path, list[Path]] = {}
 
     def __enter__(self) -> OutputSet:
         self.folder.mkdir(parents=True, exist_ok=True)
-        _recover(self.folder)  # a run killed while replacing its set: the previous set comes back
-        _sweep_all(self.folder)  # under the lock: whatever temporaries are here, their run is dead
+        # a run killed while replacing its set: the previous set comes back
+        self.pending = _recover(self.folder)
+        # under the lock: whatever temporaries are here, their run is dead (backups still owed excepted)
+        _sweep_all(self.folder, {b for backups in self.pending.values() for b in backups})
         self._reset = _current.set(self)
         return self
 
@@ -223,16 +227,26 @@ class OutputSet:
                 failing = path
                 done.append((path, _set_aside(path, self.token), None))
         except BaseException as exc:  # Ctrl+C too: the set must not stay half replaced
-            _roll_back(done)
-            journal.unlink(missing_ok=True)
+            complete = _roll_back(done)
+            if complete:  # else the journal stays: the next run finishes the undoing (_recover)
+                journal.unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise _refused(failing, exc) from None
+                raise _refused(failing, exc, kept=complete) from None
             raise
         journal.unlink()  # the new set is in place: from here on there is nothing to undo
         self.staged.clear()
         for _, backup, _ in done:
             if backup is not None:
                 backup.unlink(missing_ok=True)
+        self._forget_pending()
+
+    def _forget_pending(self) -> None:
+        """A whole new set is in place: what an earlier run still owed to put back is outdated."""
+        for journal, backups in self.pending.items():
+            for backup in backups:
+                backup.unlink(missing_ok=True)
+            journal.unlink(missing_ok=True)
+        self.pending = {}
 
 
 def _check_free(target: Path) -> None:
@@ -255,7 +269,9 @@ def _set_aside(target: Path, token: str) -> Path | None:
     return backup
 
 
-def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> None:
+def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> bool:
+    """Put back what ``commit`` moved; whether all of it went back (else the journal must stay)."""
+    complete = True
     for target, backup, _ in reversed(done):
         try:
             if backup is not None and backup.exists():
@@ -263,43 +279,66 @@ def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> None:
             elif backup is None:
                 target.unlink(missing_ok=True)  # new in this set: there was nothing before
         except OSError:
-            continue
+            complete = False
+    return complete
 
 
-def _refused(path: Path, exc: OSError) -> OutputError:
+def _refused(path: Path, exc: OSError, kept: bool = True) -> OutputError:
+    kept_text = ("Các tệp kết quả cũ được giữ nguyên" if kept else
+                 "Một số tệp kết quả cũ chưa đặt lại được; lần chạy sau sẽ tự đặt lại")
     if isinstance(exc, PermissionError):
         return OutputError(
             f"Không thay được tệp kết quả “{path}” vì tệp đang mở (thường là trong Excel). "
-            f"Đóng tệp {path.name} trong Excel rồi chạy lại. Các tệp kết quả cũ được giữ nguyên."
+            f"Đóng tệp {path.name} trong Excel rồi chạy lại. {kept_text}."
         )
     return OutputError(
         f"Không thay được tệp kết quả “{path}” ({exc.strerror or type(exc).__name__}). "
-        "Các tệp kết quả cũ được giữ nguyên; kiểm tra ổ đĩa rồi chạy lại."
+        f"{kept_text}; kiểm tra ổ đĩa rồi chạy lại."
     )
 
 
-def _recover(folder: Path) -> None:
-    """Undo the half-done replacement of a run that died during ``commit`` (its journal is still here)."""
+def _read_journal(journal: Path) -> list[tuple[Path, Path | None]]:
+    """(target, its backup or None) of each file a journal lists."""
+    try:
+        plan = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [(Path(target), None if backup is None else Path(backup)) for target, backup in plan]
+
+
+def _recover(folder: Path) -> dict[Path, list[Path]]:
+    """Undo the half-done replacement of a run that died during ``commit`` (its journal is still here).
+
+    A journal whose undoing fails again (the file still held) stays, with its backups: they are the
+    only copies of the previous outputs. Return those journals and the backups they still need.
+    """
+    pending: dict[Path, list[Path]] = {}
     for journal in folder.glob(f"{TEMP_PREFIX}*{JOURNAL_SUFFIX}"):
-        try:
-            plan = json.loads(journal.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            plan = []
-        for target, backup in plan:
+        owed = []
+        for target, backup in _read_journal(journal):
             try:
                 if backup is None:
-                    Path(target).unlink(missing_ok=True)  # new in that set: there was nothing before
+                    target.unlink(missing_ok=True)  # new in that set: there was nothing before
                 elif os.path.exists(backup):
                     os.replace(backup, target)
             except OSError:
-                continue
-        journal.unlink(missing_ok=True)
+                if backup is not None:
+                    owed.append(backup)
+        if owed:
+            pending[journal] = owed
+        else:
+            journal.unlink(missing_ok=True)
+    return pending
 
 
-def _sweep_all(folder: Path) -> None:
-    """Every temporary and backup of ours under ``folder``, whatever its age (only under the lock)."""
+def _sweep_all(folder: Path, keep: set[Path] | None = None) -> None:
+    """Every temporary and backup of ours under ``folder``, whatever its age (only under the lock),
+    except the backups in ``keep`` that a journal still needs."""
+    kept = {os.path.abspath(p) for p in keep or ()}
     for dirpath, _, names in os.walk(folder):
         for name in names:
+            if os.path.abspath(os.path.join(dirpath, name)) in kept:
+                continue
             if _is_ours(name) or _is_old_style(name):
                 try:
                     os.unlink(os.path.join(dirpath, name))

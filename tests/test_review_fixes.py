@@ -111,3 +111,46 @@ def test_ctrl_c_during_commit_puts_the_previous_set_back(tmp_path, monkeypatch):
         outputs.commit()
     outputs.__exit__(None, None, None)
     assert _contents(folder) == OLD
+
+
+def test_an_incomplete_rollback_keeps_its_journal_and_the_next_run_finishes_it(tmp_path, monkeypatch):
+    from consolidate import files
+
+    folder = tmp_path / "out"
+    _previous_set(folder)
+    outputs = _stage_new_set(folder)
+    # 4: the HTML is held open; 5: putting its backup back hits a passing sharing violation (antivirus)
+    _failing_replace(monkeypatch, {4: PermissionError(13, "x"), 5: PermissionError(13, "x")})
+    with pytest.raises(files.OutputError):
+        outputs.commit()
+    outputs.__exit__(None, None, None)
+    assert "b.html" not in _contents(folder)
+    assert list(folder.glob(f".~*{files.JOURNAL_SUFFIX}"))  # what is left to undo
+
+    # the next run cannot put it back either (still refused): the backup survives its sweep
+    _failing_replace(monkeypatch, {n: PermissionError(13, "x") for n in range(1, 10)})
+    files.OutputSet(folder).__enter__().__exit__(None, None, None)
+    assert any(p.name.endswith(files.BACKUP_SUFFIX) for p in folder.iterdir())
+    monkeypatch.undo()
+
+    files.OutputSet(folder).__enter__().__exit__(None, None, None)
+    assert _contents(folder) == OLD
+
+
+def test_a_whole_new_set_outdates_what_an_earlier_run_still_owed(tmp_path, monkeypatch):
+    from consolidate import files
+
+    folder = tmp_path / "out"
+    _previous_set(folder)
+    outputs = _stage_new_set(folder)
+    _failing_replace(monkeypatch, {4: PermissionError(13, "x"), 5: PermissionError(13, "x")})
+    with pytest.raises(files.OutputError, match="lần chạy sau sẽ tự đặt lại"):
+        outputs.commit()
+    outputs.__exit__(None, None, None)
+    _failing_replace(monkeypatch, {n: PermissionError(13, "x") for n in range(1, 4)})  # recovery refused again
+    outputs = _stage_new_set(folder)
+    monkeypatch.undo()
+    outputs.commit()
+    outputs.__exit__(None, None, None)
+    files.OutputSet(folder).__enter__().__exit__(None, None, None)
+    assert _contents(folder) == dict.fromkeys(OLD, "new")
