@@ -216,7 +216,9 @@ class OutputSet:
         journal = self.folder / f"{TEMP_PREFIX}{self.token}{JOURNAL_SUFFIX}"
         plan = [(target, temp_path(target, self.token, BACKUP_SUFFIX) if os.path.lexists(target) else None)
                 for target in [*order, *self.removed]]
-        journal.write_text(json.dumps([[os.fsdecode(t), b and os.fsdecode(b)] for t, b in plan]), encoding="utf-8")
+        # names relative to the journal's folder: the next run may start elsewhere or name it absolutely
+        journal.write_text(json.dumps([[os.path.relpath(t, self.folder), b and os.path.relpath(b, self.folder)]
+                                       for t, b in plan]), encoding="utf-8")
         done: list[tuple[Path, Path | None, Path | None]] = []  # (target, its backup, the new file's temp)
         try:
             for target in order:
@@ -298,12 +300,29 @@ def _refused(path: Path, exc: OSError, kept: bool = True) -> OutputError:
 
 
 def _read_journal(journal: Path) -> list[tuple[Path, Path | None]]:
-    """(target, its backup or None) of each file a journal lists."""
+    """(target, its backup or None) of each file a journal lists, its names taken relative to the
+    journal's folder. An entry naming anything outside that folder is left out: recovery acts on
+    the output folder only, whatever a damaged or planted journal says."""
+    root = os.path.abspath(journal.parent)
+
+    def inside(name: object) -> Path | None:
+        if not isinstance(name, str) or not name:
+            return None
+        full = os.path.normpath(os.path.join(root, name))
+        return Path(full) if full.startswith(root + os.sep) else None
+
     try:
         plan = json.loads(journal.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    return [(Path(target), None if backup is None else Path(backup)) for target, backup in plan]
+    entries = []
+    for entry in plan if isinstance(plan, list) else ():
+        if not (isinstance(entry, list) and len(entry) == 2):
+            continue
+        target, backup = inside(entry[0]), None if entry[1] is None else inside(entry[1])
+        if target is not None and (entry[1] is None or backup is not None):
+            entries.append((target, backup))
+    return entries
 
 
 def _recover(folder: Path) -> dict[Path, list[Path]]:

@@ -154,3 +154,56 @@ def test_a_whole_new_set_outdates_what_an_earlier_run_still_owed(tmp_path, monke
     outputs.__exit__(None, None, None)
     files.OutputSet(folder).__enter__().__exit__(None, None, None)
     assert _contents(folder) == dict.fromkeys(OLD, "new")
+
+
+KILLED_MID_COMMIT = r'''
+import os, sys
+from pathlib import Path
+from consolidate import files
+real, calls = os.replace, [0]
+def replace(src, dst):
+    calls[0] += 1
+    if calls[0] == 4:
+        os._exit(9)  # the run dies halfway through replacing its set
+    return real(src, dst)
+files.os.replace = replace
+with files.OutputSet(Path("ketqua")) as outputs:
+    for name in ("a.csv", "b.html", "c.xlsx"):
+        with files.atomic_target(Path("ketqua") / name) as tmp:
+            tmp.write_text("new", encoding="utf-8")
+    outputs.commit()
+'''
+
+
+def test_a_journal_written_from_one_folder_is_undone_from_another(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from consolidate import files
+
+    folder = tmp_path / "ketqua"
+    _previous_set(folder)
+    done = subprocess.run([sys.executable, "-c", KILLED_MID_COMMIT], cwd=tmp_path, capture_output=True)
+    assert done.returncode == 9, done.stderr
+    assert list(folder.glob(f".~*{files.JOURNAL_SUFFIX}"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    files.OutputSet(folder).__enter__().__exit__(None, None, None)
+    assert _contents(folder) == OLD
+
+
+def test_recovery_never_touches_a_path_outside_the_output_folder(tmp_path):
+    import json
+
+    from consolidate import files
+
+    folder = tmp_path / "out"
+    _previous_set(folder)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    plan = [["../victim.txt", None], [str(victim), None], ["a.csv", "../victim.txt"]]
+    (folder / f".~deadbeef{files.JOURNAL_SUFFIX}").write_text(json.dumps(plan), encoding="utf-8")
+    files.OutputSet(folder).__enter__().__exit__(None, None, None)
+    assert victim.read_text(encoding="utf-8") == "keep"
+    assert _contents(folder) == OLD
