@@ -3,7 +3,8 @@ outputs are replaced together or not at all.
 
 Temporary files are named ``.~<tag><token>.tmp``: short whatever the target's
 name (a 245-byte inbox name plus a long prefix once exceeded the 255-byte
-limit on a name), ``tag`` from the target's name, ``token`` from the run.
+limit on a name), ``tag`` from the target's name, ``token`` from the run
+and, inside an OutputSet, a counter (two names can share a tag).
 """
 
 from __future__ import annotations
@@ -158,6 +159,8 @@ class OutputSet:
         self.folder = folder
         self.root = os.path.abspath(folder)
         self.token = secrets.token_hex(4)
+        self.pid = os.getpid()  # a forked child (the workbook writer) has another
+        self._staged_count = 0
         self.staged: dict[Path, Path] = {}  # target → its complete temporary
         self.removed: list[Path] = []  # outputs of an earlier run to remove with the replacement
         self._reset: contextvars.Token | None = None
@@ -181,9 +184,18 @@ class OutputSet:
     def holds(self, path: Path) -> bool:
         return os.path.abspath(path).startswith(self.root + os.sep)
 
+    def _staging_name(self, path: Path) -> Path:
+        """A temporary of its own for each staged file: two names may share a tag (six hex digits of
+        a hash), and two feedback copies would then share one temporary. Only the forked child's
+        is the fixed name ``adopt`` looks for; it writes one file."""
+        if os.getpid() != self.pid:
+            return temp_path(path, self.token)
+        self._staged_count += 1
+        return temp_path(path, f"{self.token}-{self._staged_count}")
+
     @contextmanager
     def stage(self, path: Path) -> Iterator[Path]:
-        tmp = _claim(temp_path(path, self.token))
+        tmp = _claim(self._staging_name(path))
         try:
             yield tmp
             os.chmod(tmp, 0o666 & ~_umask())
@@ -285,6 +297,16 @@ def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> bool:
     return complete
 
 
+def _reason(exc: OSError) -> str:
+    """Why the system refused, in Vietnamese (its own text is English on most computers)."""
+    import errno  # here: only a refused replacement needs it
+
+    reasons = {errno.ENOSPC: "ổ đĩa đã đầy", errno.ENOENT: "tệp tạm đã bị xoá mất",
+               errno.EROFS: "ổ đĩa chỉ cho đọc", errno.EIO: "lỗi đọc ghi ổ đĩa",
+               errno.EACCES: "không có quyền ghi"}
+    return reasons.get(exc.errno or 0, f"lỗi hệ thống số {exc.errno}" if exc.errno else "lỗi hệ thống")
+
+
 def _refused(path: Path, exc: OSError, kept: bool = True) -> OutputError:
     kept_text = ("Các tệp kết quả cũ được giữ nguyên" if kept else
                  "Một số tệp kết quả cũ chưa đặt lại được; lần chạy sau sẽ tự đặt lại")
@@ -294,7 +316,7 @@ def _refused(path: Path, exc: OSError, kept: bool = True) -> OutputError:
             f"Đóng tệp {path.name} trong Excel rồi chạy lại. {kept_text}."
         )
     return OutputError(
-        f"Không thay được tệp kết quả “{path}” ({exc.strerror or type(exc).__name__}). "
+        f"Không thay được tệp kết quả “{path}” ({_reason(exc)}). "
         f"{kept_text}; kiểm tra ổ đĩa rồi chạy lại."
     )
 

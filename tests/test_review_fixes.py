@@ -207,3 +207,33 @@ def test_recovery_never_touches_a_path_outside_the_output_folder(tmp_path):
     files.OutputSet(folder).__enter__().__exit__(None, None, None)
     assert victim.read_text(encoding="utf-8") == "keep"
     assert _contents(folder) == OLD
+
+
+# 5. Temporaries of two outputs whose names share a tag ---------------------------------------------
+
+def _with_error(src: Path, dst: Path) -> None:
+    hostile.rewrite(src, dst, {hostile.SHEET1: lambda xml: re.sub(
+        r'<c r="E7" s="(\d+)"><v>[^<]*</v></c>', r'<c r="E7" s="\1"><v>-1</v></c>', xml)})
+
+
+def test_two_feedback_copies_whose_names_share_a_temporary_tag_are_both_written(inbox, out):
+    from consolidate import files
+
+    first, second = inbox / "bao-cao-4556.xlsx", inbox / "bao-cao-6223.xlsx"
+    assert files._tag(first) == files._tag(second)
+    unit_file(inbox, "x-phuoc-son").rename(first)  # Phước Sơn has an error of its own
+    an = unit_file(inbox, "x-phuoc-an")
+    _with_error(an, second)
+    an.unlink()
+    done = run_cli("run", inbox, "--out", out)
+    assert done.exit_code == 1, done.output
+    assert (out / "phan-hoi" / first.name).is_file() and (out / "phan-hoi" / second.name).is_file()
+
+
+def test_an_output_refused_for_an_unusual_reason_is_explained_in_vietnamese(tmp_path):
+    from consolidate import files
+
+    message = str(files._refused(tmp_path / "a.csv", OSError(28, "No space left on device")))
+    assert "No space" not in message and "ổ đĩa" in message
+    message = str(files._refused(tmp_path / "a.csv", FileNotFoundError(2, "No such file or directory")))
+    assert "No such" not in message
