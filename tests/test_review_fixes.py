@@ -237,3 +237,50 @@ def test_an_output_refused_for_an_unusual_reason_is_explained_in_vietnamese(tmp_
     assert "No space" not in message and "ổ đĩa" in message
     message = str(files._refused(tmp_path / "a.csv", FileNotFoundError(2, "No such file or directory")))
     assert "No such" not in message
+
+
+# 6. A lock whose process number was reused --------------------------------------------------------
+
+def _foreign_lock(folder: Path, **extra: object) -> Path:
+    """A lock naming a live process of this computer (ours) that is not a run holding the folder."""
+    import json
+    import os
+    import socket
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".consolidate.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": "2026-12-05T00:00:00",
+                                **extra}), encoding="utf-8")
+    return lock
+
+
+def test_a_lock_older_than_any_run_is_taken_over_even_if_its_process_number_is_alive(tmp_path):
+    import os
+    import time
+
+    from consolidate import files
+
+    lock = _foreign_lock(tmp_path / "out")
+    old = time.time() - 7 * 3600
+    os.utime(lock, (old, old))
+    with files.output_lock(tmp_path / "out", wait=0.3):
+        pass
+    assert not lock.exists()
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("fcntl") is None, reason="needs an OS file lock")
+def test_a_lock_no_process_holds_is_taken_over_even_if_its_process_number_is_alive(tmp_path):
+    from consolidate import files
+
+    _foreign_lock(tmp_path / "out", os_lock=True)  # the run died; its number went to another process
+    with files.output_lock(tmp_path / "out", wait=0.3):
+        pass
+
+
+def test_a_lock_a_live_run_holds_still_keeps_a_second_run_out(tmp_path):
+    from consolidate import files
+
+    with files.output_lock(tmp_path / "out"):
+        with pytest.raises(files.OutputError, match="đang được một lần chạy khác sử dụng"):
+            with files.output_lock(tmp_path / "out", wait=0.3):
+                pass
