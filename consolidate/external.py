@@ -102,8 +102,8 @@ def _package_scan(path: Path) -> tuple[bool, frozenset[str]]:
     and the workbook's names that reach outside."""
     try:
         with zipfile.ZipFile(path) as zf:
-            maybe = any(may_hold_external(zf.read(info)) for info in zf.infolist()
-                        if info.filename.lower().endswith(".xml"))
+            # every part, whatever its name: a sheet may be stored as sheet1.dat (the relationships say so)
+            maybe = any(may_hold_external(zf.read(info)) for info in zf.infolist())
             if not maybe:
                 return False, frozenset()
             workbook = zf.read("xl/workbook.xml")

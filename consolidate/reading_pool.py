@@ -58,6 +58,7 @@ Read = tuple[str, Submission | None]  # (what the bytes say the file is, its sub
 _PERCENT_ID = re.compile(rb"""numFmtId\s*=\s*["'](?:9|10)["']""")
 _PERCENT_CODE = re.compile(rb"""formatCode\s*=\s*(?:"[^"]*%|'[^']*%)""")
 _ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
+_XML_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*<")
 _PREFIXED_CELL = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
 
 
@@ -148,9 +149,8 @@ def screen_package(zf: zipfile.ZipFile, data: bytes | None = None, max_rows: int
 
     formulas, sheets = False, 0
     for info in infos:
-        # Parts not named .xml (relationships, drawings, media) are only looked at for markup
-        # declarations: a DTD anywhere sends the package to the careful reader, which refuses it.
-        screen = _screen_part if info.filename.lower().endswith(".xml") else _screen_markup
+        # A part is screened for what it holds, not for its name: a sheet may be stored as sheet1.dat.
+        screen = _screen_any
         if data is None:
             verdict = screen(zf.read(info), max_rows, max_cols)
         else:
@@ -191,6 +191,18 @@ def _screen_markup(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, boo
         if has_doctype(part) or declares_entity(part):
             return None
     return (False, False)
+
+
+def _looks_like_xml(part: bytes) -> bool:
+    """Whether a part is XML by its first bytes (UTF-8, with or without a BOM, or UTF-16)."""
+    return _XML_START.match(part) is not None or part.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def _screen_any(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
+    """A part that is XML gets the checks of a sheet (or styles, or a workbook); any other part
+    (media, binary) only the check for markup declarations: a DTD anywhere goes to the careful reader."""
+    screen = _screen_part if _looks_like_xml(part) else _screen_markup
+    return screen(part, max_rows, max_cols)
 
 
 def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:

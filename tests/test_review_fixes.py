@@ -284,3 +284,45 @@ def test_a_lock_a_live_run_holds_still_keeps_a_second_run_out(tmp_path):
         with pytest.raises(files.OutputError, match="đang được một lần chạy khác sử dụng"):
             with files.output_lock(tmp_path / "out", wait=0.3):
                 pass
+
+
+# 7. A sheet stored under a name that does not end in .xml -------------------------------------------
+
+def _sheet_renamed(path: Path) -> None:
+    """Biểu mẫu 1 stored as sheet1.dat (relationships and content types follow); E7 is #REF!,
+    G7 a formula reaching outside."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data, name = src.read(info), info.filename
+            if name == hostile.SHEET1:
+                name = "xl/worksheets/sheet1.dat"
+                xml = re.sub(r'<c r="E7" s="(\d+)"><v>[^<]*</v></c>', r'<c r="E7" s="\1" t="e"><v>#REF!</v></c>',
+                             data.decode("utf-8"))
+                data = re.sub(r'<c r="G7" s="(\d+)"><v>[^<]*</v></c>',
+                              r'<c r="G7" s="\1"><f>HYPERLINK("http://evil.example/",5)</f><v>5</v></c>', xml).encode()
+            if name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b"sheet1.xml", b"sheet1.dat")
+            dst.writestr(name, data)
+    path.write_bytes(buf.getvalue())
+
+
+def test_a_sheet_stored_under_another_extension_gets_one_verdict_on_every_path(inbox, tmp_path):
+    from consolidate.pipeline import check, run
+
+    an = unit_file(inbox, "x-phuoc-an")
+    _sheet_renamed(an)
+
+    def found(problems) -> list[tuple[str, str]]:
+        return sorted((p.code, p.cell) for p in problems if p.file == an.name and p.severity in ("error", "warning"))
+
+    ((_, checked),) = check([an])
+    assert ("formula-external", "G7") in found(checked)
+    small = tmp_path / "small"
+    small.mkdir()
+    shutil.copy(an, small)
+    assert found(run(small).problems) == found(checked)
+    assert found(run(inbox).problems) == found(checked)
