@@ -315,10 +315,16 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
     """Fill ``results`` for the indices in ``todo`` that a worker pool manages to read."""
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     try:
-        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_init_worker,
-                                 initargs=(prepare,), mp_context=multiprocessing.get_context(_start_method())) as pool:
+        restore = _ignore_ctrl_c_in_spawned_workers()
+        try:
+            pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_init_worker,
+                                       initargs=(prepare,), mp_context=multiprocessing.get_context(_start_method()))
+            # the first submit starts the spawned workers: they inherit "ignore Ctrl+C"
             futures = {pool.submit(_read_batch, [items[i] for i in batch], is_spreadsheet, fast): batch
                        for batch in batches}
+        finally:
+            restore()
+        with _stopped_on_ctrl_c(pool):
             if meanwhile is not None:
                 meanwhile()
             for future in as_completed(futures):
@@ -332,6 +338,41 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
                 tick(sum(r is not None for r in read))
     except (OSError, BrokenProcessPool):
         pass
+
+
+class _stopped_on_ctrl_c:
+    """The pool shut down on leaving; on Ctrl+C its workers are stopped at once, without waiting
+    for their batches: spawned workers ignore Ctrl+C themselves."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+
+    def __enter__(self) -> ProcessPoolExecutor:
+        return self.pool
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            for worker in list((getattr(self.pool, "_processes", None) or {}).values()):
+                worker.terminate()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            self.pool.shutdown(wait=True)
+
+
+def _ignore_ctrl_c_in_spawned_workers() -> Callable[[], None]:
+    """Ignore Ctrl+C in this process while it starts spawned workers; return what restores it.
+
+    A spawned worker is a new Python that imports the program before ``_init_worker`` silences it:
+    a Ctrl+C meanwhile printed its traceback at the clerk. Started while SIGINT is ignored, it
+    ignores SIGINT for good; this process handles Ctrl+C and stops the workers (``_stopped_on_ctrl_c``).
+    """
+    import signal  # here: only a pool of spawned workers needs it
+    import threading
+
+    if _start_method() != "spawn" or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _start_method() -> str:

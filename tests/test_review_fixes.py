@@ -326,3 +326,45 @@ def test_a_sheet_stored_under_another_extension_gets_one_verdict_on_every_path(i
     shutil.copy(an, small)
     assert found(run(small).problems) == found(checked)
     assert found(run(inbox).problems) == found(checked)
+
+
+# 8. Ctrl+C while spawned workers are still starting ------------------------------------------------
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers through /proc (Linux)")
+@pytest.mark.parametrize("importing", [0.1, 0.3])
+def test_ctrl_c_while_spawned_workers_start_prints_only_the_vietnamese_line(inbox, out, tmp_path, importing):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_windows import INTERRUPTED, windows_like
+
+    many = tmp_path / "many"
+    many.mkdir()
+    for path in sorted(inbox.glob("*.xlsx")):
+        for n in range(1, 5):  # 56 files: enough for spawned workers
+            shutil.copy(path, many / f"{path.stem}-{n}.xlsx")
+    run = subprocess.Popen([sys.executable, "-m", "consolidate", "run", str(many), "--out", str(out)],
+                           env=windows_like(PYTHONIOENCODING="cp1258"), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, start_new_session=True)
+    children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+    deadline = time.monotonic() + 60
+    while run.poll() is None and time.monotonic() < deadline:
+        workers = [c for c in children.read_text().split() if b"spawn_main" in _cmdline(c)]
+        if len(workers) >= 2:
+            time.sleep(importing)  # the workers are importing the program
+            break
+        time.sleep(0.005)
+    os.killpg(run.pid, signal.SIGINT)  # the terminal sends Ctrl+C to every process of the run
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130
+    assert stderr.decode("utf-8").strip() == INTERRUPTED
