@@ -368,3 +368,21 @@ def test_ctrl_c_while_spawned_workers_start_prints_only_the_vietnamese_line(inbo
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == 130
     assert stderr.decode("utf-8").strip() == INTERRUPTED
+
+
+# 9. Totals that overflow ----------------------------------------------------------------------------
+
+def test_figures_whose_sum_overflows_never_give_a_non_finite_cached_value(inbox, out, tmp_path):
+    import zipfile
+
+    for path in sorted(inbox.glob("*.xlsx"))[:2]:
+        hostile.rewrite(path, tmp_path / "t.xlsx", {hostile.SHEET1: lambda xml: re.sub(
+            r'<c r="J7" s="(\d+)"><v>[^<]*</v></c>', r'<c r="J7" s="\1"><v>1.5e308</v></c>', xml)})
+        shutil.copy(tmp_path / "t.xlsx", path)
+    run_cli("run", inbox, "--out", out)
+    (workbook,) = out.glob("tong-hop-*.xlsx")
+    with zipfile.ZipFile(workbook) as zf:
+        cached = [v for name in zf.namelist() if name.startswith("xl/worksheets/")
+                  for v in re.findall(r"<v>([^<]*)</v>", zf.read(name).decode("utf-8"))]
+    assert not [v for v in cached if v.lower() in ("inf", "-inf", "nan")]
+    openpyxl.load_workbook(workbook, data_only=True)
