@@ -301,7 +301,7 @@ def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> bool:
     return complete
 
 
-def _reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     """Why the system refused, in Vietnamese (its own text is English on most computers)."""
     import errno  # here: only a refused replacement needs it
 
@@ -320,7 +320,7 @@ def _refused(path: Path, exc: OSError, kept: bool = True) -> OutputError:
             f"Đóng tệp {path.name} trong Excel rồi chạy lại. {kept_text}."
         )
     return OutputError(
-        f"Không thay được tệp kết quả “{path}” ({_reason(exc)}). "
+        f"Không thay được tệp kết quả “{path}” ({os_reason(exc)}). "
         f"{kept_text}; kiểm tra ổ đĩa rồi chạy lại."
     )
 

@@ -386,3 +386,29 @@ def test_figures_whose_sum_overflows_never_give_a_non_finite_cached_value(inbox,
                   for v in re.findall(r"<v>([^<]*)</v>", zf.read(name).decode("utf-8"))]
     assert not [v for v in cached if v.lower() in ("inf", "-inf", "nan")]
     openpyxl.load_workbook(workbook, data_only=True)
+
+
+# 10. English on the clerk's console -------------------------------------------------------------------
+
+def test_a_garbage_xls_is_explained_in_vietnamese(inbox, out):
+    # an OLE file's signature, then nothing a reader knows
+    (inbox / "bao-cao-rac.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 20)
+    done = run_cli("run", inbox, "--out", out)
+    entries = [e for e in read_log(out) if e["file"] == "bao-cao-rac.xls"]
+    assert entries and all("file-" in e["code"] for e in entries)
+    text = done.output + "".join(str(e) for e in entries)
+    assert "Calamine" not in text and "Cannot" not in text
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), RuntimeError("boom in English")])
+def test_a_fatal_error_is_reported_in_vietnamese(inbox, out, monkeypatch, error):
+    from consolidate import pipeline
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pipeline, "run", failing)
+    done = run_cli("run", inbox, "--out", out)
+    assert done.exit_code == 2
+    assert "Lỗi nghiêm trọng" in done.output
+    assert "No space" not in done.output and "boom" not in done.output
