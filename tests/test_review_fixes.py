@@ -412,3 +412,20 @@ def test_a_fatal_error_is_reported_in_vietnamese(inbox, out, monkeypatch, error)
     assert done.exit_code == 2
     assert "Lỗi nghiêm trọng" in done.output
     assert "No space" not in done.output and "boom" not in done.output
+
+
+# A junction on Python 3.11 for Windows (no os.path.isjunction; os.path.islink says False) ----------
+
+def test_a_folder_leading_outside_is_refused_even_where_it_is_not_seen_as_a_link(inbox, tmp_path, monkeypatch):
+    import os
+
+    from consolidate.pipeline import discover
+
+    outside = tmp_path / "ngoai"
+    outside.mkdir()
+    shutil.copy(unit_file(inbox, "x-phuoc-an"), outside / "bao-cao-la.xlsx")
+    (inbox / "thu-muc-ngoai").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setattr(os.path, "islink", lambda path: False)  # what a junction looks like there
+    monkeypatch.delattr(os.path, "isjunction", raising=False)
+    refused = {f.name: f.refused.code for f in discover(inbox) if f.refused is not None}
+    assert refused.get("thu-muc-ngoai") == "file-link-outside"
