@@ -299,6 +299,20 @@ def _read_prepared(path: Path, name: str, is_spreadsheet, fast: bool,
     return kind, sub
 
 
+def _read_here(path: Path, name: str, is_spreadsheet, prepare: Callable[[Submission], None] | None) -> Read:
+    """One file read in this process, the last resort: a failure nobody foresaw becomes that file's
+    ``file-unreadable`` entry; it must not stop the run for every other unit."""
+    try:
+        return _read_prepared(path, name, is_spreadsheet, False, prepare)
+    except Exception as exc:  # noqa: BLE001 - a bug met by one file; Ctrl+C still stops the run
+        from . import problems as P  # here: only such a failure needs it
+        from .formats import display_name
+
+        sub = Submission(path=path, name=name or display_name(path.name), kind="unreadable")
+        sub.problems.append(P.FileUnreadable(file=sub.name, reason=f"lỗi bất ngờ khi đọc tệp (mã {type(exc).__name__})"))
+        return "unreadable", sub
+
+
 def _read_batch(items: list[tuple[Path, str]], is_spreadsheet, fast: bool) -> list[Read | None]:
     found: list[Read | None] = []
     for path, name in items:
@@ -426,6 +440,6 @@ def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
         meanwhile()
     for i, r in enumerate(results):
         if r is None:
-            results[i] = _read_prepared(*items[i], is_spreadsheet, False, prepare)
+            results[i] = _read_here(*items[i], is_spreadsheet, prepare)
             tick(1)
     return results  # type: ignore[return-value]

@@ -429,3 +429,26 @@ def test_a_folder_leading_outside_is_refused_even_where_it_is_not_seen_as_a_link
     monkeypatch.delattr(os.path, "isjunction", raising=False)
     refused = {f.name: f.refused.code for f in discover(inbox) if f.refused is not None}
     assert refused.get("thu-muc-ngoai") == "file-link-outside"
+
+
+# An unexpected failure reading one file in the main process ------------------------------------------
+
+def test_an_unexpected_failure_reading_one_file_is_one_log_entry_not_a_stopped_run(inbox, out, tmp_path, monkeypatch):
+    from consolidate import reading_pool
+
+    small = tmp_path / "small"
+    small.mkdir()
+    for code in ("x-phuoc-an", "x-phuoc-hoa", "x-phuoc-loc"):
+        shutil.copy(unit_file(inbox, code), small)
+    real = reading_pool.read_file
+
+    def failing(path, *args, **kwargs):
+        if path.name == "bao-cao-x-phuoc-hoa.xlsx":
+            raise RuntimeError("a bug met only by this file")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(reading_pool, "read_file", failing)
+    done = run_cli("run", small, "--out", out)
+    assert done.exit_code == 1, done.output
+    entries = [e["code"] for e in read_log(out) if e["file"] == "bao-cao-x-phuoc-hoa.xlsx"]
+    assert "file-unreadable" in entries
