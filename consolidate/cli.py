@@ -156,7 +156,8 @@ def _fatal_reason(exc: Exception) -> str:
     if isinstance(exc, MemoryError):
         return "máy không đủ bộ nhớ"
     if isinstance(exc, OSError):
-        return f"{os_reason(exc)}; kiểm tra ổ đĩa và quyền ghi rồi chạy lại"
+        where = f" (“{exc.filename}”)" if isinstance(exc.filename, str) else ""
+        return f"{os_reason(exc)}{where}; kiểm tra ổ đĩa và quyền ghi rồi chạy lại"
     return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"
 
 

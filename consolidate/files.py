@@ -305,7 +305,7 @@ def os_reason(exc: OSError) -> str:
     """Why the system refused, in Vietnamese (its own text is English on most computers)."""
     import errno  # here: only a refused replacement needs it
 
-    reasons = {errno.ENOSPC: "ổ đĩa đã đầy", errno.ENOENT: "tệp tạm đã bị xoá mất",
+    reasons = {errno.ENOSPC: "ổ đĩa đã đầy", errno.ENOENT: "không tìm thấy tệp hoặc thư mục",
                errno.EROFS: "ổ đĩa chỉ cho đọc", errno.EIO: "lỗi đọc ghi ổ đĩa",
                errno.EACCES: "không có quyền ghi"}
     return reasons.get(exc.errno or 0, f"lỗi hệ thống số {exc.errno}" if exc.errno else "lỗi hệ thống")
