@@ -118,7 +118,7 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
         if isinstance(exc, OutputError):  # an output open in Excel, or the folder in use: what to do
             click.secho(str(exc), fg="red", err=True)
             sys.exit(EXIT_FATAL)
-        click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {type(exc).__name__}: {exc}", fg="red", err=True)
+        click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {_fatal_reason(exc)}.", fg="red", err=True)
         sys.exit(EXIT_FATAL)
 
     outputs = {**paths}
@@ -136,6 +136,19 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_FATAL)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+def _fatal_reason(exc: Exception) -> str:
+    """What stopped the run, in Vietnamese: the exception's own text is English. Its type is kept,
+    as a code to quote when asking for help."""
+    from .write.files import os_reason  # start-up: only when a run failed
+
+    if isinstance(exc, MemoryError):
+        return "máy không đủ bộ nhớ"
+    if isinstance(exc, OSError):
+        where = f" (“{exc.filename}”)" if isinstance(exc.filename, str) else ""
+        return f"{os_reason(exc)}{where}; kiểm tra ổ đĩa và quyền ghi rồi chạy lại"
+    return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"
 
 
 def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:

@@ -81,10 +81,18 @@ MAYBE_EXTERNAL = re.compile(
 )
 
 
+# XML can spell a formula so the pattern above does not see it: a character reference (&#72; for H,
+# &#124; for |), a CDATA section or a comment splitting a function's name.
+HIDDEN_TEXT = (b"&#", b"<![CDATA[", b"<!--")
+
+
 def may_hold_external(xml: bytes) -> bool:
     """Whether a sheet's (or the workbook's) XML may hold a formula or a name that reaches outside the
-    workbook; no false negatives, given the names it defines are looked at too."""
-    return (b"<f" in xml or b":f" in xml or b"definedName" in xml) and MAYBE_EXTERNAL.search(xml) is not None
+    workbook; no false negatives, given the names it defines are looked at too. A part with text
+    spelt in any of the HIDDEN_TEXT ways is a "maybe": the exact check reads the text unescaped."""
+    if not (b"<f" in xml or b":f" in xml or b"definedName" in xml):
+        return False
+    return MAYBE_EXTERNAL.search(xml) is not None or any(hidden in xml for hidden in HIDDEN_TEXT)
 
 
 def package_scan(path: Path) -> tuple[bool, frozenset[str]]:
@@ -92,8 +100,8 @@ def package_scan(path: Path) -> tuple[bool, frozenset[str]]:
     and the workbook's names that reach outside."""
     try:
         with zipfile.ZipFile(path) as zf:
-            maybe = any(may_hold_external(zf.read(info)) for info in zf.infolist()
-                        if info.filename.lower().endswith(".xml"))
+            # every part, whatever its name: a sheet may be stored as sheet1.dat (the relationships say so)
+            maybe = any(may_hold_external(zf.read(info)) for info in zf.infolist())
             if not maybe:
                 return False, frozenset()
             workbook = zf.read("xl/workbook.xml")

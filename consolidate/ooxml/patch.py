@@ -335,7 +335,7 @@ class _Sheet:
         assert data is not None
         p, text = re.escape(self.p), self.text
         cell_re = re.compile(rf"<{p}c(?=[\s/>])({ATTRS})\s*(?:/>|>(.*?)</{p}c>)", re.S)
-        f_re = re.compile(rf"<{p}f(?=[\s/>])({ATTRS})\s*(?:/>|>([^<]*)</{p}f>)")
+        f_re = re.compile(rf"<{p}f(?=[\s/>])({ATTRS})\s*(?:/>|>(.*?)</{p}f>)", re.S)
         formulas = []  # (cell, attributes, text, start, end)
         for m in cell_re.finditer(text, data.inner_start, data.inner_end):
             if m.group(2) is None or "f" not in m.group(2):
@@ -343,6 +343,10 @@ class _Sheet:
             f = f_re.search(text, m.start(2), m.end(2))
             if f is None:
                 continue
+            if f.group(2) and "<" in f.group(2):
+                # CDATA or a comment inside the formula: its text is not what the bytes show, so
+                # the copy is made by the openpyxl fallback, which reads the formula as Excel does
+                raise Unsupported("markup inside a formula")
             r = attr(m.group(1), "r")
             if r is None:
                 raise Unsupported("cell without a reference")

@@ -119,6 +119,24 @@ def values(fh: BinaryIO, max_rows: int, max_cols: int) -> list[dict]:
     return sheets
 
 
+# What python-calamine says (in English), as the clerk reads it: the few known cases, else the fallback.
+_REASONS = (
+    ("cannot detect file format", "định dạng tệp không nhận ra được"),
+    ("password", "tệp có đặt mật khẩu"),
+    ("encrypt", "tệp có đặt mật khẩu"),
+    ("unexpected end", "tệp bị cắt cụt, không đầy đủ"),
+    ("eof", "tệp bị cắt cụt, không đầy đủ"),
+    ("zip", "tệp nén bên trong bị hỏng"),
+)
+_REASON_FALLBACK = "định dạng tệp không nhận ra được"
+
+
+def _reason(exc: Exception) -> str:
+    """Why the file could not be read, in Vietnamese: the log and the console are read by a clerk."""
+    text = str(exc).lower()
+    return next((reason for known, reason in _REASONS if known in text), _REASON_FALLBACK)
+
+
 def main() -> None:
     path, max_rows, max_cols = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     limit_memory(LEGACY_MEMORY_LIMIT)
@@ -127,7 +145,7 @@ def main() -> None:
     except MemoryError:
         result = {"error": "too-large"}
     except Exception as exc:  # reported by the parent as one unreadable file
-        result = {"error": "unreadable", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+        result = {"error": "unreadable", "reason": _reason(exc)}
     sys.stdout.buffer.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
     sys.stdout.buffer.flush()
 

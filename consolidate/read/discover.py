@@ -63,8 +63,16 @@ def _entry(inbox: Path, root: str, folder: str, parts: tuple[str, ...]) -> Inbox
 
 
 def _is_link(path: str) -> bool:
-    """A symbolic link, or on Windows a junction (which os.walk would otherwise walk into)."""
-    return os.path.islink(path) or bool(getattr(os.path, "isjunction", lambda _: False)(path))
+    """A symbolic link, or on Windows a junction (which os.walk would otherwise walk into).
+
+    os.path.isjunction exists only from Python 3.12, and islink says False for a junction: a folder
+    whose real path is not where it is listed leads somewhere else, whatever the link's kind.
+    """
+    if os.path.islink(path) or bool(getattr(os.path, "isjunction", lambda _: False)(path)):
+        return True
+    parent, name = os.path.split(path)
+    listed = os.path.join(os.path.realpath(parent), name)
+    return os.path.normcase(os.path.realpath(path)) != os.path.normcase(listed)
 
 
 def _relative_parts(folder: str, inbox: Path) -> tuple[str, ...]:

@@ -79,7 +79,9 @@ def _has_formulas(path: Path) -> bool:
     of the workbook costs as much as the first, and most submissions (blank targets) need none."""
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            # a sheet may be stored under another extension (sheet1.dat): those parts are looked at too
+            name = info.filename
+            if (name.startswith("xl/worksheets/") and name.endswith(".xml")) or not name.endswith((".xml", ".rels")):
                 with zf.open(info) as fh:
                     tail = b""
                     while chunk := fh.read(1 << 16):

@@ -58,6 +58,7 @@ Read = tuple[str, Submission | None]  # (what the bytes say the file is, its sub
 _PERCENT_ID = re.compile(rb"""numFmtId\s*=\s*["'](?:9|10)["']""")
 _PERCENT_CODE = re.compile(rb"""formatCode\s*=\s*(?:"[^"]*%|'[^']*%)""")
 _ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
+_XML_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*<")
 _PREFIXED_CELL = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
 
 
@@ -148,9 +149,8 @@ def screen_package(zf: zipfile.ZipFile, data: bytes | None = None, max_rows: int
 
     formulas, sheets = False, 0
     for info in infos:
-        # Parts not named .xml (relationships, drawings, media) are only looked at for markup
-        # declarations: a DTD anywhere sends the package to the careful reader, which refuses it.
-        screen = _screen_part if info.filename.lower().endswith(".xml") else _screen_markup
+        # A part is screened for what it holds, not for its name: a sheet may be stored as sheet1.dat.
+        screen = _screen_any
         if data is None:
             verdict = screen(zf.read(info), max_rows, max_cols)
         else:
@@ -191,6 +191,18 @@ def _screen_markup(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, boo
         if has_doctype(part) or declares_entity(part):
             return None
     return (False, False)
+
+
+def _looks_like_xml(part: bytes) -> bool:
+    """Whether a part is XML by its first bytes (UTF-8, with or without a BOM, or UTF-16)."""
+    return _XML_START.match(part) is not None or part.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def _screen_any(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
+    """A part that is XML gets the checks of a sheet (or styles, or a workbook); any other part
+    (media, binary) only the check for markup declarations: a DTD anywhere goes to the careful reader."""
+    screen = _screen_part if _looks_like_xml(part) else _screen_markup
+    return screen(part, max_rows, max_cols)
 
 
 def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
@@ -287,6 +299,20 @@ def _read_prepared(path: Path, name: str, is_spreadsheet, fast: bool,
     return kind, sub
 
 
+def _read_here(path: Path, name: str, is_spreadsheet, prepare: Callable[[Submission], None] | None) -> Read:
+    """One file read in this process, the last resort: a failure nobody foresaw becomes that file's
+    ``file-unreadable`` entry; it must not stop the run for every other unit."""
+    try:
+        return _read_prepared(path, name, is_spreadsheet, False, prepare)
+    except Exception as exc:  # noqa: BLE001 - a bug met by one file; Ctrl+C still stops the run
+        from . import problems as P  # here: only such a failure needs it
+        from .formats import display_name
+
+        sub = Submission(path=path, name=name or display_name(path.name), kind="unreadable")
+        sub.problems.append(P.FileUnreadable(file=sub.name, reason=f"lỗi bất ngờ khi đọc tệp (mã {type(exc).__name__})"))
+        return "unreadable", sub
+
+
 def _read_batch(items: list[tuple[Path, str]], is_spreadsheet, fast: bool) -> list[Read | None]:
     found: list[Read | None] = []
     for path, name in items:
@@ -303,10 +329,16 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
     """Fill ``results`` for the indices in ``todo`` that a worker pool manages to read."""
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     try:
-        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_init_worker,
-                                 initargs=(prepare,), mp_context=multiprocessing.get_context(_start_method())) as pool:
+        restore = _ignore_ctrl_c_in_spawned_workers()
+        try:
+            pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), initializer=_init_worker,
+                                       initargs=(prepare,), mp_context=multiprocessing.get_context(_start_method()))
+            # the first submit starts the spawned workers: they inherit "ignore Ctrl+C"
             futures = {pool.submit(_read_batch, [items[i] for i in batch], is_spreadsheet, fast): batch
                        for batch in batches}
+        finally:
+            restore()
+        with _stopped_on_ctrl_c(pool):
             if meanwhile is not None:
                 meanwhile()
             for future in as_completed(futures):
@@ -320,6 +352,41 @@ def _pool_read(items: list[tuple[Path, str]], todo: list[int], results: list[Rea
                 tick(sum(r is not None for r in read))
     except (OSError, BrokenProcessPool):
         pass
+
+
+class _stopped_on_ctrl_c:
+    """The pool shut down on leaving; on Ctrl+C its workers are stopped at once, without waiting
+    for their batches: spawned workers ignore Ctrl+C themselves."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+
+    def __enter__(self) -> ProcessPoolExecutor:
+        return self.pool
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            for worker in list((getattr(self.pool, "_processes", None) or {}).values()):
+                worker.terminate()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            self.pool.shutdown(wait=True)
+
+
+def _ignore_ctrl_c_in_spawned_workers() -> Callable[[], None]:
+    """Ignore Ctrl+C in this process while it starts spawned workers; return what restores it.
+
+    A spawned worker is a new Python that imports the program before ``_init_worker`` silences it:
+    a Ctrl+C meanwhile printed its traceback at the clerk. Started while SIGINT is ignored, it
+    ignores SIGINT for good; this process handles Ctrl+C and stops the workers (``_stopped_on_ctrl_c``).
+    """
+    import signal  # here: only a pool of spawned workers needs it
+    import threading
+
+    if _start_method() != "spawn" or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _start_method() -> str:
@@ -373,6 +440,6 @@ def read_files(items: list[tuple[Path, str]], is_spreadsheet: Callable[[Path, st
         meanwhile()
     for i, r in enumerate(results):
         if r is None:
-            results[i] = _read_prepared(*items[i], is_spreadsheet, False, prepare)
+            results[i] = _read_here(*items[i], is_spreadsheet, prepare)
             tick(1)
     return results  # type: ignore[return-value]

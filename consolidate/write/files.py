@@ -3,7 +3,8 @@ outputs are replaced together or not at all.
 
 Temporary files are named ``.~<tag><token>.tmp``: short whatever the target's
 name (a 245-byte inbox name plus a long prefix once exceeded the 255-byte
-limit on a name), ``tag`` from the target's name, ``token`` from the run.
+limit on a name), ``tag`` from the target's name, ``token`` from the run
+and, inside an OutputSet, a counter (two names can share a tag).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ STALE_AGE = 3600
 LOCK_NAME = ".consolidate.lock"
 LOCK_WAIT = 30.0  # seconds a second run waits for the first before it gives up
 LOCK_POLL = 0.25
+# A lock older than this is stale whatever its process number says: runs take minutes, and the number
+# of a run that died may since belong to another process.
+LOCK_MAX_AGE = 6 * 3600
+LOCK_BYTE = 1 << 30  # the byte locked on Windows, past the text so that others can still read it
 NAME_MAX = 255  # bytes in one name, on Linux, macOS and NTFS alike (NTFS counts UTF-16 units)
 WINDOWS_MAX_PATH = 259
 
@@ -158,14 +163,20 @@ class OutputSet:
         self.folder = folder
         self.root = os.path.abspath(folder)
         self.token = secrets.token_hex(4)
+        self.pid = os.getpid()  # a forked child (the workbook writer) has another
+        self._staged_count = 0
         self.staged: dict[Path, Path] = {}  # target → its complete temporary
         self.removed: list[Path] = []  # outputs of an earlier run to remove with the replacement
         self._reset: contextvars.Token | None = None
+        # journals of earlier runs whose undoing failed: their backups are the only copies left
+        self.pending: dict[Path, list[Path]] = {}
 
     def __enter__(self) -> OutputSet:
         self.folder.mkdir(parents=True, exist_ok=True)
-        _recover(self.folder)  # a run killed while replacing its set: the previous set comes back
-        _sweep_all(self.folder)  # under the lock: whatever temporaries are here, their run is dead
+        # a run killed while replacing its set: the previous set comes back
+        self.pending = _recover(self.folder)
+        # under the lock: whatever temporaries are here, their run is dead (backups still owed excepted)
+        _sweep_all(self.folder, {b for backups in self.pending.values() for b in backups})
         self._reset = _current.set(self)
         return self
 
@@ -177,9 +188,18 @@ class OutputSet:
     def holds(self, path: Path) -> bool:
         return os.path.abspath(path).startswith(self.root + os.sep)
 
+    def _staging_name(self, path: Path) -> Path:
+        """A temporary of its own for each staged file: two names may share a tag (six hex digits of
+        a hash), and two feedback copies would then share one temporary. Only the forked child's
+        is the fixed name ``adopt`` looks for; it writes one file."""
+        if os.getpid() != self.pid:
+            return temp_path(path, self.token)
+        self._staged_count += 1
+        return temp_path(path, f"{self.token}-{self._staged_count}")
+
     @contextmanager
     def stage(self, path: Path) -> Iterator[Path]:
-        tmp = _claim(temp_path(path, self.token))
+        tmp = _claim(self._staging_name(path))
         try:
             yield tmp
             os.chmod(tmp, 0o666 & ~_umask())
@@ -212,7 +232,9 @@ class OutputSet:
         journal = self.folder / f"{TEMP_PREFIX}{self.token}{JOURNAL_SUFFIX}"
         plan = [(target, temp_path(target, self.token, BACKUP_SUFFIX) if os.path.lexists(target) else None)
                 for target in [*order, *self.removed]]
-        journal.write_text(json.dumps([[os.fsdecode(t), b and os.fsdecode(b)] for t, b in plan]), encoding="utf-8")
+        # names relative to the journal's folder: the next run may start elsewhere or name it absolutely
+        journal.write_text(json.dumps([[os.path.relpath(t, self.folder), b and os.path.relpath(b, self.folder)]
+                                       for t, b in plan]), encoding="utf-8")
         done: list[tuple[Path, Path | None, Path | None]] = []  # (target, its backup, the new file's temp)
         try:
             for target in order:
@@ -222,15 +244,27 @@ class OutputSet:
             for path in self.removed:
                 failing = path
                 done.append((path, _set_aside(path, self.token), None))
-        except OSError as exc:
-            _roll_back(done)
-            journal.unlink(missing_ok=True)
-            raise _refused(failing, exc) from None
+        except BaseException as exc:  # Ctrl+C too: the set must not stay half replaced
+            complete = _roll_back(done)
+            if complete:  # else the journal stays: the next run finishes the undoing (_recover)
+                journal.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise _refused(failing, exc, kept=complete) from None
+            raise
         journal.unlink()  # the new set is in place: from here on there is nothing to undo
         self.staged.clear()
         for _, backup, _ in done:
             if backup is not None:
                 backup.unlink(missing_ok=True)
+        self._forget_pending()
+
+    def _forget_pending(self) -> None:
+        """A whole new set is in place: what an earlier run still owed to put back is outdated."""
+        for journal, backups in self.pending.items():
+            for backup in backups:
+                backup.unlink(missing_ok=True)
+            journal.unlink(missing_ok=True)
+        self.pending = {}
 
 
 def _check_free(target: Path) -> None:
@@ -253,7 +287,9 @@ def _set_aside(target: Path, token: str) -> Path | None:
     return backup
 
 
-def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> None:
+def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> bool:
+    """Put back what ``commit`` moved; whether all of it went back (else the journal must stay)."""
+    complete = True
     for target, backup, _ in reversed(done):
         try:
             if backup is not None and backup.exists():
@@ -261,43 +297,93 @@ def _roll_back(done: list[tuple[Path, Path | None, Path | None]]) -> None:
             elif backup is None:
                 target.unlink(missing_ok=True)  # new in this set: there was nothing before
         except OSError:
-            continue
+            complete = False
+    return complete
 
 
-def _refused(path: Path, exc: OSError) -> OutputError:
+def os_reason(exc: OSError) -> str:
+    """Why the system refused, in Vietnamese (its own text is English on most computers)."""
+    import errno  # here: only a refused replacement needs it
+
+    reasons = {errno.ENOSPC: "ổ đĩa đã đầy", errno.ENOENT: "không tìm thấy tệp hoặc thư mục",
+               errno.EROFS: "ổ đĩa chỉ cho đọc", errno.EIO: "lỗi đọc ghi ổ đĩa",
+               errno.EACCES: "không có quyền ghi"}
+    return reasons.get(exc.errno or 0, f"lỗi hệ thống số {exc.errno}" if exc.errno else "lỗi hệ thống")
+
+
+def _refused(path: Path, exc: OSError, kept: bool = True) -> OutputError:
+    kept_text = ("Các tệp kết quả cũ được giữ nguyên" if kept else
+                 "Một số tệp kết quả cũ chưa đặt lại được; lần chạy sau sẽ tự đặt lại")
     if isinstance(exc, PermissionError):
         return OutputError(
             f"Không thay được tệp kết quả “{path}” vì tệp đang mở (thường là trong Excel). "
-            f"Đóng tệp {path.name} trong Excel rồi chạy lại. Các tệp kết quả cũ được giữ nguyên."
+            f"Đóng tệp {path.name} trong Excel rồi chạy lại. {kept_text}."
         )
     return OutputError(
-        f"Không thay được tệp kết quả “{path}” ({exc.strerror or type(exc).__name__}). "
-        "Các tệp kết quả cũ được giữ nguyên; kiểm tra ổ đĩa rồi chạy lại."
+        f"Không thay được tệp kết quả “{path}” ({os_reason(exc)}). "
+        f"{kept_text}; kiểm tra ổ đĩa rồi chạy lại."
     )
 
 
-def _recover(folder: Path) -> None:
-    """Undo the half-done replacement of a run that died during ``commit`` (its journal is still here)."""
+def _read_journal(journal: Path) -> list[tuple[Path, Path | None]]:
+    """(target, its backup or None) of each file a journal lists, its names taken relative to the
+    journal's folder. An entry naming anything outside that folder is left out: recovery acts on
+    the output folder only, whatever a damaged or planted journal says."""
+    root = os.path.abspath(journal.parent)
+
+    def inside(name: object) -> Path | None:
+        if not isinstance(name, str) or not name:
+            return None
+        full = os.path.normpath(os.path.join(root, name))
+        return Path(full) if full.startswith(root + os.sep) else None
+
+    try:
+        plan = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    entries = []
+    for entry in plan if isinstance(plan, list) else ():
+        if not (isinstance(entry, list) and len(entry) == 2):
+            continue
+        target, backup = inside(entry[0]), None if entry[1] is None else inside(entry[1])
+        if target is not None and (entry[1] is None or backup is not None):
+            entries.append((target, backup))
+    return entries
+
+
+def _recover(folder: Path) -> dict[Path, list[Path]]:
+    """Undo the half-done replacement of a run that died during ``commit`` (its journal is still here).
+
+    A journal whose undoing fails again (the file still held) stays, with its backups: they are the
+    only copies of the previous outputs. Return those journals and the backups they still need.
+    """
+    pending: dict[Path, list[Path]] = {}
     for journal in folder.glob(f"{TEMP_PREFIX}*{JOURNAL_SUFFIX}"):
-        try:
-            plan = json.loads(journal.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            plan = []
-        for target, backup in plan:
+        owed = []
+        for target, backup in _read_journal(journal):
             try:
                 if backup is None:
-                    Path(target).unlink(missing_ok=True)  # new in that set: there was nothing before
+                    target.unlink(missing_ok=True)  # new in that set: there was nothing before
                 elif os.path.exists(backup):
                     os.replace(backup, target)
             except OSError:
-                continue
-        journal.unlink(missing_ok=True)
+                if backup is not None:
+                    owed.append(backup)
+        if owed:
+            pending[journal] = owed
+        else:
+            journal.unlink(missing_ok=True)
+    return pending
 
 
-def _sweep_all(folder: Path) -> None:
-    """Every temporary and backup of ours under ``folder``, whatever its age (only under the lock)."""
+def _sweep_all(folder: Path, keep: set[Path] | None = None) -> None:
+    """Every temporary and backup of ours under ``folder``, whatever its age (only under the lock),
+    except the backups in ``keep`` that a journal still needs."""
+    kept = {os.path.abspath(p) for p in keep or ()}
     for dirpath, _, names in os.walk(folder):
         for name in names:
+            if os.path.abspath(os.path.join(dirpath, name)) in kept:
+                continue
             if _is_ours(name) or _is_old_style(name):
                 try:
                     os.unlink(os.path.join(dirpath, name))
@@ -314,6 +400,8 @@ def output_lock(folder: Path, wait: float | None = None) -> Iterator[None]:
 
     A lock file created exclusively (works on Windows too, where there is no
     fcntl); a lock left by a run that died (its process is gone) is taken over.
+    The open lock file also holds an OS lock, which the OS releases when the
+    process dies however it dies: that, not the process number, says a run is gone.
     """
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / LOCK_NAME
@@ -332,14 +420,57 @@ def output_lock(folder: Path, wait: float | None = None) -> Iterator[None]:
                     "Chờ lần chạy đó xong rồi chạy lại."
                 ) from None
             time.sleep(LOCK_POLL)
-    mine = {"pid": os.getpid(), "host": socket.gethostname(), "time": dt.datetime.now().isoformat(timespec="seconds")}
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(mine, fh)
+    mine = {"pid": os.getpid(), "host": socket.gethostname(), "time": dt.datetime.now().isoformat(timespec="seconds"),
+            "os_lock": False}
     try:
+        try:
+            mine["os_lock"] = _os_lock(fd)
+        except OSError:  # a file system without locks (some network shares): the process number decides
+            pass
+        os.write(fd, json.dumps(mine).encode("utf-8"))
         yield
     finally:
+        os.close(fd)  # releases the OS lock; Windows removes no file still open
         if _read_lock(lock) == mine:
             lock.unlink(missing_ok=True)
+
+
+def _os_lock(fd: int) -> bool:
+    """Take the OS's lock on the open lock file, without waiting; whether there is one to take.
+
+    The modules are imported here: msvcrt exists only on Windows, fcntl only elsewhere.
+    """
+    try:
+        import msvcrt  # type: ignore[import-not-found]
+    except ImportError:
+        msvcrt = None
+    if msvcrt is not None:
+        os.lseek(fd, LOCK_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)
+        return True
+    try:
+        import fcntl
+    except ImportError:  # neither (the Windows-like test run): the process number and the age decide
+        return False
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return True
+
+
+def _os_lock_free(lock: Path) -> bool | None:
+    """Whether no process holds the OS lock on ``lock`` (then its run is gone); None if unknown."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        return _os_lock(fd)
+    except OSError:  # held: BlockingIOError here, PermissionError from msvcrt
+        return False
+    finally:
+        os.close(fd)
 
 
 def _read_lock(lock: Path) -> dict | None:
@@ -365,6 +496,12 @@ def _stale(lock: Path) -> bool:
         return age > 10  # still being written, or garbage left by a crash
     if found.get("host") != socket.gethostname():
         return age > STALE_AGE  # another computer on a shared folder: cannot ask it
+    if age > LOCK_MAX_AGE:
+        return True
+    if found.get("os_lock") is True:
+        free = _os_lock_free(lock)
+        if free is not None:
+            return free
     return not _alive(found["pid"])
 
 
@@ -372,10 +509,14 @@ def _alive(pid: int) -> bool:
     if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
         import ctypes  # only on Windows (start-up elsewhere)
 
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        # use_last_error: ctypes keeps the error of this call; GetLastError() later may see another's
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        kernel32.OpenProcess.restype = ctypes.c_void_p  # a handle: pointer-sized, not an int
+        kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_ulong))
+        kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
-            return kernel32.GetLastError() == 5  # access denied: it exists
+            return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # access denied: it exists
         try:
             code = ctypes.c_ulong()
             kernel32.GetExitCodeProcess(handle, ctypes.byref(code))

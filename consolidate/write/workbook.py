@@ -7,6 +7,7 @@ by sheet (forms, detail, status, log) once that is merged.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -202,7 +203,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
             sums = form1_sums((c.form1.get(u.code, {}) for u in members), c.errors)
             for col, f in enumerate(FORM1_FIELDS, start=2):
                 top, bottom = xl_rowcol_to_cell(group_first, col), xl_rowcol_to_cell(row - 1, col)
-                ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.subtotal, sums[f.key])
+                ws.write_formula(row, col, f"=SUM({top}:{bottom})", fmt.subtotal, _cached(sums[f.key]))
             subtotals.append(row)
             row += 1
     ws.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_label)
@@ -213,7 +214,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
             formula = "=" + "+".join(xl_rowcol_to_cell(r, col) for r in subtotals)
         else:
             formula = f"=SUM({xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(row - 1, col)})"
-        ws.write_formula(row, col, formula, fmt.total, c.form1_totals[f.key])
+        ws.write_formula(row, col, formula, fmt.total, _cached(c.form1_totals[f.key]))
     notes = [f"Số đơn vị đã báo cáo: {result.count(REPORTED)}/{len(c.units)}."]
     for state in (MISSING, UNUSABLE):
         names = [result.registry_name(code) for code, st in result.status.items() if st.state == state]
@@ -241,6 +242,13 @@ def _left_out_note(left_out: list[tuple[Unit, list[Record]]], province: bool) ->
     more = f" và {len(left_out) - LISTED} đơn vị khác" if len(left_out) > LISTED else ""
     return (f"{which} chưa gồm số liệu lỗi của {len(left_out)} đơn vị: {'; '.join(names)}{more}. "
             "Các số liệu này vẫn ghi trong bảng như đơn vị đã nhập (ô tô đỏ) nhưng không được cộng.")
+
+
+def _cached(total: float) -> float | str:
+    """The value a total's formula is stored with: what Excel computes, #NUM! for a sum beyond the
+    largest number (valid huge figures). ``inf`` or ``nan`` written as a cell's value makes Excel
+    call the whole file corrupt."""
+    return total if math.isfinite(total) else "#NUM!"
 
 
 def _left_out_comment(ws: Worksheet, row: int, label: str, left_out: list[tuple[Unit, list[Record]]]) -> None:
