@@ -258,31 +258,31 @@ def test_a_lock_older_than_any_run_is_taken_over_even_if_its_process_number_is_a
     import os
     import time
 
-    from consolidate.write import files
+    from consolidate.write import lock as run_lock
 
     lock = _foreign_lock(tmp_path / "out")
     old = time.time() - 7 * 3600
     os.utime(lock, (old, old))
-    with files.output_lock(tmp_path / "out", wait=0.3):
+    with run_lock.output_lock(tmp_path / "out", wait=0.3):
         pass
     assert not lock.exists()
 
 
 @pytest.mark.skipif(__import__("importlib").util.find_spec("fcntl") is None, reason="needs an OS file lock")
 def test_a_lock_no_process_holds_is_taken_over_even_if_its_process_number_is_alive(tmp_path):
-    from consolidate.write import files
+    from consolidate.write import lock as run_lock
 
     _foreign_lock(tmp_path / "out", os_lock=True)  # the run died; its number went to another process
-    with files.output_lock(tmp_path / "out", wait=0.3):
+    with run_lock.output_lock(tmp_path / "out", wait=0.3):
         pass
 
 
 def test_a_lock_a_live_run_holds_still_keeps_a_second_run_out(tmp_path):
-    from consolidate.write import files
+    from consolidate.write import files, lock as run_lock
 
-    with files.output_lock(tmp_path / "out"):
+    with run_lock.output_lock(tmp_path / "out"):
         with pytest.raises(files.OutputError, match="đang được một lần chạy khác sử dụng"):
-            with files.output_lock(tmp_path / "out", wait=0.3):
+            with run_lock.output_lock(tmp_path / "out", wait=0.3):
                 pass
 
 

@@ -268,9 +268,9 @@ def _lock(out: Path, pid: int) -> Path:
 
 
 def test_a_second_run_into_a_busy_folder_says_another_run_is_using_it(inbox, out, monkeypatch):
-    import consolidate.write.files as files
+    import consolidate.write.lock as run_lock
 
-    monkeypatch.setattr(files, "LOCK_WAIT", 0.5)
+    monkeypatch.setattr(run_lock, "LOCK_WAIT", 0.5)
     _lock(out, os.getpid())  # a live run holds the folder
 
     result = run_cli("run", inbox, "--out", out)
@@ -352,7 +352,8 @@ def test_a_run_killed_while_replacing_its_outputs_is_undone_by_the_next(inbox, o
     assert done.returncode == -9
     assert checksums(out) != before  # half of the new set is in place
 
-    from consolidate.write.files import OutputSet, output_lock
+    from consolidate.write.files import OutputSet
+    from consolidate.write.lock import output_lock
 
     with output_lock(out), OutputSet(out):  # what the next run does first
         recovered = {name: digest for name, digest in checksums(out).items() if name != ".consolidate.lock"}

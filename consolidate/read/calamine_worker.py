@@ -24,11 +24,6 @@ from typing import BinaryIO
 
 from .biff import OLE_MAGIC
 
-try:
-    import resource  # POSIX only: limit_memory does nothing without it
-except ImportError:  # Windows
-    resource = None
-
 MEMORY_LIMIT = 2 << 30  # bytes of address space of a reading worker (read.pool)
 LEGACY_MEMORY_LIMIT = 768 << 20  # of this child: calamine alone, ~17 MB to start
 LEGACY_MAX_CELLS = 4_000_000  # one sheet's rectangle (~250 MB in calamine); a report's is ~1,000
@@ -44,7 +39,9 @@ def _jsonable(value: object) -> object:
 def limit_memory(limit: int) -> None:
     """Cap this process's address space where the OS offers it (POSIX only: the ``resource``
     module does not exist on Windows, where the callers' size bounds are the only protection)."""
-    if resource is None:
+    try:
+        import resource  # POSIX only: never imported at module level, so Windows can import this module
+    except ImportError:  # Windows
         return
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -305,8 +305,8 @@ def _read_here(path: Path, name: str, is_spreadsheet, prepare: Callable[[Submiss
     try:
         return _read_prepared(path, name, is_spreadsheet, False, prepare)
     except Exception as exc:  # noqa: BLE001 - a bug met by one file; Ctrl+C still stops the run
-        from . import problems as P  # here: only such a failure needs it
-        from .formats import display_name
+        from ..core import problems as P  # start-up: only such a failure needs it
+        from ..core.formats import display_name
 
         sub = Submission(path=path, name=name or display_name(path.name), kind="unreadable")
         sub.problems.append(P.FileUnreadable(file=sub.name, reason=f"lỗi bất ngờ khi đọc tệp (mã {type(exc).__name__})"))

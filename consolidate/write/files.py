@@ -10,12 +10,10 @@ and, inside an OutputSet, a counter (two names can share a tag).
 from __future__ import annotations
 
 import contextvars
-import datetime as dt
 import hashlib
 import json
 import os
 import secrets
-import socket
 import sys
 import time
 from contextlib import contextmanager
@@ -28,13 +26,6 @@ BACKUP_SUFFIX = ".bak"
 JOURNAL_SUFFIX = ".journal"
 # A temporary older than this is left by a run that died: a run writes each of its files in seconds.
 STALE_AGE = 3600
-LOCK_NAME = ".consolidate.lock"
-LOCK_WAIT = 30.0  # seconds a second run waits for the first before it gives up
-LOCK_POLL = 0.25
-# A lock older than this is stale whatever its process number says: runs take minutes, and the number
-# of a run that died may since belong to another process.
-LOCK_MAX_AGE = 6 * 3600
-LOCK_BYTE = 1 << 30  # the byte locked on Windows, past the text so that others can still read it
 NAME_MAX = 255  # bytes in one name, on Linux, macOS and NTFS alike (NTFS counts UTF-16 units)
 WINDOWS_MAX_PATH = 259
 
@@ -389,144 +380,3 @@ def _sweep_all(folder: Path, keep: set[Path] | None = None) -> None:
                     os.unlink(os.path.join(dirpath, name))
                 except OSError:
                     continue
-
-
-# One run at a time in an output folder --------------------------------------------
-
-
-@contextmanager
-def output_lock(folder: Path, wait: float | None = None) -> Iterator[None]:
-    """Hold ``folder`` for this run: a second run waits for the first, then says it is busy.
-
-    A lock file created exclusively (works on Windows too, where there is no
-    fcntl); a lock left by a run that died (its process is gone) is taken over.
-    The open lock file also holds an OS lock, which the OS releases when the
-    process dies however it dies: that, not the process number, says a run is gone.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / LOCK_NAME
-    deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            if _stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            if time.monotonic() >= deadline:
-                raise OutputError(
-                    f"Thư mục {folder} đang được một lần chạy khác sử dụng ({_holder(lock)}). "
-                    "Chờ lần chạy đó xong rồi chạy lại."
-                ) from None
-            time.sleep(LOCK_POLL)
-    mine = {"pid": os.getpid(), "host": socket.gethostname(), "time": dt.datetime.now().isoformat(timespec="seconds"),
-            "os_lock": False}
-    try:
-        try:
-            mine["os_lock"] = _os_lock(fd)
-        except OSError:  # a file system without locks (some network shares): the process number decides
-            pass
-        os.write(fd, json.dumps(mine).encode("utf-8"))
-        yield
-    finally:
-        os.close(fd)  # releases the OS lock; Windows removes no file still open
-        if _read_lock(lock) == mine:
-            lock.unlink(missing_ok=True)
-
-
-def _os_lock(fd: int) -> bool:
-    """Take the OS's lock on the open lock file, without waiting; whether there is one to take.
-
-    The modules are imported here: msvcrt exists only on Windows, fcntl only elsewhere.
-    """
-    try:
-        import msvcrt  # type: ignore[import-not-found]
-    except ImportError:
-        msvcrt = None
-    if msvcrt is not None:
-        os.lseek(fd, LOCK_BYTE, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        finally:
-            os.lseek(fd, 0, os.SEEK_SET)
-        return True
-    try:
-        import fcntl
-    except ImportError:  # neither (the Windows-like test run): the process number and the age decide
-        return False
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return True
-
-
-def _os_lock_free(lock: Path) -> bool | None:
-    """Whether no process holds the OS lock on ``lock`` (then its run is gone); None if unknown."""
-    try:
-        fd = os.open(lock, os.O_RDWR)
-    except OSError:
-        return None
-    try:
-        return _os_lock(fd)
-    except OSError:  # held: BlockingIOError here, PermissionError from msvcrt
-        return False
-    finally:
-        os.close(fd)
-
-
-def _read_lock(lock: Path) -> dict | None:
-    try:
-        return json.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _holder(lock: Path) -> str:
-    found = _read_lock(lock) or {}
-    return f"máy {found.get('host', '?')}, tiến trình {found.get('pid', '?')}, từ {found.get('time', '?')}"
-
-
-def _stale(lock: Path) -> bool:
-    """Whether the run that holds ``lock`` is gone."""
-    found = _read_lock(lock)
-    try:
-        age = time.time() - lock.stat().st_mtime
-    except OSError:
-        return False  # just removed: try again
-    if not isinstance(found, dict) or not isinstance(found.get("pid"), int):
-        return age > 10  # still being written, or garbage left by a crash
-    if found.get("host") != socket.gethostname():
-        return age > STALE_AGE  # another computer on a shared folder: cannot ask it
-    if age > LOCK_MAX_AGE:
-        return True
-    if found.get("os_lock") is True:
-        free = _os_lock_free(lock)
-        if free is not None:
-            return free
-    return not _alive(found["pid"])
-
-
-def _alive(pid: int) -> bool:
-    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
-        import ctypes  # only on Windows (start-up elsewhere)
-
-        # use_last_error: ctypes keeps the error of this call; GetLastError() later may see another's
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
-        kernel32.OpenProcess.restype = ctypes.c_void_p  # a handle: pointer-sized, not an int
-        kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_ulong))
-        kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # access denied: it exists
-        try:
-            code = ctypes.c_ulong()
-            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -8,7 +8,8 @@ from pathlib import Path
 from . import background
 from ..core import problems as P
 from .feedback.patched import check_feedback_folder, feedback_dir, needs_feedback, write_feedback
-from .files import OutputSet, output_lock, too_long
+from .files import OutputSet, too_long
+from .lock import output_lock
 from ..core.quiet import quiet_cleanup
 from .html_page import write_html_summary
 from .log import write_log_csv
