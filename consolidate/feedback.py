@@ -14,6 +14,7 @@ from .xml_text import clean_text
 from .files import atomic_target, remove_output, sweep_stale, too_long
 from .pipeline import InboxFile, RunResult
 from .reader import Submission
+from .sheets import FOOTER, LINE_POINTS, ROW_PADDING, SIDE_MARGIN, row_height, widths_of
 
 FEEDBACK_DIR = "phan-hoi"
 FEEDBACK_SUFFIXES = {".xlsx", ".xlsm"}  # what openpyxl can open, change and save as the unit's own format
@@ -26,14 +27,14 @@ INPUT_YELLOW = "FFFFF2CC"  # the template's fill of unlocked input cells
 # A template is ~10 kB; a file whose parts unpack to more than this is not
 # opened fully (openpyxl keeps every cell in memory).
 MAX_UNPACKED_BYTES = 50_000_000
-COLUMNS = (
+COLUMNS = (  # printed landscape on A4 at 100 % (sheets.print_scale), long texts wrapped
     ("STT", 6),
-    ("Trang tính", 16),
+    ("Trang tính", 12),
     ("Ô", 8),
-    ("Mã lỗi", 20),
+    ("Mã lỗi", 18),
     ("Mức độ", 10),
-    ("Nội dung", 60),
-    ("Cách khắc phục", 60),
+    ("Nội dung", 44),
+    ("Cách khắc phục", 40),
 )
 HEADER_ROW = 4
 # Files that get no copy: not opened, or refused. A refused file's bytes must not travel back
@@ -267,6 +268,19 @@ def _summary_line(problems: list[P.Problem]) -> str:
     return f"{counts} {marked} Sửa xong, lưu tệp và gửi lại."
 
 
+def _row_heights(titles: dict[int, str], rows: dict[int, tuple]) -> dict[int, float]:
+    """The heights (points) of the sheet's rows (1-based) whose text wraps to more than one line,
+    from the text's length: neither Excel nor LibreOffice fits a written file's rows on open."""
+    span = widths_of([w for _, w in COLUMNS], 0, len(COLUMNS) - 1)
+    heights = {1: max(22.0, row_height([(titles.get(1, ""), span)], bold=True, size=14)),
+               3: max(32.0, row_height([(titles.get(3, ""), span)]))}
+    if 2 in titles:
+        heights[2] = row_height([(titles[2], span)])
+    for row, values in rows.items():
+        heights[row] = row_height((str(v), w) for v, (_, w) in zip(values, COLUMNS) if v is not None)
+    return {row: h for row, h in heights.items() if h > LINE_POINTS + ROW_PADDING or row in (1, 3)}
+
+
 def _title_lines(sub: Submission, problems: list[P.Problem]) -> dict[int, str]:
     units = ", ".join(u.name for u in sub.units)
     lines = {1: TITLE_PREFIX + sub.name, 3: _summary_line(problems)}
@@ -370,7 +384,9 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
 
     width = len(COLUMNS)
     cells: dict[tuple[int, int], tuple[object, int]] = {}
-    for row, value in _title_lines(sub, problems).items():
+    titles = _title_lines(sub, problems)
+    texts: dict[int, tuple] = {}
+    for row, value in titles.items():
         cells[(row, 1)] = (value, title_font if row == 1 else wrap)
     for row in (2, 3):
         cells.setdefault((row, 1), (None, wrap))
@@ -380,6 +396,7 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
     for n, p in enumerate(sorted(problems, key=lambda p: _order(p, sheet_index)), start=1):
         row = HEADER_ROW + n
         values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.how_to_fix)
+        texts[row] = values
         for col, value in enumerate(values, start=1):
             cells[(row, col)] = (value, wrap)
         if id(p) in marked:
@@ -391,11 +408,13 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
     new = X.NewSheet(
         cells=cells,
         widths={col: w for col, (_, w) in enumerate(COLUMNS, start=1)},
-        heights={1: 22, 3: 32},
+        heights=_row_heights(titles, texts),
         merges=[f"A{row}:{X.col_letter(width)}{row}" for row in (1, 2, 3)],
         links=links,
         freeze_rows=HEADER_ROW,
         print_title_rows=(HEADER_ROW, HEADER_ROW),
         landscape_fit_width=True,
+        footer=FOOTER,
+        side_margin=SIDE_MARGIN,
     )
     book.insert_first_sheet(_sheet_title(book.sheetnames), new)
