@@ -26,6 +26,8 @@ from .sheets import (
     FORM2_LAST_COL,
     FORM2_WIDTHS,
     Formats,
+    LINE_POINTS,
+    ROW_PADDING,
     fit_row,
     new_workbook,
     row_height,
@@ -50,20 +52,23 @@ from .template import (
 
 STATUS_SHEET = "Tình trạng nộp"
 ORIGIN_SHEET = "Nguồn dữ liệu"
-LOG_COLUMNS = (  # printed landscape at 79 % (sheets.print_scale), long texts wrapped
-    ("STT", 6),
-    ("Tệp", 24),
-    ("Trang tính", 12),
-    ("Ô", 7),
-    ("Đơn vị", 18),
-    ("Mã lỗi", 18),
-    ("Mức độ", 10),
-    ("Nội dung", 44),
-    ("Cách khắc phục", 40),
+# The sheets' columns add up to at most 145 width units, so that they print on a landscape A4 page
+# at 72 % or more, in LibreOffice too (sheets.print_scale); long texts wrap, and their rows are as
+# tall as the text.
+LOG_COLUMNS = (
+    ("STT", 5),
+    ("Tệp", 19),
+    ("Trang tính", 10),
+    ("Ô", 6),
+    ("Đơn vị", 15),
+    ("Mã lỗi", 15),
+    ("Mức độ", 9),
+    ("Nội dung", 34),
+    ("Cách khắc phục", 31),
 )
-STATUS_COLUMNS = (("STT", 6), ("Đơn vị", 26), ("Tình trạng", 24), ("Tệp", 36), ("Ghi chú", 70))
-ORIGIN_COLUMNS = (("STT", 6), ("Tệp", 26), ("Dung lượng (byte)", 14), ("Sửa lần cuối", 20), ("SHA-256", 36),
-                  ("Đọc là đơn vị", 20), ("Kết quả", 44))
+STATUS_COLUMNS = (("STT", 5), ("Đơn vị", 23), ("Tình trạng", 20), ("Tệp", 30), ("Ghi chú", 66))
+ORIGIN_COLUMNS = (("STT", 5), ("Tệp", 21), ("Dung lượng (byte)", 12), ("Sửa lần cuối", 19), ("SHA-256", 34),
+                  ("Đọc là đơn vị", 17), ("Kết quả", 37))
 
 Cell = tuple[Any, "Format | None"]  # (value, format): None is a blank, a str a string, else a number
 
@@ -373,6 +378,7 @@ def _status(wb, fmt: Formats, result: RunResult) -> None:
     for col, (head, width) in enumerate(heads):
         ws.write_string(0, col, head, fmt.header)
         ws.set_column(col, col, width)
+    fit_row(ws, 0, zip((head for head, _ in heads), widths), bold=True)
     by_unit: dict[str, list[str]] = {}
     for p in result.problems:
         if p.code in ("superseded", "duplicate-file", "resubmission-conflict") and p.unit:
@@ -408,9 +414,10 @@ def _origins(wb, fmt: Formats, result: RunResult) -> None:
     text = fmt.text
     for n, f in enumerate(origins(result), start=1):
         write_row(ws, n, 0, [(n, fmt.center), (f.name, text), (f.size, fmt.count), (f.modified, text),
-                             (f.sha256, text), (f.units, text), (f.detail, text)])
-        fit_row(ws, n, [(f.name, widths[1]), (f.modified, widths[3]), (f.sha256, widths[4]), (f.units, widths[5]),
-                        (f.detail, widths[6])])
+                             (f.sha256, fmt.digest), (f.units, text), (f.detail, text)])
+        # 64 hexadecimal digits in 10 points take two lines
+        fit_row(ws, n, [(f.name, widths[1]), (f.modified, widths[3]), (f.units, widths[5]), (f.detail, widths[6])],
+                at_least=2 * LINE_POINTS + ROW_PADDING)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(1, len(result.files)), len(heads) - 1)
     set_print(ws, repeat=(0, 0))
@@ -422,6 +429,7 @@ def _log(wb, fmt: Formats, result: RunResult) -> None:
     for col, (head, width) in enumerate(LOG_COLUMNS):
         ws.write_string(0, col, head, fmt.header)
         ws.set_column(col, col, width)
+    fit_row(ws, 0, zip((head for head, _ in LOG_COLUMNS), widths), bold=True)
     if not result.problems:
         ws.merge_range(1, 0, 1, len(LOG_COLUMNS) - 1, "Không có lỗi.", fmt.text)
     text = fmt.text

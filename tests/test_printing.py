@@ -15,7 +15,9 @@ printed page 1 of Biểu mẫu 1 for the sample inbox that the README shows.
 from __future__ import annotations
 
 import math
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +43,9 @@ FOOTER = "Trang &P/&N"
 # Calibri 11), in pixels: LibreOffice's rendering is the narrowest seen (~5).
 NARROWEST_CHAR = 5.0
 LINE_POINTS = 13.5  # the least height of one line of those fonts
+# LibreOffice prints a column width unit (as stored in the file, padding included) ~9.4 pixels
+# wide (Excel: 7), measured from the size of the glyphs in its PDFs: the width it fits.
+PRINTED_UNIT_PIXELS = 9.4
 
 MERGED_SHEETS = {  # sheet → its print title rows as openpyxl reads them
     "Biểu mẫu 1": "$5:$6",
@@ -116,6 +121,41 @@ def test_the_feedback_sheet_prints_with_its_page_numbers(seventy, tmp_path):
         assert f"Trang {n}/{len(texts)}" in text
 
 
+def text_heights(pdf: Path) -> list[float]:
+    """Per page, the median height of the words' boxes: proportional to the scale it was printed at."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    heights = []
+    for page in html.split("<page ")[1:]:
+        boxes = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page)
+        heights.append(statistics.median(float(b) - float(a) for a, b in boxes))
+    return heights
+
+
+@needs_soffice
+@needs_poppler
+def test_libreoffice_prints_every_page_at_70_percent_or_more(seventy, tmp_path):
+    """Measured on the PDF: each page's text against the same 12-point text printed at 100 %."""
+    import xlsxwriter
+
+    reference = tmp_path / "reference.xlsx"
+    wb = xlsxwriter.Workbook(str(reference))
+    ws = wb.add_worksheet()
+    ws.set_landscape()
+    text = wb.add_format({"font_name": "Times New Roman", "font_size": 12, "border": 1})
+    for row in range(30):
+        ws.write_string(row, 0, f"Xã Thử Nghiệm Số {row}", text)
+        ws.write_number(row, 1, row, text)
+    ws.set_column(0, 0, 26)
+    wb.close()
+    (full,) = text_heights(to_pdf(reference, tmp_path / "ref"))
+
+    heights = text_heights(to_pdf(seventy / "tong-hop-tuy-phuoc.xlsx", tmp_path / "pdf"))
+    texts = pages(tmp_path / "pdf" / "tong-hop-tuy-phuoc.pdf")
+    for n, (height, text) in enumerate(zip(heights, texts), start=1):
+        assert height / full >= MIN_SCALE / 100, (
+            f"page {n} printed at {100 * height / full:.0f} %: {' '.join(text.split()[:4])}")
+
+
 # ---------------------------------------------------------------- print settings, read back
 
 def column_pixels(ws) -> list[int]:
@@ -129,9 +169,11 @@ def column_pixels(ws) -> list[int]:
 
 
 def scale(ws) -> float:
-    """The % at which the sheet's columns fit the width of a landscape A4 page between its margins."""
+    """The % at which the sheet's columns fit the width of a landscape A4 page between its margins,
+    in the program that needs more room for them (LibreOffice)."""
     printable = (A4_LANDSCAPE_INCHES - ws.page_margins.left - ws.page_margins.right) * 96
-    return min(100.0, 100 * printable / sum(column_pixels(ws)))
+    units = sum(px / 7 for px in column_pixels(ws))
+    return min(100.0, 100 * printable / max(sum(column_pixels(ws)), units * PRINTED_UNIT_PIXELS))
 
 
 def assert_prints_on_a4(ws, title_rows: str) -> None:
