@@ -149,9 +149,12 @@ def external_formulas(src: Path, dst: Path) -> Path:
         return xml
 
     def workbook(xml: str) -> str:
+        name = '<definedName name="Ngoai">[1]Sheet1!$A$1</definedName>'
+        if "<definedNames>" in xml:  # the template's print titles: one list of names
+            xml = xml.replace("<definedNames>", "<definedNames>" + name, 1)
+            name = ""
         return xml.replace("</sheets>", '</sheets><externalReferences><externalReference r:id="rId99"/>'
-                           '</externalReferences><definedNames><definedName name="Ngoai">[1]Sheet1!$A$1'
-                           "</definedName></definedNames>")
+                           "</externalReferences>" + (f"<definedNames>{name}</definedNames>" if name else ""))
 
     def rels(xml: str) -> str:
         return xml.replace("</Relationships>", '<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'

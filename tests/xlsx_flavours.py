@@ -192,7 +192,11 @@ def as_saved_by_excel(path: Path) -> None:
 
     book = re.sub(r"<workbook [^>]*>", WORKBOOK_ROOT, text["xl/workbook.xml"], count=1)
     book = re.sub(r"(<workbookPr[^>]*/>)", r"\1" + ABS_PATH.replace("\\", "\\\\"), book, count=1)
-    text["xl/workbook.xml"] = book.replace("<calcPr", DEFINED_NAMES + "<calcPr", 1)
+    if "</definedNames>" in book:  # the template's print titles: Excel keeps one list of names
+        book = book.replace("</definedNames>", DEFINED_NAMES.removeprefix("<definedNames>"), 1)
+    else:
+        book = book.replace("<calcPr", DEFINED_NAMES + "<calcPr", 1)
+    text["xl/workbook.xml"] = book
     text["xl/_rels/workbook.xml.rels"] = text["xl/_rels/workbook.xml.rels"].replace(
         "</Relationships>",
         f'<Relationship Id="rId90" Type="{REL}/calcChain" Target="calcChain.xml"/>'

@@ -453,6 +453,8 @@ class NewSheet:
     freeze_rows: int = 0
     print_title_rows: tuple[int, int] | None = None
     landscape_fit_width: bool = False
+    footer: str = ""  # the page footer, in Excel's codes: "&CTrang &P/&N"
+    side_margin: float = 0.7  # inches, left and right
 
 
 class XlsxPatch:
@@ -872,8 +874,11 @@ def _sheet_xml(sheet: NewSheet) -> str:
         parts.append("<hyperlinks>" + "".join(
             f'<hyperlink ref="{at}" location="{attr_esc(location)}" display="{attr_esc(display)}"/>'
             for at, location, display in sheet.links) + "</hyperlinks>")
-    parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    parts.append(f'<pageMargins left="{sheet.side_margin}" right="{sheet.side_margin}" top="0.75" bottom="0.75" '
+                 'header="0.3" footer="0.3"/>')
     if sheet.landscape_fit_width:
         parts.append('<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
+    if sheet.footer:
+        parts.append(f"<headerFooter><oddFooter>{esc(sheet.footer)}</oddFooter></headerFooter>")
     parts.append("</worksheet>")
     return "".join(parts)

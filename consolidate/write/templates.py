@@ -13,9 +13,14 @@ from ..core.registry import Registry, ReportSettings, Unit
 from .sheets import (
     FIRST_DATA_ROW,
     FORM1_LAST_COL,
+    FORM1_WIDTHS,
     FORM2_LAST_COL,
+    FORM2_WIDTHS,
+    WEIGHT_WIDTH,
     Formats,
+    fit_row,
     new_workbook,
+    widths_of,
     write_form1_header,
     write_form2_header,
     write_notes,
@@ -70,11 +75,13 @@ def write_template(
 
         # Biểu mẫu 1
         ws = wb.add_worksheet(FORM1_SHEET)
-        write_titles(ws, fmt, FORM1_SHEET, settings.form1_title, subtitle, FORM1_LAST_COL)
+        write_titles(ws, fmt, FORM1_SHEET, settings.form1_title, subtitle, FORM1_LAST_COL, FORM1_WIDTHS)
         ws.merge_range(3, 0, 3, FORM1_LAST_COL, help_text, fmt.note)
+        fit_row(ws, 3, [(help_text, widths_of(FORM1_WIDTHS, 0, FORM1_LAST_COL))])
         row = write_form1_header(ws, fmt)
         ws.write_number(row, 0, 1, fmt.center)
         ws.write_string(row, 1, unit.name, fmt.text)
+        fit_row(ws, row, [(unit.name, FORM1_WIDTHS[1])])
         for col, f in enumerate(FORM1_FIELDS, start=2):
             value = form1.get(f.key)
             if f.key == "total" and total_formula:
@@ -90,13 +97,15 @@ def write_template(
 
         # Biểu mẫu 2
         ws = wb.add_worksheet(FORM2_SHEET)
-        write_titles(ws, fmt, FORM2_SHEET, settings.form2_title, subtitle, FORM2_LAST_COL + len(WEIGHTS))
+        widths = (*FORM2_WIDTHS, *(WEIGHT_WIDTH,) * len(WEIGHTS))
+        write_titles(ws, fmt, FORM2_SHEET, settings.form2_title, subtitle, FORM2_LAST_COL + len(WEIGHTS), widths)
         ws.merge_range(3, 0, 3, FORM2_LAST_COL + len(WEIGHTS), "Nhập tỷ lệ phần trăm (0–100) vào các ô màu vàng.", fmt.note)
         row = write_form2_header(ws, fmt, settings, weights=True)
         for n, ind in enumerate(FORM2_INDICATORS):
             r = row + n
             ws.write_number(r, 0, n + 1, fmt.center)
             ws.write_string(r, 1, ind.label, fmt.text)
+            fit_row(ws, r, [(ind.label, FORM2_WIDTHS[1])])
             for col, key in enumerate((*RATES, *WEIGHTS), start=2):
                 value = form2.get(ind.key, {}).get(key)
                 style = fmt.input_rate if key in RATES else fmt.input_count
@@ -112,7 +121,7 @@ def write_template(
             *settings.form2_notes,
             "Hai cột số hồ sơ không bắt buộc; nếu nhập, tỷ lệ chung của huyện được tính bình quân theo số hồ sơ.",
         ]
-        write_notes(ws, fmt, last + 2, notes, FORM2_LAST_COL + len(WEIGHTS))
+        write_notes(ws, fmt, last + 2, notes, FORM2_LAST_COL + len(WEIGHTS), widths)
         ws.protect("", {"format_columns": True, "format_rows": True})
     return path
 

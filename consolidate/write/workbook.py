@@ -27,9 +27,17 @@ from ..core.registry import Unit
 from .sheets import (
     FIRST_DATA_ROW,
     FORM1_LAST_COL,
+    FORM1_WIDTHS,
     FORM2_LAST_COL,
+    FORM2_WIDTHS,
     Formats,
+    LINE_POINTS,
+    ROW_PADDING,
+    fit_row,
     new_workbook,
+    row_height,
+    set_print,
+    widths_of,
     write_form1_header,
     write_form2_header,
     write_notes,
@@ -51,17 +59,23 @@ from ..core.template import (
 
 STATUS_SHEET = "Tình trạng nộp"
 ORIGIN_SHEET = "Nguồn dữ liệu"
+# The sheets' columns add up to at most 145 width units, so that they print on a landscape A4 page
+# at 72 % or more, in LibreOffice too (sheets.print_scale); long texts wrap, and their rows are as
+# tall as the text.
 LOG_COLUMNS = (
-    ("STT", 6),
-    ("Tệp", 30),
-    ("Trang tính", 16),
-    ("Ô", 7),
-    ("Đơn vị", 22),
-    ("Mã lỗi", 20),
-    ("Mức độ", 10),
-    ("Nội dung", 60),
-    ("Cách khắc phục", 60),
+    ("STT", 5),
+    ("Tệp", 19),
+    ("Trang tính", 10),
+    ("Ô", 6),
+    ("Đơn vị", 15),
+    ("Mã lỗi", 15),
+    ("Mức độ", 9),
+    ("Nội dung", 34),
+    ("Cách khắc phục", 31),
 )
+STATUS_COLUMNS = (("STT", 5), ("Đơn vị", 23), ("Tình trạng", 20), ("Tệp", 30), ("Ghi chú", 66))
+ORIGIN_COLUMNS = (("STT", 5), ("Tệp", 21), ("Dung lượng (byte)", 12), ("Sửa lần cuối", 19), ("SHA-256", 34),
+                  ("Đọc là đơn vị", 17), ("Kết quả", 37))
 
 Cell = tuple[Any, "Format | None"]  # (value, format): None is a blank, a str a string, else a number
 
@@ -175,7 +189,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
     c: Consolidated = result.consolidated
     s = result.settings
     ws = wb.add_worksheet(FORM1_SHEET)
-    write_titles(ws, fmt, FORM1_SHEET, s.form1_title, s.attachment_line, FORM1_LAST_COL)
+    write_titles(ws, fmt, FORM1_SHEET, s.form1_title, s.attachment_line, FORM1_LAST_COL, FORM1_WIDTHS)
     row = write_form1_header(ws, fmt)
     first, n = row, 0
     subtotals: list[int] = []
@@ -184,6 +198,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
         if group is not None:  # a province: each district's units, then the district's subtotal
             ws.write_blank(row, 0, None, fmt.group)
             ws.merge_range(row, 1, row, FORM1_LAST_COL, group.name, fmt.group)
+            fit_row(ws, row, [(group.name, widths_of(FORM1_WIDTHS, 1, FORM1_LAST_COL))], bold=True)
             row += 1
         group_first = row
         for unit in members:
@@ -196,6 +211,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
                 recs = [values.get(f.key) for f in FORM1_FIELDS]
                 write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text),
                                        *_value_cells(ws, fmt, row, 2, recs, columns, c.flags, FOR_TOTALS)])
+            fit_row(ws, row, [(unit.name, FORM1_WIDTHS[1])])
             row += 1
         if group is not None:
             ws.merge_range(row, 0, row, 1, f"Cộng {group.name}", fmt.subtotal_label)
@@ -227,7 +243,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
         notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô); xem ghi chú trong ô và trang “{LOG_SHEET}”.")
     if left_out:
         notes.append(_left_out_note(left_out, province=bool(subtotals)))
-    write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL)
+    write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL, FORM1_WIDTHS)
     ws.freeze_panes(FIRST_DATA_ROW, 2)
 
 
@@ -277,11 +293,12 @@ def _form2(wb, fmt: Formats, result: RunResult) -> None:
     c = result.consolidated
     s = result.settings
     ws = wb.add_worksheet(FORM2_SHEET)
-    write_titles(ws, fmt, FORM2_SHEET, s.form2_title, s.attachment_line, FORM2_LAST_COL)
+    write_titles(ws, fmt, FORM2_SHEET, s.form2_title, s.attachment_line, FORM2_LAST_COL, FORM2_WIDTHS)
     row = write_form2_header(ws, fmt, s)
     for n, ind in enumerate(FORM2_INDICATORS, start=1):
         ws.write_number(row, 0, n, fmt.center)
         ws.write_string(row, 1, ind.label, fmt.text)
+        fit_row(ws, row, [(ind.label, FORM2_WIDTHS[1])])
         for col, rate in enumerate(RATES, start=2):
             agg = c.form2_means[ind.key][rate]
             if agg.value is None:
@@ -302,7 +319,7 @@ def _form2(wb, fmt: Formats, result: RunResult) -> None:
         ) + "." for ind in FORM2_INDICATORS),
         f"Số liệu từng đơn vị: xem trang “{DETAIL_SHEET}”.",
     ]
-    write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL)
+    write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL, FORM2_WIDTHS)
 
 
 def _method(agg: Aggregate) -> str:
@@ -329,15 +346,16 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
         for rates in c.form2.values() for fields in rates.values() for rec in (fields.get(w),)
     )]
     last = len(RATES) + len(weights) + 2
-    ws.merge_range(1, 0, 1, last, f"{s.form2_title} – số liệu của từng đơn vị", fmt.title)
+    title = f"{s.form2_title} – số liệu của từng đơn vị"
+    ws.merge_range(1, 0, 1, last, title, fmt.title)
     heads = ["STT", "Đơn vị", "Chỉ tiêu", *(RATE_SHORT[r] + " (%)" for r in RATES), *(WEIGHT_LABELS[w] for w in weights)]
+    widths = (6, 24, 34, *(16,) * (last - 2))
+    ws.set_row(1, max(36, row_height([(title, widths_of(widths, 0, last))], bold=True, size=13)))
     for col, h in enumerate(heads):
         ws.write_string(3, col, h, fmt.header)
-    ws.set_row(3, 48)
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 24)
-    ws.set_column(2, 2, 34)
-    ws.set_column(3, last, 16)
+    fit_row(ws, 3, zip(heads, widths), bold=True, at_least=48)
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
     row = 4
     keys = (*RATES, *weights)
     columns = _value_columns(fmt, ["rate" if key in RATES else "count" for key in keys])
@@ -353,12 +371,11 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
             recs = [fields.get(key) for key in keys]
             write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text), (ind.label, fmt.text),
                                    *_value_cells(ws, fmt, row, 3, recs, columns, c.flags, FOR_MEANS)])
+            fit_row(ws, row, [(unit.name, widths[1]), (ind.label, widths[2])])
             row += 1
     ws.autofilter(3, 0, row - 1, last)
     ws.freeze_panes(4, 2)
-    ws.repeat_rows(3)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    set_print(ws, repeat=(3, 3))
 
 
 def _absent(result: RunResult, code: str) -> str:
@@ -370,10 +387,12 @@ def _absent(result: RunResult, code: str) -> str:
 def _status(wb, fmt: Formats, result: RunResult) -> None:
     """Who reported, who did not, who sent something unusable, and from which file."""
     ws = wb.add_worksheet(STATUS_SHEET)
-    heads = (("STT", 6), ("Đơn vị", 26), ("Tình trạng", 24), ("Tệp", 36), ("Ghi chú", 70))
+    heads = STATUS_COLUMNS
+    widths = [width for _, width in heads]
     for col, (head, width) in enumerate(heads):
         ws.write_string(0, col, head, fmt.header)
         ws.set_column(col, col, width)
+    fit_row(ws, 0, zip((head for head, _ in heads), widths), bold=True)
     by_unit: dict[str, list[str]] = {}
     for p in result.problems:
         if p.code in ("superseded", "duplicate-file", "resubmission-conflict") and p.unit:
@@ -384,6 +403,7 @@ def _status(wb, fmt: Formats, result: RunResult) -> None:
         note = " ".join([st.note, *by_unit.get(unit.name, [])]).strip()
         write_row(ws, n, 0, [(n, fmt.center), (unit.name, fmt.text), (st.label, style), (st.file, fmt.text),
                              (note, fmt.text)])
+        fit_row(ws, n, zip((unit.name, st.label, st.file, note), widths[1:]))
     row = len(result.consolidated.units) + 2
     unusable_files = [p for p in result.problems if p.code in ("file-unreadable", "file-unsafe", "file-encrypted", "unit-unknown", "period-mismatch")]
     counts = (
@@ -391,48 +411,52 @@ def _status(wb, fmt: Formats, result: RunResult) -> None:
         f"báo cáo không dùng được {result.count(UNUSABLE)}; tệp không dùng được {len({p.file for p in unusable_files})}."
     )
     ws.merge_range(row, 0, row, len(heads) - 1, counts, fmt.note)
+    fit_row(ws, row, [(counts, widths_of(widths, 0, len(heads) - 1))])
     ws.freeze_panes(1, 0)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    set_print(ws, repeat=(0, 0))
 
 
 def _origins(wb, fmt: Formats, result: RunResult) -> None:
     """Every inbox file, its checksum and fate, so the province can trace each figure to a file."""
     ws = wb.add_worksheet(ORIGIN_SHEET)
-    heads = (("STT", 6), ("Tệp", 36), ("Dung lượng (byte)", 12), ("Sửa lần cuối", 20), ("SHA-256", 66),
-             ("Đọc là đơn vị", 26), ("Kết quả", 60))
+    heads = ORIGIN_COLUMNS
+    widths = [width for _, width in heads]
     for col, (head, width) in enumerate(heads):
         ws.write_string(0, col, head, fmt.header)
         ws.set_column(col, col, width)
+    fit_row(ws, 0, zip((head for head, _ in heads), widths), bold=True)
     text = fmt.text
     for n, f in enumerate(origins(result), start=1):
         write_row(ws, n, 0, [(n, fmt.center), (f.name, text), (f.size, fmt.count), (f.modified, text),
-                             (f.sha256, text), (f.units, text), (f.detail, text)])
+                             (f.sha256, fmt.digest), (f.units, text), (f.detail, text)])
+        # 64 hexadecimal digits in 10 points take two lines
+        fit_row(ws, n, [(f.name, widths[1]), (f.modified, widths[3]), (f.units, widths[5]), (f.detail, widths[6])],
+                at_least=2 * LINE_POINTS + ROW_PADDING)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(1, len(result.files)), len(heads) - 1)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    set_print(ws, repeat=(0, 0))
 
 
 def _log(wb, fmt: Formats, result: RunResult) -> None:
     ws = wb.add_worksheet(LOG_SHEET)
+    widths = [width for _, width in LOG_COLUMNS]
     for col, (head, width) in enumerate(LOG_COLUMNS):
         ws.write_string(0, col, head, fmt.header)
         ws.set_column(col, col, width)
+    fit_row(ws, 0, zip((head for head, _ in LOG_COLUMNS), widths), bold=True)
     if not result.problems:
         ws.merge_range(1, 0, 1, len(LOG_COLUMNS) - 1, "Không có lỗi.", fmt.text)
     text = fmt.text
     for n, p in enumerate(result.problems, start=1):
         style = fmt.error["text"] if p.severity == P.ERROR else fmt.warning["text"]
-        write_row(ws, n, 0, [(n, fmt.center), (str(p.file), text), (str(p.sheet), text), (str(p.cell), text),
-                             (str(p.unit), text), (str(p.code), text), (str(p.severity_label), style),
-                             (str(p.message), text), (str(p.how_to_fix), text)])
+        values = (str(p.file), str(p.sheet), str(p.cell), str(p.unit), str(p.code), str(p.severity_label),
+                  str(p.message), str(p.how_to_fix))
+        write_row(ws, n, 0, [(n, fmt.center), *((v, style if i == 5 else text) for i, v in enumerate(values))])
+        fit_row(ws, n, zip(values, widths[1:]))
     last = max(1, len(result.problems))
     ws.autofilter(0, 0, last, len(LOG_COLUMNS) - 1)
     ws.freeze_panes(1, 0)
-    ws.repeat_rows(0)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    set_print(ws, repeat=(0, 0))
 
 
 def write_workbook(result: RunResult, path: Path) -> Path:

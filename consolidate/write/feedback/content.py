@@ -10,6 +10,7 @@ from ...core import problems as P
 from ...core.records import Submission
 from ...ooxml.package import ref, split_ref
 from ...ooxml.xml_text import clean_text
+from ..sheets import LINE_POINTS, ROW_PADDING, row_height, widths_of
 
 FEEDBACK_DIR = "phan-hoi"
 FEEDBACK_SUFFIXES = {".xlsx", ".xlsm"}  # what openpyxl can open, change and save as the unit's own format
@@ -22,14 +23,14 @@ INPUT_YELLOW = "FFFFF2CC"  # the template's fill of unlocked input cells
 # A template is ~10 kB; a file whose parts unpack to more than this is not
 # opened fully (openpyxl keeps every cell in memory).
 MAX_UNPACKED_BYTES = 50_000_000
-COLUMNS = (
+COLUMNS = (  # printed landscape on A4 at 100 % (sheets.print_scale), long texts wrapped
     ("STT", 6),
-    ("Trang tính", 16),
+    ("Trang tính", 12),
     ("Ô", 8),
-    ("Mã lỗi", 20),
+    ("Mã lỗi", 18),
     ("Mức độ", 10),
-    ("Nội dung", 60),
-    ("Cách khắc phục", 60),
+    ("Nội dung", 44),
+    ("Cách khắc phục", 40),
 )
 HEADER_ROW = 4
 # Files that get no copy: not opened, or refused. A refused file's bytes must not travel back
@@ -115,6 +116,19 @@ def summary_line(problems: list[P.Problem]) -> str:
     counts = f"Có {errors} lỗi, {warnings} cảnh báo" + (f" và {notes} thông tin." if notes else ".")
     marked = "Ô có lỗi được tô đỏ, ô có cảnh báo tô cam; mỗi ô có ghi chú (rê chuột vào ô để xem)."
     return f"{counts} {marked} Sửa xong, lưu tệp và gửi lại."
+
+
+def row_heights(titles: dict[int, str], rows: dict[int, tuple]) -> dict[int, float]:
+    """The heights (points) of the sheet's rows (1-based) whose text wraps to more than one line,
+    from the text's length: neither Excel nor LibreOffice fits a written file's rows on open."""
+    span = widths_of([w for _, w in COLUMNS], 0, len(COLUMNS) - 1)
+    heights = {1: max(22.0, row_height([(titles.get(1, ""), span)], bold=True, size=14)),
+               3: max(32.0, row_height([(titles.get(3, ""), span)]))}
+    if 2 in titles:
+        heights[2] = row_height([(titles[2], span)])
+    for row, values in rows.items():
+        heights[row] = row_height((str(v), w) for v, (_, w) in zip(values, COLUMNS) if v is not None)
+    return {row: h for row, h in heights.items() if h > LINE_POINTS + ROW_PADDING or row in (1, 3)}
 
 
 def title_lines(sub: Submission, problems: list[P.Problem]) -> dict[int, str]:

@@ -29,6 +29,7 @@ from ...ooxml.external import external_names, is_external
 from ..files import atomic_target
 from ...ooxml.package import NEW_PART_TIME
 from ...core.records import Submission
+from ..sheets import FOOTER, SIDE_MARGIN
 
 
 def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data: bytes | None = None) -> bool:
@@ -236,9 +237,11 @@ def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]
         ws.column_dimensions[cell.column_letter].width = width
 
     ordered = sorted(problems, key=lambda p: C.order(p, sheet_index))
+    texts: dict[int, tuple] = {}
     for n, p in enumerate(ordered, start=1):
         row = HEADER_ROW + n
         values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.how_to_fix)
+        texts[row] = values
         for col, value in enumerate(values, start=1):
             _put(ws, row, col, value).alignment = wrap
         if p.cell and _target_cell(wb, p) is not None:
@@ -252,8 +255,10 @@ def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]
     for row in (1, 2, 3):  # the title lines span the table and wrap
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
         ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.row_dimensions[1].height = 22
-    ws.row_dimensions[3].height = 32
+    for row, height in C.row_heights(C.title_lines(sub, problems), texts).items():
+        ws.row_dimensions[row].height = height
+    ws.page_margins.left = ws.page_margins.right = SIDE_MARGIN
+    ws.oddFooter.center.text = FOOTER.removeprefix("&C")
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from ...core import problems as P
 from ...ooxml import patch as X
 from ..files import atomic_target, remove_output, sweep_stale, too_long
+from ..sheets import FOOTER, SIDE_MARGIN
 from ...core.results import InboxFile, RunResult
 from ...core.records import Submission
 from ...core.timings import Timings
@@ -255,7 +256,9 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
 
     width = len(COLUMNS)
     cells: dict[tuple[int, int], tuple[object, int]] = {}
-    for row, value in C.title_lines(sub, problems).items():
+    titles = C.title_lines(sub, problems)
+    texts: dict[int, tuple] = {}
+    for row, value in titles.items():
         cells[(row, 1)] = (value, title_font if row == 1 else wrap)
     for row in (2, 3):
         cells.setdefault((row, 1), (None, wrap))
@@ -265,6 +268,7 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
     for n, p in enumerate(sorted(problems, key=lambda p: C.order(p, sheet_index)), start=1):
         row = HEADER_ROW + n
         values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.how_to_fix)
+        texts[row] = values
         for col, value in enumerate(values, start=1):
             cells[(row, col)] = (value, wrap)
         if id(p) in marked:
@@ -276,11 +280,13 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
     new = X.NewSheet(
         cells=cells,
         widths={col: w for col, (_, w) in enumerate(COLUMNS, start=1)},
-        heights={1: 22, 3: 32},
+        heights=C.row_heights(titles, texts),
         merges=[f"A{row}:{X.col_letter(width)}{row}" for row in (1, 2, 3)],
         links=links,
         freeze_rows=HEADER_ROW,
         print_title_rows=(HEADER_ROW, HEADER_ROW),
         landscape_fit_width=True,
+        footer=FOOTER,
+        side_margin=SIDE_MARGIN,
     )
     book.insert_first_sheet(C.sheet_title(book.sheetnames), new)
