@@ -11,9 +11,10 @@ import functools
 import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -265,3 +266,20 @@ def write_notes(ws: Worksheet, fmt: Formats, row: int, notes: list[str], last_co
             ws.set_row(row, 18 * max(1, len(note) // 110 + 1))
         row += 1
     return row
+
+
+Cell = tuple[Any, Format | None]  # (value, format): None is a blank, a str a string, else a number
+
+
+def write_row(ws: Worksheet, row: int, first_col: int, cells: Sequence[Cell]) -> None:
+    """Write cells left to right from ``first_col``, each by the XlsxWriter call its value's type needs.
+
+    Text always goes through ``write_string``, so nothing a unit typed can become a formula or a number.
+    """
+    for col, (value, fmt) in enumerate(cells, start=first_col):
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
