@@ -30,15 +30,21 @@ ORIGIN_COLUMNS = (("STT", 5), ("Tệp", 21), ("Dung lượng (byte)", 12), ("S�
                   ("Đọc là đơn vị", 17), ("Kết quả", 37))
 
 
+def _header_row(ws, fmt: Formats, columns: tuple[tuple[str, int], ...]) -> list[int]:
+    """The sheet's header row and column widths; the widths, for sizing the rows below."""
+    widths = [width for _, width in columns]
+    for col, (head, width) in enumerate(columns):
+        ws.write_string(0, col, head, fmt.header)
+        ws.set_column(col, col, width)
+    fit_row(ws, 0, zip((head for head, _ in columns), widths), bold=True)
+    return widths
+
+
 def write_status(wb, fmt: Formats, result: RunResult) -> None:
     """Who reported, who did not, who sent something unusable, and from which file."""
     ws = wb.add_worksheet(STATUS_SHEET)
     heads = STATUS_COLUMNS
-    widths = [width for _, width in heads]
-    for col, (head, width) in enumerate(heads):
-        ws.write_string(0, col, head, fmt.header)
-        ws.set_column(col, col, width)
-    fit_row(ws, 0, zip((head for head, _ in heads), widths), bold=True)
+    widths = _header_row(ws, fmt, heads)
     by_unit: dict[str, list[str]] = {}
     for p in result.problems:
         if p.code in ("superseded", "duplicate-file", "resubmission-conflict") and p.unit:
@@ -66,11 +72,7 @@ def write_origins(wb, fmt: Formats, result: RunResult) -> None:
     """Every inbox file, its checksum and fate, so the province can trace each figure to a file."""
     ws = wb.add_worksheet(ORIGIN_SHEET)
     heads = ORIGIN_COLUMNS
-    widths = [width for _, width in heads]
-    for col, (head, width) in enumerate(heads):
-        ws.write_string(0, col, head, fmt.header)
-        ws.set_column(col, col, width)
-    fit_row(ws, 0, zip((head for head, _ in heads), widths), bold=True)
+    widths = _header_row(ws, fmt, heads)
     text = fmt.text
     for n, f in enumerate(origins(result), start=1):
         write_row(ws, n, 0, [(n, fmt.center), (f.name, text), (f.size, fmt.count), (f.modified, text),
@@ -85,11 +87,7 @@ def write_origins(wb, fmt: Formats, result: RunResult) -> None:
 
 def write_log(wb, fmt: Formats, result: RunResult) -> None:
     ws = wb.add_worksheet(LOG_SHEET)
-    widths = [width for _, width in LOG_COLUMNS]
-    for col, (head, width) in enumerate(LOG_COLUMNS):
-        ws.write_string(0, col, head, fmt.header)
-        ws.set_column(col, col, width)
-    fit_row(ws, 0, zip((head for head, _ in LOG_COLUMNS), widths), bold=True)
+    widths = _header_row(ws, fmt, LOG_COLUMNS)
     if not result.problems:
         ws.merge_range(1, 0, 1, len(LOG_COLUMNS) - 1, "Không có lỗi.", fmt.text)
     text = fmt.text
