@@ -134,12 +134,7 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
             _check_keys(path, lines, data[table], (table,), keys)
 
     def get(key: tuple[str, ...]) -> object:
-        node: object = data
-        for part in key:
-            if not isinstance(node, dict) or part not in node:
-                return _MISSING
-            node = node[part]
-        return node
+        return _lookup(data, key)
 
     values: dict[str, object] = {}
     for key, field in _TEXT_FIELDS.items():
@@ -339,13 +334,18 @@ class KeyLines:
         return _path_to(data, _PROBE) or ()
 
 
-def _holds(data: dict, key: tuple[str, ...]) -> bool:
+def _lookup(data: dict, key: tuple[str, ...]) -> object:
+    """The value at a dotted key of parsed TOML, or _MISSING."""
     node: object = data
     for part in key:
         if not isinstance(node, dict) or part not in node:
-            return False
+            return _MISSING
         node = node[part]
-    return True
+    return node
+
+
+def _holds(data: dict, key: tuple[str, ...]) -> bool:
+    return _lookup(data, key) is not _MISSING
 
 
 def _dotted_key(text: str) -> tuple[str, ...] | None:
