@@ -190,3 +190,37 @@ def test_two_districts_and_their_province_end_to_end_with_units_files(tmp_path):
         d = openpyxl.load_workbook(inbox / name, data_only=True)["Biểu mẫu 1"]
         district_totals.append(next(r for r in d.iter_rows(min_row=7, values_only=True) if r[0] == "Tổng cộng")[2:10])
     assert list(total[2:10]) == [a + b for a, b in zip(*district_totals)]
+
+
+def cells(path: Path) -> dict[str, list[list[object]]]:
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets
+            if ws.title not in ("Nguồn dữ liệu", "Nhật ký lỗi")}
+
+
+def test_a_districts_whole_output_folder_reads_only_its_merged_workbook(districts, tmp_path):
+    """A district that sends its whole --out folder: the feedback copies, CSV log and HTML page are notes, not reports."""
+    whole = tmp_path / "tinh-nhan-ca-thu-muc"
+    for out in ("tp-out", "mau-out"):
+        shutil.copytree(tmp_path / out, whole / out)
+    feedback = sorted(p.relative_to(whole).as_posix() for p in whole.rglob("phan-hoi/*"))
+    assert feedback  # Phước Sơn's copy: newer than the district's workbook
+    for copy in whole.rglob("phan-hoi/*"):
+        copy.touch()
+
+    plain = app.run(districts, province())
+    result = app.run(whole, province())
+    skipped = {p.file: p for p in result.problems if p.code == "file-skipped"}
+    expected = {*feedback, "tp-out/nhat-ky-loi-tuy-phuoc.csv", "tp-out/tong-hop-tuy-phuoc.html",
+                "mau-out/nhat-ky-loi-huyen-mau.csv", "mau-out/tong-hop-huyen-mau.html"}
+    assert set(skipped) == expected
+    assert all(p.severity == "info" and "bản phản hồi/nhật ký của huyện (không phải báo cáo)" in p.message
+               for p in skipped.values())
+    assert not any(p.code in ("duplicate-submission", "file-not-spreadsheet") for p in result.problems)
+    assert result.count(results.REPORTED) == plain.count(results.REPORTED) == 18
+    a = write_outputs(plain, tmp_path / "out-plain")["workbook"]
+    b = write_outputs(result, tmp_path / "out-whole")["workbook"]
+    def unfoldered(value: object) -> object:  # the whole folders keep each workbook in its own subfolder
+        return value.replace("tp-out/", "").replace("mau-out/", "") if isinstance(value, str) else value
+
+    assert cells(a) == {t: [[unfoldered(v) for v in row] for row in rows] for t, rows in cells(b).items()}

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 from ...core import problems as P
+from ...core.formats import FEEDBACK_DIR
 from ...core.records import Submission
 from ...ooxml.package import ref, split_ref
 from ...ooxml.xml_text import clean_text
 from ..sheets import LINE_POINTS, ROW_PADDING, row_height, widths_of
 
-FEEDBACK_DIR = "phan-hoi"
 FEEDBACK_SUFFIXES = {".xlsx", ".xlsm"}  # what openpyxl can open, change and save as the unit's own format
 FEEDBACK_SHEET = "Phản hồi"
 AUTHOR = "Kiểm tra báo cáo"  # marks our comments, so a re-sent copy can be cleaned
