@@ -224,3 +224,35 @@ def test_a_districts_whole_output_folder_reads_only_its_merged_workbook(district
         return value.replace("tp-out/", "").replace("mau-out/", "") if isinstance(value, str) else value
 
     assert cells(a) == {t: [[unfoldered(v) for v in row] for row in rows] for t, rows in cells(b).items()}
+
+
+def test_the_province_page_shows_a_districts_own_problems_under_the_district(districts, tmp_path):
+    from consolidate.write.html_page import group_problems, render
+
+    (districts / "tong-hop-huyen-mau.xlsx").unlink()
+    result = app.run(districts, province())
+    groups = {g.title: [p.code for p in g.problems] for g in group_problems(result)}
+    assert "upstream-errors" in groups["Huyện Tuy Phước"]
+    assert groups["Huyện Mẫu"] == ["group-not-reported"]
+    assert "total-mismatch" in groups["Xã Phước Sơn"]
+    assert not any("upstream-errors" in codes for title, codes in groups.items() if title != "Huyện Tuy Phước")
+    page = render(result)
+    district = page.index('<h3 id="don-vi-tuy-phuoc">Huyện Tuy Phước')
+    assert district < page.index("upstream-errors", district) < page.index("<h3", district + 1)
+    assert '<h3 id="don-vi-huyen-mau">Huyện Mẫu' in page
+
+
+def test_the_province_feedback_copy_is_addressed_to_the_district(districts, tmp_path):
+    result = app.run(districts, province())
+    paths = write_outputs(result, tmp_path / "out")
+    copy = next(p for p in paths.feedback if p.name == "tong-hop-tuy-phuoc.xlsx")
+    ws = openpyxl.load_workbook(copy)["Phản hồi"]
+    assert ws["A2"].value == "Đơn vị: Huyện Tuy Phước (báo cáo tổng hợp của 14 đơn vị)"
+
+
+def test_a_district_run_still_names_the_communes_in_a_feedback_copy(tmp_path):
+    result = app.run(make_sample_inbox(tmp_path / "tp")[0].parent)
+    assert all(s.sender == "" for s in result.submissions)
+    paths = write_outputs(result, tmp_path / "out")
+    ws = openpyxl.load_workbook(paths.feedback[0])["Phản hồi"]
+    assert ws["A2"].value == "Đơn vị: Xã Phước Sơn"

@@ -58,6 +58,9 @@ class Submission:
     # only the matched units' rows, under the registry's names and codes.
     matched: dict[str, str] = field(default_factory=dict)
     wrong_period: P.Problem | None = None
+    # The district whose merged workbook this is (a province run; Registry.sender), by name: the feedback copy
+    # is addressed to it, not to the communes the workbook lists.
+    sender: str = ""
 
     def __getstate__(self) -> dict:
         """Rows travel back from the reading workers as plain tuples: a NamedTuple pickles through a

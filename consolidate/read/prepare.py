@@ -122,6 +122,8 @@ def prepare(sub: Submission, registry: Registry, settings: ReportSettings) -> No
     its units matched, its period checked, its rows renamed to the registry's units."""
     matched = match_units(sub, registry)
     sub.matched = {name: unit.code for name, unit in matched.items()}
+    sender = registry.sender(sub.matched.values())
+    sub.sender = sender.name if sender is not None else ""
     wrong_period = _period_problem(sub, settings)
     if wrong_period is not None:
         wrong_period.unit = ", ".join(u.name for u in matched.values())

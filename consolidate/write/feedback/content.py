@@ -132,7 +132,9 @@ def row_heights(titles: dict[int, str], rows: dict[int, tuple]) -> dict[int, flo
 
 
 def title_lines(sub: Submission, problems: list[P.Problem]) -> dict[int, str]:
-    units = ", ".join(u.name for u in sub.units)
+    # a district's merged workbook goes back to the district, not to each of its communes
+    units = (f"{sub.sender} (báo cáo tổng hợp của {len(set(sub.matched.values()))} đơn vị)" if sub.sender
+             else ", ".join(u.name for u in sub.units))
     lines = {1: TITLE_PREFIX + sub.name, 3: summary_line(problems)}
     if units:
         lines[2] = f"Đơn vị: {units}"
