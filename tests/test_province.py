@@ -256,3 +256,36 @@ def test_a_district_run_still_names_the_communes_in_a_feedback_copy(tmp_path):
     paths = write_outputs(result, tmp_path / "out")
     ws = openpyxl.load_workbook(paths.feedback[0])["Phản hồi"]
     assert ws["A2"].value == "Đơn vị: Xã Phước Sơn"
+
+
+def test_a_province_starts_from_init_with_its_level_and_runs_with_its_config(tmp_path):
+    """`consolidate init --cap tinh` writes a province's settings; a run with them reads the districts' workbooks."""
+    from conftest import run_cli
+
+    folder = tmp_path / "cau-hinh-tinh"
+    assert run_cli("init", folder, "--cap", "tinh").exit_code == 0
+    assert run_cli("init", tmp_path / "co-dau", "--cap", "Tỉnh").exit_code == 0
+    assert (tmp_path / "co-dau" / "cau-hinh.toml").read_bytes() == (folder / "cau-hinh.toml").read_bytes()
+    assert run_cli("init", tmp_path / "sai", "--cap", "xa").exit_code == 2
+    assert "UBND tỉnh" in (folder / "cau-hinh.toml").read_text(encoding="utf-8")
+
+    assert run_cli("run", make_sample_inbox(tmp_path / "tp")[0].parent, "--out", tmp_path / "tp-out").exit_code == 1
+    inbox = tmp_path / "tinh-nhan"
+    shutil.copytree(tmp_path / "tp-out", inbox)  # the whole folder, as a district may send it
+    result = run_cli("run", inbox, "--out", tmp_path / "tinh-out", "--config", folder / "cau-hinh.toml")
+    assert "Đơn vị đã báo cáo: 14/17." in result.output  # the example's made-up Huyện Mẫu sent nothing
+    wb = openpyxl.load_workbook(tmp_path / "tinh-out" / "tong-hop-binh-dinh.xlsx", data_only=True)
+    texts = " ".join(str(c.value) for row in wb["Biểu mẫu 1"].iter_rows(max_row=6) for c in row if c.value)
+    assert "trên địa bàn tỉnh" in texts and "UBND tỉnh" in texts and "địa bàn huyện" not in texts
+
+
+def test_init_without_a_level_is_a_districts(tmp_path):
+    from conftest import run_cli
+
+    folder = tmp_path / "cau-hinh"
+    assert run_cli("init", folder).exit_code == 0
+    assert run_cli("init", tmp_path / "huyen", "--cap", "huyen").exit_code == 0
+    assert (folder / "cau-hinh.toml").read_bytes() == (tmp_path / "huyen" / "cau-hinh.toml").read_bytes()
+    text = (folder / "cau-hinh.toml").read_text(encoding="utf-8")
+    assert 'issuer = "UBND huyện"' in text and "trên địa bàn huyện" in text
+    assert (folder / "don-vi.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith("tuy-phuoc,Huyện Tuy Phước,huyện,,")
