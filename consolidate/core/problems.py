@@ -250,6 +250,15 @@ class FeedbackNotWritten(Problem):
     hint = "Đổi tên tệp cho ngắn hơn hoặc chọn thư mục kết quả (--out) có đường dẫn ngắn hơn, rồi chạy lại."
 
 
+@_register
+class TemplateOutdated(Problem):
+    code = "template-outdated"
+    severity = WARNING
+    title = "Tệp lập từ mẫu cũ"
+    template = "Tệp được lập từ mẫu “{found}”, không phải mẫu hiện hành “{expected}”."
+    hint = "Tải mẫu mới từ huyện, nhập lại số liệu vào mẫu mới rồi gửi lại tệp đó."
+
+
 # Units ---------------------------------------------------------------------
 
 

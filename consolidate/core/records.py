@@ -61,6 +61,9 @@ class Submission:
     # The district whose merged workbook this is (a province run; Registry.sender), by name: the feedback copy
     # is addressed to it, not to the communes the workbook lists.
     sender: str = ""
+    # The template version stamp the file carries (read.stamp), "" when it has none: files made before stamps
+    # existed, or not from a template (a merged workbook, a unit's own file).
+    template_stamp: str = ""
 
     def __getstate__(self) -> dict:
         """Rows travel back from the reading workers as plain tuples: a NamedTuple pickles through a
