@@ -24,11 +24,31 @@ def stamp_from_zip(zf: zipfile.ZipFile) -> str:
         info = zf.getinfo(CUSTOM_PART)
         if info.file_size > MAX_CUSTOM_BYTES:
             return ""
-        part = zf.read(info)
+        key = (info.CRC, info.file_size, info.compress_size, info.compress_type)
+        if key in _SEEN:  # every file of one template repeats this part byte for byte: parsed once per process
+            return _SEEN[key]
+        part = zf.read(info)  # checks the CRC the key was made of
+        stamp = _parse(part)
+    except Exception:  # a missing part, a broken zip entry
+        return ""
+    if len(_SEEN) < _SEEN_MAX:
+        _SEEN[key] = stamp
+    return stamp
+
+
+# A country's inbox is thousands of files from a few templates: their properties parts parsed once each.
+# A part forged to share another's checksum and sizes could at worst borrow its stamp (a warning, or none).
+_SEEN: dict[tuple[int, int, int, int], str] = {}
+_SEEN_MAX = 256
+
+
+def _parse(part: bytes) -> str:
+    """The stamp in a custom properties part, "" when it has none."""
+    try:
         if _NAME not in part:  # nearly every file: no stamp, no parse
             return ""
         root = ElementTree.fromstring(part)
-    except Exception:  # a missing part, a broken zip entry, markup refused by defusedxml
+    except Exception:  # markup that is not XML, or refused by defusedxml
         return ""
     for prop in root:
         if unicodedata.normalize("NFC", prop.get("name") or "") == STAMP_PROPERTY:
