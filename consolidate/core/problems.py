@@ -86,7 +86,7 @@ def _register(cls: type[Problem]) -> type[Problem]:
 class FileSkipped(Problem):
     code = "file-skipped"
     severity = INFO
-    title = "Tệp tạm hoặc tệp ẩn"
+    title = "Tệp được bỏ qua (tệp tạm, tệp ẩn, bản phản hồi hoặc nhật ký của huyện)"
     template = "Bỏ qua {what} “{name}”."
     hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp rồi chạy lại."
 
