@@ -88,7 +88,7 @@ class FileSkipped(Problem):
     severity = INFO
     title = "Tệp được bỏ qua (tệp tạm, tệp ẩn, bản phản hồi hoặc nhật ký của huyện)"
     template = "Bỏ qua {what} “{name}”."
-    hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp rồi chạy lại."
+    hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp (hoặc chuyển ra khỏi thư mục “phan-hoi”) rồi chạy lại."
 
 
 @_register
