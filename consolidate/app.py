@@ -265,8 +265,9 @@ def template(registry: Registry, settings: ReportSettings, out: Path) -> list[Pa
     return write_templates(registry, settings, out)
 
 
-def init(folder: Path, overwrite: bool = False) -> list[Path]:
-    """Commented example files (units table, settings) to edit; ConfigError if one exists and not ``overwrite``."""
+def init(folder: Path, overwrite: bool = False, level: str = "huyen") -> list[Path]:
+    """Commented example files (units table, settings) to edit, for a district ("huyen") or a province ("tinh");
+    ConfigError if one exists and not ``overwrite``."""
     from .write.examples import write_examples  # start-up: XlsxWriter only when examples are made
 
-    return write_examples(folder, overwrite=overwrite)
+    return write_examples(folder, level=level, overwrite=overwrite)

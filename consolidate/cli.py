@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -226,16 +227,33 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
         click.echo(f"  {p.name}")
 
 
+# `init --cap`: the level, as a clerk says it, with or without its accents
+INIT_LEVELS = {"huyen": "huyen", "huyện": "huyen", "tinh": "tinh", "tỉnh": "tinh"}
+
+
+def _init_level(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """"huyen"/"huyện" or "tinh"/"tỉnh" (any case) as the level app.init takes."""
+    level = INIT_LEVELS.get(unicodedata.normalize("NFC", value.strip().lower()))
+    if level is None:
+        raise click.BadParameter(f"“{value}” không phải một cấp: ghi “huyen” (cấp huyện) hoặc “tinh” (cấp tỉnh).")
+    return level
+
+
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cap", "level", default="huyen", callback=_init_level, metavar="huyen|tinh",
+              help="Cấp chạy tổng hợp: huyen (huyện tổng hợp các xã, mặc định) hoặc tinh (tỉnh tổng hợp các huyện).")
 @click.option("--force", is_flag=True, help="Ghi đè các tệp đã có.")
-def init(folder: Path, force: bool) -> None:
+def init(folder: Path, level: str, force: bool) -> None:
     """Tạo tệp mẫu danh sách đơn vị và tệp cấu hình báo cáo, có chú thích, để sửa theo địa phương.
 
-    Ví dụ: consolidate init cau-hinh/
+    \b
+    Ví dụ:
+      consolidate init cau-hinh/                   (cấp huyện)
+      consolidate init cau-hinh-tinh/ --cap tinh   (cấp tỉnh)
     """
     try:
-        written = app.init(folder, overwrite=force)
+        written = app.init(folder, overwrite=force, level=level)
     except app.ConfigError as exc:
         raise click.UsageError(f"{exc} (dùng --force để ghi đè)") from None
     for p in written:

@@ -343,11 +343,9 @@ def test_the_examples_to_start_from_load_back(tmp_path):
     assert [p.name for p in paths] == ["don-vi.csv", "don-vi.xlsx", "cau-hinh.toml"]
     from_csv, from_xlsx = load_registry(paths[0]), load_registry(paths[1])
     assert from_xlsx.units == from_csv.units
-    # Tuy Phước exactly as the embedded default, plus the example district.
-    tuy_phuoc = [u for u in from_csv.units if u.code in {d.code for d in default_registry().units}]
-    assert [(u.code, u.name, u.level) for u in tuy_phuoc] == [(u.code, u.name, u.level) for u in default_registry().units]
-    assert [u.name for u in from_csv.units if u.parent == "huyen-mau"] == ["Xã Mẫu Một", "Xã Mẫu Hai", "Xã Mẫu Ba"]
-    assert from_csv.root.name == "Tỉnh Bình Định"
+    # a district's: Tuy Phước exactly as the embedded default
+    assert from_csv.units == default_registry().units
+    assert from_csv.root.name == "Huyện Tuy Phước"
 
     ws = openpyxl.load_workbook(paths[1]).worksheets[0]
     assert [c.value for c in ws[1]][:4] == ["Mã", "Tên đơn vị", "Cấp", "Mã đơn vị cấp trên"]
@@ -357,6 +355,27 @@ def test_the_examples_to_start_from_load_back(tmp_path):
     assert settings == default_settings() and units == paths[0].resolve()
     text = paths[2].read_text(encoding="utf-8")
     assert unicodedata.is_normalized("NFC", text) and "# [form2.targets]" in text
+    assert "Huyện Mẫu" not in text and "tỉnh Bình Định" not in text
+
+
+def test_the_province_examples_are_worded_for_a_province(tmp_path):
+    """`init --cap tinh`: the districts with their units, and "UBND tỉnh", "trên địa bàn tỉnh" on the report."""
+    paths = write_examples(tmp_path / "tinh", level="tinh")
+    from_csv, from_xlsx = load_registry(paths[0]), load_registry(paths[1])
+    assert from_xlsx.units == from_csv.units
+    assert from_csv.root.name == "Tỉnh Bình Định"
+    assert [d.name for d, _ in from_csv.groups()] == ["Huyện Tuy Phước", "Huyện Mẫu"]
+    tuy_phuoc = [u for u in from_csv.units if u.code in {d.code for d in default_registry().units}]
+    assert [(u.code, u.name, u.level) for u in tuy_phuoc] == [(u.code, u.name, u.level) for u in default_registry().units]
+    assert [u.name for u in from_csv.units if u.parent == "huyen-mau"] == ["Xã Mẫu Một", "Xã Mẫu Hai", "Xã Mẫu Ba"]
+
+    settings, units = load_config(paths[2])
+    assert units == paths[0].resolve()
+    assert settings.issuer == "UBND tỉnh" and settings.area == "tỉnh Bình Định"
+    assert settings.form1_title.endswith("trên địa bàn tỉnh")
+    text = paths[2].read_text(encoding="utf-8")
+    assert unicodedata.is_normalized("NFC", text) and "UBND huyện" not in text and "địa bàn huyện" not in text
+    assert "Huyện Mẫu" in text  # the comment says which rows are made up
 
 
 def test_the_commented_targets_of_the_example_work_once_uncommented(tmp_path):

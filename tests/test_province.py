@@ -190,3 +190,102 @@ def test_two_districts_and_their_province_end_to_end_with_units_files(tmp_path):
         d = openpyxl.load_workbook(inbox / name, data_only=True)["Biểu mẫu 1"]
         district_totals.append(next(r for r in d.iter_rows(min_row=7, values_only=True) if r[0] == "Tổng cộng")[2:10])
     assert list(total[2:10]) == [a + b for a, b in zip(*district_totals)]
+
+
+def cells(path: Path) -> dict[str, list[list[object]]]:
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets
+            if ws.title not in ("Nguồn dữ liệu", "Nhật ký lỗi")}
+
+
+def test_a_districts_whole_output_folder_reads_only_its_merged_workbook(districts, tmp_path):
+    """A district that sends its whole --out folder: the feedback copies, CSV log and HTML page are notes, not reports."""
+    whole = tmp_path / "tinh-nhan-ca-thu-muc"
+    for out in ("tp-out", "mau-out"):
+        shutil.copytree(tmp_path / out, whole / out)
+    feedback = sorted(p.relative_to(whole).as_posix() for p in whole.rglob("phan-hoi/*"))
+    assert feedback  # Phước Sơn's copy: newer than the district's workbook
+    for copy in whole.rglob("phan-hoi/*"):
+        copy.touch()
+
+    plain = app.run(districts, province())
+    result = app.run(whole, province())
+    skipped = {p.file: p for p in result.problems if p.code == "file-skipped"}
+    expected = {*feedback, "tp-out/nhat-ky-loi-tuy-phuoc.csv", "tp-out/tong-hop-tuy-phuoc.html",
+                "mau-out/nhat-ky-loi-huyen-mau.csv", "mau-out/tong-hop-huyen-mau.html"}
+    assert set(skipped) == expected
+    assert all(p.severity == "info" and "bản phản hồi/nhật ký của huyện (không phải báo cáo)" in p.message
+               for p in skipped.values())
+    assert not any(p.code in ("duplicate-submission", "file-not-spreadsheet") for p in result.problems)
+    assert result.count(results.REPORTED) == plain.count(results.REPORTED) == 18
+    a = write_outputs(plain, tmp_path / "out-plain")["workbook"]
+    b = write_outputs(result, tmp_path / "out-whole")["workbook"]
+    def unfoldered(value: object) -> object:  # the whole folders keep each workbook in its own subfolder
+        return value.replace("tp-out/", "").replace("mau-out/", "") if isinstance(value, str) else value
+
+    assert cells(a) == {t: [[unfoldered(v) for v in row] for row in rows] for t, rows in cells(b).items()}
+
+
+def test_the_province_page_shows_a_districts_own_problems_under_the_district(districts, tmp_path):
+    from consolidate.write.html_page import group_problems, render
+
+    (districts / "tong-hop-huyen-mau.xlsx").unlink()
+    result = app.run(districts, province())
+    groups = {g.title: [p.code for p in g.problems] for g in group_problems(result)}
+    assert "upstream-errors" in groups["Huyện Tuy Phước"]
+    assert groups["Huyện Mẫu"] == ["group-not-reported"]
+    assert "total-mismatch" in groups["Xã Phước Sơn"]
+    assert not any("upstream-errors" in codes for title, codes in groups.items() if title != "Huyện Tuy Phước")
+    page = render(result)
+    district = page.index('<h3 id="don-vi-tuy-phuoc">Huyện Tuy Phước')
+    assert district < page.index("upstream-errors", district) < page.index("<h3", district + 1)
+    assert '<h3 id="don-vi-huyen-mau">Huyện Mẫu' in page
+
+
+def test_the_province_feedback_copy_is_addressed_to_the_district(districts, tmp_path):
+    result = app.run(districts, province())
+    paths = write_outputs(result, tmp_path / "out")
+    copy = next(p for p in paths.feedback if p.name == "tong-hop-tuy-phuoc.xlsx")
+    ws = openpyxl.load_workbook(copy)["Phản hồi"]
+    assert ws["A2"].value == "Đơn vị: Huyện Tuy Phước (báo cáo tổng hợp của 14 đơn vị)"
+
+
+def test_a_district_run_still_names_the_communes_in_a_feedback_copy(tmp_path):
+    result = app.run(make_sample_inbox(tmp_path / "tp")[0].parent)
+    assert all(s.sender == "" for s in result.submissions)
+    paths = write_outputs(result, tmp_path / "out")
+    ws = openpyxl.load_workbook(paths.feedback[0])["Phản hồi"]
+    assert ws["A2"].value == "Đơn vị: Xã Phước Sơn"
+
+
+def test_a_province_starts_from_init_with_its_level_and_runs_with_its_config(tmp_path):
+    """`consolidate init --cap tinh` writes a province's settings; a run with them reads the districts' workbooks."""
+    from conftest import run_cli
+
+    folder = tmp_path / "cau-hinh-tinh"
+    assert run_cli("init", folder, "--cap", "tinh").exit_code == 0
+    assert run_cli("init", tmp_path / "co-dau", "--cap", "Tỉnh").exit_code == 0
+    assert (tmp_path / "co-dau" / "cau-hinh.toml").read_bytes() == (folder / "cau-hinh.toml").read_bytes()
+    assert run_cli("init", tmp_path / "sai", "--cap", "xa").exit_code == 2
+    assert "UBND tỉnh" in (folder / "cau-hinh.toml").read_text(encoding="utf-8")
+
+    assert run_cli("run", make_sample_inbox(tmp_path / "tp")[0].parent, "--out", tmp_path / "tp-out").exit_code == 1
+    inbox = tmp_path / "tinh-nhan"
+    shutil.copytree(tmp_path / "tp-out", inbox)  # the whole folder, as a district may send it
+    result = run_cli("run", inbox, "--out", tmp_path / "tinh-out", "--config", folder / "cau-hinh.toml")
+    assert "Đơn vị đã báo cáo: 14/17." in result.output  # the example's made-up Huyện Mẫu sent nothing
+    wb = openpyxl.load_workbook(tmp_path / "tinh-out" / "tong-hop-binh-dinh.xlsx", data_only=True)
+    texts = " ".join(str(c.value) for row in wb["Biểu mẫu 1"].iter_rows(max_row=6) for c in row if c.value)
+    assert "trên địa bàn tỉnh" in texts and "UBND tỉnh" in texts and "địa bàn huyện" not in texts
+
+
+def test_init_without_a_level_is_a_districts(tmp_path):
+    from conftest import run_cli
+
+    folder = tmp_path / "cau-hinh"
+    assert run_cli("init", folder).exit_code == 0
+    assert run_cli("init", tmp_path / "huyen", "--cap", "huyen").exit_code == 0
+    assert (folder / "cau-hinh.toml").read_bytes() == (tmp_path / "huyen" / "cau-hinh.toml").read_bytes()
+    text = (folder / "cau-hinh.toml").read_text(encoding="utf-8")
+    assert 'issuer = "UBND huyện"' in text and "trên địa bàn huyện" in text
+    assert (folder / "don-vi.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith("tuy-phuoc,Huyện Tuy Phước,huyện,,")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import openpyxl
 
 from consolidate.core.template import FORM2_INDICATORS
@@ -68,3 +70,80 @@ def test_tong_so_is_a_formula_and_a_template_filled_without_excel_still_reads(tm
     merged = openpyxl.load_workbook(next((tmp_path / "out").glob("tong-hop-*.xlsx")), data_only=True)
     row = next(r for r in merged["Biểu mẫu 1"].iter_rows(min_row=7) if r[1].value == "Xã Phước An")
     assert [c.value for c in row[2:10]] == [7, 4, 1, 2, 5, 3, 3, 4]
+
+
+# The template's version stamp ------------------------------------------------------------------------------
+
+import shutil  # noqa: E402  (the stamp's tests only)
+
+import pytest  # noqa: E402
+
+from consolidate import app  # noqa: E402
+from consolidate.core import template as T  # noqa: E402
+from consolidate.read.discover import is_submission  # noqa: E402
+from consolidate.read.pool import read_file  # noqa: E402
+from consolidate.read.prepare import prepare  # noqa: E402
+from consolidate.settings.report import default_settings  # noqa: E402
+from consolidate.settings.units import default_registry  # noqa: E402
+from consolidate.write.sample import make_sample_inbox  # noqa: E402
+from consolidate.write.templates import write_template  # noqa: E402
+
+FIGURES = {"total": 7, "staff_own": 4, "staff_seconded": 1, "staff_bcci": 2, "computers": 5, "printers": 3,
+           "scanners": 3, "signatures": 4}
+RATES_90 = {i.key: {"before": 90.0, "after": 95.0} for i in FORM2_INDICATORS}
+
+
+def filled(path, monkeypatch=None, version: int | None = None):
+    """Xã Phước An's file, filled in the template of ``version`` (the current one when None)."""
+    if version is not None:
+        monkeypatch.setattr(T, "TEMPLATE_VERSION", version)
+    unit = default_registry().match("Xã Phước An")
+    return write_template(unit, default_settings(), path, form1=FIGURES, form2=RATES_90)
+
+
+def test_a_template_carries_its_version_stamp(tmp_path):
+    run_cli("template", "--out", tmp_path)
+    wb = openpyxl.load_workbook(tmp_path / "mau-bao-cao-x-phuoc-an.xlsx")
+    stamps = {p.name: p.value for p in wb.custom_doc_props.props}
+    assert stamps == {"Phiên bản mẫu": f"362/UBND – mẫu {T.TEMPLATE_VERSION}"}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["calamine", "openpyxl"])
+def test_a_file_from_an_older_template_is_warned_on_both_reading_paths(tmp_path, monkeypatch, fast):
+    path = filled(tmp_path / "phuoc-an.xlsx", monkeypatch, version=T.TEMPLATE_VERSION - 1)
+    monkeypatch.undo()
+    kind, sub = read_file(path, path.name, is_submission, fast=fast)
+    prepare(sub, default_registry(), default_settings())
+    (p,) = [p for p in sub.problems if p.code == "template-outdated"]
+    assert (p.severity, p.unit, p.file) == ("warning", "Xã Phước An", "phuoc-an.xlsx")
+    assert p.message == (f"Tệp được lập từ mẫu “362/UBND – mẫu {T.TEMPLATE_VERSION - 1}”, "
+                         f"không phải mẫu hiện hành “362/UBND – mẫu {T.TEMPLATE_VERSION}”.")
+    assert p.how_to_fix.startswith("Tải mẫu mới từ huyện")
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["calamine", "openpyxl"])
+def test_a_file_from_the_current_template_or_with_no_stamp_is_not_warned(tmp_path, fast):
+    current = filled(tmp_path / "moi.xlsx")
+    for path in (current, tmp_path / "cu.xlsx"):
+        if path.name == "cu.xlsx":  # made before stamps existed: the committed sample inbox's files
+            shutil.copy(Path(__file__).parent.parent / "inbox" / "bao-cao-x-phuoc-an.xlsx", path)
+        kind, sub = read_file(path, path.name, is_submission, fast=fast)
+        prepare(sub, default_registry(), default_settings())
+        assert not [p for p in sub.problems if p.code == "template-outdated"], path.name
+    assert sub.template_stamp == ""
+
+
+def test_a_run_warns_the_unit_with_an_older_template_and_its_feedback_copy_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(T, "TEMPLATE_VERSION", T.TEMPLATE_VERSION - 1)
+    make_sample_inbox(tmp_path / "cu")  # the same figures, in last version's template
+    monkeypatch.undo()
+    inbox = tmp_path / "inbox"
+    make_sample_inbox(inbox)
+    shutil.copy(tmp_path / "cu" / "bao-cao-x-phuoc-an.xlsx", inbox / "bao-cao-x-phuoc-an.xlsx")
+    result = app.run(inbox)
+    assert [(p.code, p.unit) for p in result.warnings] == [("template-outdated", "Xã Phước An")]
+    assert len(result.errors) == 1  # Phước Sơn's, as before
+    paths, _ = app.write(result, tmp_path / "out")
+    copy = next(p for p in paths.feedback if p.name == "bao-cao-x-phuoc-an.xlsx")
+    texts = [c.value for row in openpyxl.load_workbook(copy)["Phản hồi"].iter_rows() for c in row if c.value]
+    assert "template-outdated" in texts and any(str(t).startswith("Tải mẫu mới từ huyện") for t in texts)

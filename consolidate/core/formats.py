@@ -32,6 +32,11 @@ KIND_NAMES = {
     "unreadable": "tệp không đọc được",
 }
 READABLE = {"xlsx", "xls", "ods", "xlsb"}
+# The names a run gives its outputs (write/outputs.py, write/feedback): here, so the reader can tell a
+# district's whole output folder, copied into a province inbox, from the submissions in it.
+FEEDBACK_DIR = "phan-hoi"
+LOG_PREFIX, LOG_SUFFIX = "nhat-ky-loi-", ".csv"
+SUMMARY_PREFIX, PAGE_SUFFIX = "tong-hop-", ".html"
 
 
 def sniff(path: Path) -> str:

@@ -86,9 +86,9 @@ def _register(cls: type[Problem]) -> type[Problem]:
 class FileSkipped(Problem):
     code = "file-skipped"
     severity = INFO
-    title = "Tệp tạm hoặc tệp ẩn"
+    title = "Tệp được bỏ qua (tệp tạm, tệp ẩn, bản phản hồi hoặc nhật ký của huyện)"
     template = "Bỏ qua {what} “{name}”."
-    hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp rồi chạy lại."
+    hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp (hoặc chuyển ra khỏi thư mục “phan-hoi”) rồi chạy lại."
 
 
 @_register
@@ -248,6 +248,15 @@ class FeedbackNotWritten(Problem):
     title = "Không tạo được bản phản hồi"
     template = "Không tạo được bản phản hồi cho tệp này ({reason}); các lỗi của tệp vẫn có trong nhật ký."
     hint = "Đổi tên tệp cho ngắn hơn hoặc chọn thư mục kết quả (--out) có đường dẫn ngắn hơn, rồi chạy lại."
+
+
+@_register
+class TemplateOutdated(Problem):
+    code = "template-outdated"
+    severity = WARNING
+    title = "Tệp lập từ mẫu cũ"
+    template = "Tệp được lập từ mẫu “{found}”, không phải mẫu hiện hành “{expected}”."
+    hint = "Tải mẫu mới từ huyện, nhập lại số liệu vào mẫu mới rồi gửi lại tệp đó."
 
 
 # Units ---------------------------------------------------------------------

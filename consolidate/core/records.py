@@ -58,6 +58,12 @@ class Submission:
     # only the matched units' rows, under the registry's names and codes.
     matched: dict[str, str] = field(default_factory=dict)
     wrong_period: P.Problem | None = None
+    # The district whose merged workbook this is (a province run; Registry.sender), by name: the feedback copy
+    # is addressed to it, not to the communes the workbook lists.
+    sender: str = ""
+    # The template version stamp the file carries (read.stamp), "" when it has none: files made before stamps
+    # existed, or not from a template (a merged workbook, a unit's own file).
+    template_stamp: str = ""
 
     def __getstate__(self) -> dict:
         """Rows travel back from the reading workers as plain tuples: a NamedTuple pickles through a

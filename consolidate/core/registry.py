@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -86,6 +87,20 @@ class Registry:
         for u in self._leaves:
             grouped.setdefault(u.parent, []).append(u)
         return [(self.unit(code), members) for code, members in grouped.items()]
+
+    def sender(self, codes: Iterable[str]) -> Unit | None:
+        """The district a file speaks for, when its units are several of one district's in a province over districts.
+
+        A district's merged workbook names its communes, yet the province deals with the district that sent it:
+        the district's feedback copy and its file-wide problems are addressed to the district, not to a commune.
+        None for a unit's own template, and in a district's run (its units hang straight under the root).
+        """
+        units = {self._by_code[c] for c in codes if c in self._by_code}
+        parents = {u.parent for u in units}
+        if len(units) < 2 or len(parents) != 1:
+            return None
+        parent = parents.pop()
+        return self._by_code.get(parent) if parent and parent != self.root.code else None
 
     def match(self, name: str, within: str | None = None) -> Unit | None:
         """The unit a typed name stands for, whatever its Unicode form or tone placement.

@@ -18,6 +18,18 @@ FORM_SHEETS = {FORM1: FORM1_SHEET, FORM2: FORM2_SHEET}
 # Sheets of the merged workbook that a province reads back (written by write.workbook, read by read.tables).
 DETAIL_SHEET = "Chi tiết Biểu mẫu 2"
 LOG_SHEET = "Nhật ký lỗi"
+# The template's version stamp: a custom document property (Excel: Tệp › Thông tin › Thuộc tính), kept by Excel
+# and LibreOffice when a unit saves its file. Raise TEMPLATE_VERSION when the template's layout changes, so files
+# filled in an older template are told to take the new one. A custom property, not a defined name: a name makes
+# the fast reader's screen look for external references in every workbook.
+TEMPLATE_VERSION = 2
+STAMP_PROPERTY = "Phiên bản mẫu"
+
+
+def template_stamp(settings: ReportSettings) -> str:
+    """The stamp a template made for these settings carries, e.g. "362/UBND – mẫu 2": the report it is for and
+    the layout's version, so a template of another report or an older layout is told apart."""
+    return f"{settings.report_number} – mẫu {TEMPLATE_VERSION}"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 
 from ..core import problems as P
-from ..core.formats import READABLE, SPREADSHEET_SUFFIXES, display_name
+from ..core.formats import (FEEDBACK_DIR, LOG_PREFIX, LOG_SUFFIX, PAGE_SUFFIX, READABLE, SPREADSHEET_SUFFIXES,
+                            SUMMARY_PREFIX, display_name)
 from ..core.results import InboxFile
 
 
@@ -131,7 +132,28 @@ def skipped(f: InboxFile) -> P.Problem | None:
         return P.FileSkipped(file=f.name, what="tệp khóa tạm của Excel", name=f.name)
     if any(part.startswith(".") for part in Path(f.name).parts):
         return P.FileSkipped(file=f.name, what="tệp ẩn", name=f.name)
+    if is_run_output(f.name):
+        return P.FileSkipped(file=f.name, what=RUN_OUTPUT, name=f.name)
     return None
+
+
+RUN_OUTPUT = "bản phản hồi/nhật ký của huyện (không phải báo cáo)"
+
+
+def is_run_output(name: str) -> bool:
+    """Whether an inbox entry is what a run writes besides its merged workbook: a feedback copy
+    (in ``phan-hoi/``), the CSV log or the HTML page.
+
+    A district may send the province its whole output folder; its feedback copies are copies of
+    the communes' files, and read as submissions they would "replace" the communes' rows that the
+    district's merged workbook carries. Only the merged workbooks are the district's report.
+    """
+    parts = name.split("/")
+    base = parts[-1].lower()
+    if any(part.lower() == FEEDBACK_DIR for part in parts[:-1]):
+        return True
+    return ((base.startswith(LOG_PREFIX) and base.endswith(LOG_SUFFIX))
+            or (base.startswith(SUMMARY_PREFIX) and base.endswith(PAGE_SUFFIX)))
 
 
 def is_submission(path: Path, kind: str) -> bool:

@@ -41,6 +41,7 @@ from .calamine_worker import MEMORY_LIMIT, limit_memory
 from ..core.cells import column_letters
 from .calamine_worker import values as calamine_values
 from ..core.formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
+from .stamp import stamp_from_zip, stamp_of
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
 from ..ooxml.package import inflated, stored_bytes
 from ..ooxml.xml_text import Unsupported
@@ -242,6 +243,7 @@ def _fast_read(path: Path, name: str) -> Read | None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             kind = zip_kind(zf)
             formulas = screen_package(zf, data) if kind == "xlsx" else None
+            stamp = stamp_from_zip(zf) if formulas is not None else ""
         if formulas is None:
             return None
         sheets = calamine_values(io.BytesIO(data), MAX_ROWS, MAX_COLS)
@@ -249,6 +251,7 @@ def _fast_read(path: Path, name: str) -> Read | None:
         return None
     sub = read_submission(path, name, "xlsx", sheets, has_formulas=formulas)
     sub.sha256 = hashlib.sha256(data).hexdigest()
+    sub.template_stamp = stamp
     return "xlsx", sub
 
 
@@ -267,6 +270,8 @@ def read_file(path: Path, name: str, is_spreadsheet: Callable[[Path, str], bool]
     digest = sha256_of(path)  # before reading: a file replaced meanwhile then fails the feedback copy's check
     sub = read_submission(path, name, kind)
     sub.sha256 = digest
+    if sub.kind == "xlsx":
+        sub.template_stamp = stamp_of(path)
     return kind, sub
 
 

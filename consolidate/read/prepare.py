@@ -14,6 +14,7 @@ from pathlib import Path
 from ..core import problems as P
 from ..core.records import Record, Submission
 from ..core.registry import Registry, ReportSettings, Unit
+from ..core.template import template_stamp
 from .legacy import ENCODING_NAMES, decode, looks_legacy
 from .reader import read_submission
 
@@ -122,6 +123,8 @@ def prepare(sub: Submission, registry: Registry, settings: ReportSettings) -> No
     its units matched, its period checked, its rows renamed to the registry's units."""
     matched = match_units(sub, registry)
     sub.matched = {name: unit.code for name, unit in matched.items()}
+    sender = registry.sender(sub.matched.values())
+    sub.sender = sender.name if sender is not None else ""
     wrong_period = _period_problem(sub, settings)
     if wrong_period is not None:
         wrong_period.unit = ", ".join(u.name for u in matched.values())
@@ -129,6 +132,10 @@ def prepare(sub: Submission, registry: Registry, settings: ReportSettings) -> No
         sub.wrong_period = wrong_period
         sub.records = []
         return
+    expected = template_stamp(settings)
+    if sub.template_stamp and sub.template_stamp != expected:
+        unit = next(iter(matched.values())).name if len(matched) == 1 else ""
+        sub.problems.append(P.TemplateOutdated(file=sub.name, unit=unit, found=sub.template_stamp, expected=expected))
     if sub.upstream_errors:
         sub.problems.append(P.UpstreamErrors(file=sub.name, sheet="Nhật ký lỗi", count=sub.upstream_errors))
     skip = _repeated_rows(sub, matched)

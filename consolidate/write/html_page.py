@@ -98,14 +98,29 @@ def unit_anchor(code: str) -> str:
 
 
 def group_problems(result: RunResult) -> list[Group]:
-    """Problems by registry unit (official order), then by file for what no unit can be named for."""
-    units = {u.code: Group(unit_anchor(u.code), u.name) for u in result.consolidated.units}
+    """Problems by registry unit (official order), then by file for what no unit can be named for.
+
+    In a province over districts each district has a group before its units': a district that sent
+    nothing, and what a district's merged workbook says of itself (its log's errors, a wrong period),
+    belong to the district, not to whichever commune the workbook names last.
+    """
+    registry = result.registry
+    units: dict[str, Group] = {}
+    for u in result.consolidated.units:
+        if u.parent and u.parent != registry.root.code and u.parent not in units:
+            district = registry.unit(u.parent)
+            units[district.code] = Group(unit_anchor(district.code), district.name)
+        units[u.code] = Group(unit_anchor(u.code), u.name)
     unit_of_file = {s.file: code for code, s in result.status.items() if s.file}
     unit_of_file.update({name: code for code, name in result.used.items()})
+    for sub in result.submissions:
+        sender = registry.sender(sub.matched.values())
+        if sender is not None and sender.code in units:
+            unit_of_file[sub.name] = sender.code
     files: dict[str, Group] = {}
     other = Group("khac", "Khác")
     for p in result.problems:
-        unit = result.registry.match(p.unit) if p.unit and p.code != P.UnitUnknown.code else None
+        unit = registry.match(p.unit) if p.unit and p.code != P.UnitUnknown.code else None
         if unit is not None and unit.code in units:
             units[unit.code].problems.append(p)
         elif p.file in unit_of_file:

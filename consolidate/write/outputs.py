@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import background
 from ..core import problems as P
+from ..core.formats import LOG_PREFIX, LOG_SUFFIX, PAGE_SUFFIX, SUMMARY_PREFIX
 from .feedback.patched import check_feedback_folder, feedback_dir, needs_feedback, write_feedback
 from .files import OutputSet, too_long
 from .lock import output_lock
@@ -34,9 +35,9 @@ class Outputs(dict[str, Path]):
 def output_paths(result: RunResult, out: Path) -> dict[str, Path]:
     code = result.registry.root.code
     return {
-        "workbook": out / f"tong-hop-{code}.xlsx",
-        "log": out / f"nhat-ky-loi-{code}.csv",
-        "html": out / f"tong-hop-{code}.html",
+        "workbook": out / f"{SUMMARY_PREFIX}{code}.xlsx",
+        "log": out / f"{LOG_PREFIX}{code}{LOG_SUFFIX}",
+        "html": out / f"{SUMMARY_PREFIX}{code}{PAGE_SUFFIX}",
     }
 
 

@@ -26,7 +26,8 @@ from .sheets import (
     write_notes,
     write_titles,
 )
-from ..core.template import FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, RATES, TOTAL_PARTS, WEIGHTS
+from ..core.template import (FORM1_FIELDS, FORM1_SHEET, FORM2_INDICATORS, FORM2_SHEET, RATES, STAMP_PROPERTY, TOTAL_PARTS,
+                             WEIGHTS, template_stamp)
 
 COUNT_RULE = {
     "validate": "integer",
@@ -69,6 +70,8 @@ def write_template(
     form1 = form1 or {}
     form2 = form2 or {}
     with new_workbook(path, settings.report_date) as wb:
+        # the version stamp the reader checks (core.template): a file filled in an older template is told so
+        wb.set_custom_property(STAMP_PROPERTY, template_stamp(settings))
         fmt = Formats(wb)
         subtitle = f"Đơn vị báo cáo: {unit.name}"
         help_text = "Nhập số liệu vào các ô màu vàng. Tổng số được tính tự động bằng tổng ba cột thành phần."

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 from ...core import problems as P
+from ...core.formats import FEEDBACK_DIR
 from ...core.records import Submission
 from ...ooxml.package import ref, split_ref
 from ...ooxml.xml_text import clean_text
 from ..sheets import LINE_POINTS, ROW_PADDING, row_height, widths_of
 
-FEEDBACK_DIR = "phan-hoi"
 FEEDBACK_SUFFIXES = {".xlsx", ".xlsm"}  # what openpyxl can open, change and save as the unit's own format
 FEEDBACK_SHEET = "Phản hồi"
 AUTHOR = "Kiểm tra báo cáo"  # marks our comments, so a re-sent copy can be cleaned
@@ -132,7 +132,9 @@ def row_heights(titles: dict[int, str], rows: dict[int, tuple]) -> dict[int, flo
 
 
 def title_lines(sub: Submission, problems: list[P.Problem]) -> dict[int, str]:
-    units = ", ".join(u.name for u in sub.units)
+    # a district's merged workbook goes back to the district, not to each of its communes
+    units = (f"{sub.sender} (báo cáo tổng hợp của {len(set(sub.matched.values()))} đơn vị)" if sub.sender
+             else ", ".join(u.name for u in sub.units))
     lines = {1: TITLE_PREFIX + sub.name, 3: summary_line(problems)}
     if units:
         lines[2] = f"Đơn vị: {units}"
