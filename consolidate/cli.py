@@ -13,6 +13,7 @@ from . import app
 from .console import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, make_streams_safe
 from .core import problems as P
 from .core.registry import Registry, ReportSettings
+from .core.records import Submission
 from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from .core.summary import summarize
 
@@ -185,29 +186,59 @@ def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_settings_options
-def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | None) -> None:
-    """Kiểm tra tệp báo cáo của đơn vị trước khi gửi (không cần thư mục hay danh sách đơn vị).
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (dùng cho chương trình khác).")
+def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | None, as_json: bool) -> None:
+    """Kiểm tra tệp báo cáo của đơn vị trước khi gửi, theo đúng danh sách đơn vị và cấu hình mà huyện dùng để tổng hợp.
 
-    Ví dụ: consolidate check bao-cao-xa-phuoc-an.xlsx
+    Ví dụ: consolidate check bao-cao-xa-phuoc-an.xlsx --config cau-hinh.toml
     """
-    registry = _load(units_file, config_file)[0] if (units_file or config_file) else None
-    bad = False
-    for sub, found in app.check(list(files), registry):
-        unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
-        head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
-        errors = [p for p in found if p.severity == P.ERROR]
-        bad = bad or bool(errors)
-        if not [p for p in found if p.severity != P.INFO]:
-            click.secho(f"{head}: hợp lệ, có thể gửi.", fg="green")
-        else:
-            click.secho(f"{head}: {len(errors)} lỗi, {sum(p.severity == P.WARNING for p in found)} cảnh báo.",
-                        fg="red" if errors else "yellow", bold=True)
-        for p in found:
-            where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
-            click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
-            if p.severity != P.INFO and p.how_to_fix:
-                click.echo(f"      Cách sửa: {p.how_to_fix}")
-    sys.exit(EXIT_ERRORS if bad else EXIT_OK)
+    registry, settings = _load(units_file, config_file)
+    checked = [(sub, _in_reading_order(found)) for sub, found in app.check(list(files), registry, settings)]
+    if as_json:
+        click.echo(json.dumps([_check_entry(sub, found) for sub, found in checked], ensure_ascii=False, indent=2))
+    else:
+        for sub, found in checked:
+            _print_check(sub, found)
+    sys.exit(EXIT_ERRORS if any(P.has_errors(found) for _, found in checked) else EXIT_OK)
+
+
+CHECK_VERDICTS = {P.ERROR: "errors", P.WARNING: "warnings", P.INFO: "ok"}  # --json: the worst severity found
+
+
+def _in_reading_order(found: list[P.Problem]) -> list[P.Problem]:
+    """Errors, then warnings, then notes: what stops the file first; each group in the file's order."""
+    rank = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
+    return sorted(found, key=lambda p: rank[p.severity])
+
+
+def _check_counts(found: list[P.Problem]) -> dict[str, int]:
+    return {"errors": sum(p.severity == P.ERROR for p in found),
+            "warnings": sum(p.severity == P.WARNING for p in found),
+            "notes": sum(p.severity == P.INFO for p in found)}
+
+
+def _check_entry(sub: Submission, found: list[P.Problem]) -> dict:
+    """One file's result for ``check --json``: plain data, English keys and codes, as ``run --json``."""
+    worst = found[0].severity if found else P.INFO
+    return {"file": sub.name, "units": list(dict.fromkeys(u.name for u in sub.units)),
+            "verdict": CHECK_VERDICTS[worst], **_check_counts(found), "problems": [p.as_row() for p in found]}
+
+
+def _print_check(sub: Submission, found: list[P.Problem]) -> None:
+    unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
+    head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
+    counts = _check_counts(found)
+    notes = f", {counts['notes']} thông tin" if counts["notes"] else ""
+    if not counts["errors"] and not counts["warnings"]:
+        click.secho(f"{head}: hợp lệ, có thể gửi" + (f" ({counts['notes']} thông tin)." if notes else "."), fg="green")
+    else:
+        click.secho(f"{head}: {counts['errors']} lỗi, {counts['warnings']} cảnh báo{notes}.",
+                    fg="red" if counts["errors"] else "yellow", bold=True)
+    for p in found:
+        where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
+        click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
+        if p.severity != P.INFO and p.how_to_fix:
+            click.echo(f"      Cách sửa: {p.how_to_fix}")
 
 
 @main.command()
