@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from . import app
-from .console import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, make_streams_safe
+from .console import (EXIT_INTERRUPTED, FILE, FOLDER, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused,
+                      VietnameseGroup, VietnamesePath)
 from .core import problems as P
 from .core.registry import Registry, ReportSettings
 from .core.records import Submission
@@ -29,9 +30,9 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _settings_options(f):
     """--units and --config, shared by the commands that need to know the units and the report."""
-    f = click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--config", "config_file", type=VietnamesePath(folder=False), metavar=FILE,
                      help="Tệp cấu hình báo cáo (.toml): số, ngày, tiêu đề, kỳ báo cáo, chỉ tiêu tỉnh giao.")(f)
-    f = click.option("--units", "units_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--units", "units_file", type=VietnamesePath(folder=False), metavar=FILE,
                      help="Danh sách đơn vị (.csv hoặc .xlsx): mã, tên, cấp, mã đơn vị cấp trên.")(f)
     return f
 
@@ -41,7 +42,7 @@ def _load(units_file: Path | None, config_file: Path | None) -> tuple[Registry, 
     try:
         return app.load(units_file, config_file)
     except app.ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise CommandRefused(str(exc)) from None
 
 
 def entry(args: list[str] | None = None) -> None:
@@ -59,44 +60,29 @@ def entry(args: list[str] | None = None) -> None:
         gc.freeze()
 
 
-class _Group(click.Group):
-    """The command group: streams that cannot fail on Vietnamese before anything (even --help) is
-    printed, and Ctrl+C turned into one Vietnamese line and exit 130 (console.py)."""
-
-    def main(self, *args, **kwargs):
-        make_streams_safe()
-        return super().main(*args, **kwargs)
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise Interrupted() from None
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="consolidate")
+@click.group(name="consolidate", cls=VietnameseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="consolidate", message=VERSION_MESSAGE, help=VERSION_TEXT)
 def main() -> None:
     """Gộp báo cáo Excel của các đơn vị thành một bảng tổng hợp đã kiểm tra."""
 
 
-@main.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox"),
-              show_default=True, help="Thư mục ghi kết quả.")
+@main.command(short_help="Đọc, kiểm tra và tổng hợp mọi báo cáo trong một thư mục.")
+@click.argument("inbox", type=VietnamesePath(folder=True), metavar=FOLDER)
+@click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
+              default=Path("outbox"), help="Thư mục ghi kết quả (mặc định: outbox).")
 @_settings_options
-@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--previous", type=VietnamesePath(folder=False), metavar=FILE,
               help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường.")
 @click.option("--quiet", "-q", is_flag=True, help="Không in gì, chỉ trả mã thoát (dùng trong script).")
 @click.option("--json", "as_json", is_flag=True, help="In bản tóm tắt dạng JSON (dùng cho chương trình khác).")
 def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | None, previous: Path | None,
         quiet: bool, as_json: bool) -> None:
-    """Đọc, kiểm tra và tổng hợp mọi báo cáo trong thư mục INBOX.
+    """Đọc, kiểm tra và tổng hợp mọi báo cáo trong THƯ_MỤC (thư mục chứa các tệp nhận về).
 
     Ví dụ: consolidate run inbox/ --out outbox/
     """
     if _inside(out, inbox):
-        raise click.UsageError("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
+        raise CommandRefused("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
     with app.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
         registry, settings = _load(units_file, config_file)
     bar = None
@@ -183,8 +169,8 @@ def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
         click.echo(f"  {path}")
 
 
-@main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@main.command(short_help="Kiểm tra tệp báo cáo của đơn vị trước khi gửi.")
+@click.argument("files", nargs=-1, required=True, type=VietnamesePath(folder=False), metavar=FILE + "...")
 @_settings_options
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (dùng cho chương trình khác).")
 def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | None, as_json: bool) -> None:
@@ -241,9 +227,9 @@ def _print_check(sub: Submission, found: list[P.Problem]) -> None:
             click.echo(f"      Cách sửa: {p.how_to_fix}")
 
 
-@main.command()
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox/mau-bao-cao"),
-              show_default=True, help="Thư mục ghi các tệp mẫu.")
+@main.command(short_help="Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.")
+@click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
+              default=Path("outbox/mau-bao-cao"), help="Thư mục ghi các tệp mẫu (mặc định: outbox/mau-bao-cao).")
 @_settings_options
 def template(out: Path, units_file: Path | None, config_file: Path | None) -> None:
     """Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.
@@ -257,8 +243,8 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
         click.echo(f"  {p.name}")
 
 
-@main.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@main.command(short_help="Tạo tệp danh sách đơn vị và tệp cấu hình mẫu để sửa theo địa phương.")
+@click.argument("folder", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER)
 @click.option("--force", is_flag=True, help="Ghi đè các tệp đã có.")
 def init(folder: Path, force: bool) -> None:
     """Tạo tệp mẫu danh sách đơn vị và tệp cấu hình báo cáo, có chú thích, để sửa theo địa phương.
@@ -268,7 +254,7 @@ def init(folder: Path, force: bool) -> None:
     try:
         written = app.init(folder, overwrite=force)
     except app.ConfigError as exc:
-        raise click.UsageError(f"{exc} (dùng --force để ghi đè)") from None
+        raise CommandRefused(f"{exc} (dùng --force để ghi đè)") from None
     for p in written:
         click.echo(f"Đã tạo {p}")
     click.echo("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))
