@@ -1,4 +1,5 @@
-"""The terminal and the pipe: output that never fails on an encoding, and Ctrl+C said in Vietnamese.
+"""The terminal and the pipe: output that never fails on an encoding; Ctrl+C, help pages and usage errors
+said in Vietnamese (click's own words are English: see the second half).
 
 On Windows, Python writes a redirected stdout (``consolidate run inbox > ketqua.txt``, ``--json``
 piped to another program) in the ANSI code page: cp1258 on Vietnamese Windows, cp1252 elsewhere.
@@ -111,6 +112,8 @@ class VietnameseFormatter(click.HelpFormatter):
 
 
 class VietnameseContext(click.Context):
+    """A context whose help pages are laid out by ``VietnameseFormatter`` (click's public hook)."""
+
     formatter_class = VietnameseFormatter
 
 
@@ -122,7 +125,7 @@ class VietnamesePath(click.Path):
         super().__init__(exists=must_exist, file_okay=not folder, dir_okay=folder, path_type=Path)
         self.folder, self.must_exist = folder, must_exist
 
-    def convert(self, value, param: click.Parameter | None, ctx: click.Context | None):
+    def convert(self, value: str | Path, param: click.Parameter | None, ctx: click.Context | None) -> Path:
         what = "thư mục" if self.folder else "tệp"
         path = Path(value)
         if self.must_exist and not path.exists():
@@ -136,7 +139,8 @@ class VietnamesePath(click.Path):
             raise PathRefused(f"không đọc được {what} “{value}” (kiểm tra quyền truy cập)", ctx=ctx, param=param) from None
 
 
-def _help_option(command: click.Command, ctx: click.Context, option: click.Option | None) -> click.Option | None:
+def _help_option(option: click.Option | None) -> click.Option | None:
+    """click's help option (cached by the command) with a Vietnamese help text."""
     if option is not None:
         option.help = HELP_TEXT
     return option
@@ -156,12 +160,12 @@ class VietnameseCommand(click.Command):
 
     context_class = VietnameseContext
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("options_metavar", OPTIONS_METAVAR)
         super().__init__(*args, **kwargs)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        return _help_option(self, ctx, super().get_help_option(ctx))
+        return _help_option(super().get_help_option(ctx))
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _options_section(self, ctx, formatter)
@@ -188,13 +192,13 @@ class VietnameseGroup(click.Group):
     context_class = VietnameseContext
     command_class = VietnameseCommand
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("options_metavar", OPTIONS_METAVAR)
         kwargs.setdefault("subcommand_metavar", COMMAND_METAVAR)
         super().__init__(*args, **kwargs)
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        return _help_option(self, ctx, super().get_help_option(ctx))
+        return _help_option(super().get_help_option(ctx))
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _options_section(self, ctx, formatter)
@@ -217,14 +221,14 @@ class VietnameseGroup(click.Group):
             ctx.exit(2)  # what click ≥ 8.2 returns: the command was not complete
         return super().parse_args(ctx, args)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None and not ctx.resilient_parsing:
             known = ", ".join(self.list_commands(ctx))
             raise CommandRefused(f"không có lệnh “{name}”; các lệnh là: {known}.", ctx)
         return super().resolve_command(ctx, args)
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
+    def main(self, *args: object, standalone_mode: bool = True, **kwargs: object) -> object:
         """click's ``main`` without its English: errors are caught here and said in Vietnamese."""
         make_streams_safe()
         if not standalone_mode:
@@ -245,7 +249,7 @@ class VietnameseGroup(click.Group):
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
