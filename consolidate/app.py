@@ -29,8 +29,7 @@ from .core.timings import Timings
 from .read.discover import discover, is_submission, skipped
 from .read.loading import VANISHED
 from .read.pool import read_files
-from .read.prepare import match_units, prepare, read_previous
-from .read.reader import read_submission
+from .read.prepare import prepare, read_previous
 from .settings.report import default_settings, load_config
 from .settings.units import ConfigError, default_registry, load_registry
 from .write.feedback.content import needs_feedback
@@ -118,18 +117,13 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     with timings.step("read"):
         read = read_files([(f.path, f.name) for f in to_read], is_submission, progress, meanwhile=meanwhile,
                           prepare=partial(prepare, registry=registry, settings=settings))
-    for f, (kind, sub) in zip(to_read, read):
+    for f, (kind, read_sub) in zip(to_read, read):
         f.kind = kind
-        if sub is None and kind == "unreadable":  # gone or locked since it was listed
-            problems.append(P.FileUnreadable(file=f.name, reason=VANISHED))
-            continue
-        if sub is None:
-            problems.append(P.FileNotSpreadsheet(file=f.name, name=f.name, kind=KIND_NAMES.get(kind, kind)))
+        sub = _as_read(f.path, f.name, kind, read_sub)
+        if isinstance(sub, P.Problem):
+            problems.append(sub)
             continue
         submissions.append(sub)
-        claimed = expected_kind(f.path)
-        if claimed and f.kind in READABLE and f.kind != claimed:
-            sub.problems.insert(0, P.FileFormatMismatch(file=f.name, suffix=f.path.suffix, kind=KIND_NAMES[f.kind]))
         problems.extend(sub.problems)
         if sub.wrong_period is not None:
             for code in sub.matched.values():
@@ -155,15 +149,10 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
         status[code] = UnitStatus(REPORTED, winner.file.name)
         records.extend(winner.records)
 
-    # Validate (a cell whose value could not be read at all is not reported twice)
-    validate_records = _load_checks()
-    with timings.step("validate"):
-        problems.extend(validate_records(records, in_error(records, problems), timings))
-
-    # Plausibility: warnings for the clerk to look at, never errors
+    # Validate, and warn about what each unit alone says (below target); then what needs the others
+    found, flagged = _own_checks(records, problems, settings, timings)
+    problems.extend(found)
     with timings.step("plausibility"):
-        flagged = in_error(records, problems)
-        problems.extend(plausibility.below_target(records, dict(settings.targets), flagged))
         problems.extend(plausibility.outliers(records, flagged))
         if previous is not None:
             problems.extend(plausibility.changes(records, read_previous(previous, registry), flagged))
@@ -217,25 +206,58 @@ def keep_checked_bytes(submissions: list[Submission], problems: list[P.Problem])
 # A unit's own check, before sending -------------------------------------------
 
 
-def check(paths: list[Path], registry: Registry | None = None) -> list[tuple[Submission, list[P.Problem]]]:
-    """Each file's problems against the template contract; the unit name only against a given registry."""
+def _as_read(path: Path, name: str, kind: str, sub: Submission | None) -> Submission | P.Problem:
+    """One file as the reader left it: its submission (a format that is not what its name says noted
+    first), or the problem that says why there is none. Shared by ``run`` and ``check``, so that a
+    commune's own check says what the district's run will say about the same file."""
+    if sub is None and kind == "unreadable":  # gone or locked since it was listed
+        return P.FileUnreadable(file=name, reason=VANISHED)
+    if sub is None:
+        return P.FileNotSpreadsheet(file=name, name=name, kind=KIND_NAMES.get(kind, kind))
+    claimed = expected_kind(path)
+    if claimed and kind in READABLE and kind != claimed:
+        sub.problems.insert(0, P.FileFormatMismatch(file=name, suffix=path.suffix, kind=KIND_NAMES[kind]))
+    return sub
+
+
+def _own_checks(records: list[Record], problems: list[P.Problem], settings: ReportSettings,
+                timings: Timings) -> tuple[list[P.Problem], set]:
+    """What the rows of each unit say alone: the template's rules (a cell whose value could not be
+    read at all is not reported twice) and a result below the target. Shared by ``run`` and ``check``;
+    also the cells now in error, which the checks that compare units leave alone."""
+    validate_records = _load_checks()
+    with timings.step("validate"):
+        found = validate_records(records, in_error(records, problems), timings)
+    with timings.step("plausibility"):  # warnings for the clerk to look at, never errors
+        flagged = in_error(records, [*problems, *found])
+        found.extend(plausibility.below_target(records, dict(settings.targets), flagged))
+    return found, flagged
+
+
+# A unit's own check, before sending -------------------------------------------
+
+
+def check(paths: list[Path], registry: Registry | None = None,
+          settings: ReportSettings | None = None) -> list[tuple[Submission, list[P.Problem]]]:
+    """Each file's problems, as ``run`` would log them with this registry and these settings (else the
+    embedded sample's): all that one file decides alone. What needs the other units' files (an
+    unusual value among them, a unit that did not report, two files for one unit) is left to the run."""
     with quiet_cleanup():
-        return _check(paths, registry)
+        return _check(paths, registry or default_registry(), settings or default_settings())
 
 
-def _check(paths: list[Path], registry: Registry | None) -> list[tuple[Submission, list[P.Problem]]]:
+def _check(paths: list[Path], registry: Registry, settings: ReportSettings) -> list[tuple[Submission, list[P.Problem]]]:
+    named = [(path, display_name(path.name)) for path in paths]
+    read = read_files(named, is_submission, prepare=partial(prepare, registry=registry, settings=settings))
     found = []
-    for path in paths:
-        sub = read_submission(path, display_name(path.name))
+    for (path, name), (kind, read_sub) in zip(named, read):
+        sub = _as_read(path, name, kind, read_sub)
+        if isinstance(sub, P.Problem):
+            found.append((Submission(path=path, name=name, kind=kind), [sub]))
+            continue
         problems = list(sub.problems)
-        if registry is not None:
-            matched = match_units(sub, registry)
-            problems = list(sub.problems)
-            records = [r._replace(unit=matched[r.unit].name, code=matched[r.unit].code)
-                       for r in sub.records if r.unit in matched]
-        else:
-            records = [r._replace(code=r.unit) for r in sub.records]
-        problems.extend(_load_checks()(records, in_error(records, problems)))
+        if sub.wrong_period is None:
+            problems.extend(_own_checks(sub.records, problems, settings, Timings())[0])
         found.append((sub, problems))
     return found
 

@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 
 from . import app
-from .console import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, make_streams_safe
+from .console import (EXIT_INTERRUPTED, FILE, FOLDER, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, ValueRefused,
+                      VietnameseGroup, VietnamesePath)
 from .core import problems as P
 from .core.registry import Registry, ReportSettings
+from .core.records import Submission
 from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from .core.summary import summarize
 
@@ -29,9 +31,9 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _settings_options(f):
     """--units and --config, shared by the commands that need to know the units and the report."""
-    f = click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--config", "config_file", type=VietnamesePath(folder=False), metavar=FILE,
                      help="Tệp cấu hình báo cáo (.toml): số, ngày, tiêu đề, kỳ báo cáo, chỉ tiêu tỉnh giao.")(f)
-    f = click.option("--units", "units_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    f = click.option("--units", "units_file", type=VietnamesePath(folder=False), metavar=FILE,
                      help="Danh sách đơn vị (.csv hoặc .xlsx): mã, tên, cấp, mã đơn vị cấp trên.")(f)
     return f
 
@@ -41,7 +43,7 @@ def _load(units_file: Path | None, config_file: Path | None) -> tuple[Registry, 
     try:
         return app.load(units_file, config_file)
     except app.ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise CommandRefused(str(exc)) from None
 
 
 def entry(args: list[str] | None = None) -> None:
@@ -59,44 +61,29 @@ def entry(args: list[str] | None = None) -> None:
         gc.freeze()
 
 
-class _Group(click.Group):
-    """The command group: streams that cannot fail on Vietnamese before anything (even --help) is
-    printed, and Ctrl+C turned into one Vietnamese line and exit 130 (console.py)."""
-
-    def main(self, *args, **kwargs):
-        make_streams_safe()
-        return super().main(*args, **kwargs)
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise Interrupted() from None
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="consolidate")
+@click.group(name="consolidate", cls=VietnameseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="consolidate", message=VERSION_MESSAGE, help=VERSION_TEXT)
 def main() -> None:
     """Gộp báo cáo Excel của các đơn vị thành một bảng tổng hợp đã kiểm tra."""
 
 
-@main.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox"),
-              show_default=True, help="Thư mục ghi kết quả.")
+@main.command(short_help="Đọc, kiểm tra và tổng hợp mọi báo cáo trong một thư mục.")
+@click.argument("inbox", type=VietnamesePath(folder=True), metavar=FOLDER)
+@click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
+              default=Path("outbox"), help="Thư mục ghi kết quả (mặc định: outbox).")
 @_settings_options
-@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--previous", type=VietnamesePath(folder=False), metavar=FILE,
               help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường.")
 @click.option("--quiet", "-q", is_flag=True, help="Không in gì, chỉ trả mã thoát (dùng trong script).")
 @click.option("--json", "as_json", is_flag=True, help="In bản tóm tắt dạng JSON (dùng cho chương trình khác).")
 def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | None, previous: Path | None,
         quiet: bool, as_json: bool) -> None:
-    """Đọc, kiểm tra và tổng hợp mọi báo cáo trong thư mục INBOX.
+    """Đọc, kiểm tra và tổng hợp mọi báo cáo trong THƯ_MỤC (thư mục chứa các tệp nhận về).
 
     Ví dụ: consolidate run inbox/ --out outbox/
     """
     if _inside(out, inbox):
-        raise click.UsageError("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
+        raise CommandRefused("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
     with app.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
         registry, settings = _load(units_file, config_file)
     bar = None
@@ -183,37 +170,67 @@ def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
         click.echo(f"  {path}")
 
 
-@main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@main.command(short_help="Kiểm tra tệp báo cáo của đơn vị trước khi gửi.")
+@click.argument("files", nargs=-1, required=True, type=VietnamesePath(folder=False), metavar=FILE + "...")
 @_settings_options
-def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | None) -> None:
-    """Kiểm tra tệp báo cáo của đơn vị trước khi gửi (không cần thư mục hay danh sách đơn vị).
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (dùng cho chương trình khác).")
+def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | None, as_json: bool) -> None:
+    """Kiểm tra tệp báo cáo của đơn vị trước khi gửi, theo đúng danh sách đơn vị và cấu hình mà huyện dùng để tổng hợp.
 
-    Ví dụ: consolidate check bao-cao-xa-phuoc-an.xlsx
+    Ví dụ: consolidate check bao-cao-xa-phuoc-an.xlsx --config cau-hinh.toml
     """
-    registry = _load(units_file, config_file)[0] if (units_file or config_file) else None
-    bad = False
-    for sub, found in app.check(list(files), registry):
-        unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
-        head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
-        errors = [p for p in found if p.severity == P.ERROR]
-        bad = bad or bool(errors)
-        if not [p for p in found if p.severity != P.INFO]:
-            click.secho(f"{head}: hợp lệ, có thể gửi.", fg="green")
-        else:
-            click.secho(f"{head}: {len(errors)} lỗi, {sum(p.severity == P.WARNING for p in found)} cảnh báo.",
-                        fg="red" if errors else "yellow", bold=True)
-        for p in found:
-            where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
-            click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
-            if p.severity != P.INFO and p.how_to_fix:
-                click.echo(f"      Cách sửa: {p.how_to_fix}")
-    sys.exit(EXIT_ERRORS if bad else EXIT_OK)
+    registry, settings = _load(units_file, config_file)
+    checked = [(sub, _in_reading_order(found)) for sub, found in app.check(list(files), registry, settings)]
+    if as_json:
+        click.echo(json.dumps([_check_entry(sub, found) for sub, found in checked], ensure_ascii=False, indent=2))
+    else:
+        for sub, found in checked:
+            _print_check(sub, found)
+    sys.exit(EXIT_ERRORS if any(P.has_errors(found) for _, found in checked) else EXIT_OK)
 
 
-@main.command()
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("outbox/mau-bao-cao"),
-              show_default=True, help="Thư mục ghi các tệp mẫu.")
+CHECK_VERDICTS = {P.ERROR: "errors", P.WARNING: "warnings", P.INFO: "ok"}  # --json: the worst severity found
+
+
+def _in_reading_order(found: list[P.Problem]) -> list[P.Problem]:
+    """Errors, then warnings, then notes: what stops the file first; each group in the file's order."""
+    rank = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
+    return sorted(found, key=lambda p: rank[p.severity])
+
+
+def _check_counts(found: list[P.Problem]) -> dict[str, int]:
+    return {"errors": sum(p.severity == P.ERROR for p in found),
+            "warnings": sum(p.severity == P.WARNING for p in found),
+            "notes": sum(p.severity == P.INFO for p in found)}
+
+
+def _check_entry(sub: Submission, found: list[P.Problem]) -> dict:
+    """One file's result for ``check --json``: plain data, English keys and codes, as ``run --json``."""
+    worst = found[0].severity if found else P.INFO
+    return {"file": sub.name, "units": list(dict.fromkeys(u.name for u in sub.units)),
+            "verdict": CHECK_VERDICTS[worst], **_check_counts(found), "problems": [p.as_row() for p in found]}
+
+
+def _print_check(sub: Submission, found: list[P.Problem]) -> None:
+    unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
+    head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
+    counts = _check_counts(found)
+    notes = f", {counts['notes']} thông tin" if counts["notes"] else ""
+    if not counts["errors"] and not counts["warnings"]:
+        click.secho(f"{head}: hợp lệ, có thể gửi" + (f" ({counts['notes']} thông tin)." if notes else "."), fg="green")
+    else:
+        click.secho(f"{head}: {counts['errors']} lỗi, {counts['warnings']} cảnh báo{notes}.",
+                    fg="red" if counts["errors"] else "yellow", bold=True)
+    for p in found:
+        where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
+        click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
+        if p.severity != P.INFO and p.how_to_fix:
+            click.echo(f"      Cách sửa: {p.how_to_fix}")
+
+
+@main.command(short_help="Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.")
+@click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
+              default=Path("outbox/mau-bao-cao"), help="Thư mục ghi các tệp mẫu (mặc định: outbox/mau-bao-cao).")
 @_settings_options
 def template(out: Path, units_file: Path | None, config_file: Path | None) -> None:
     """Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.
@@ -235,12 +252,12 @@ def _init_level(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """"huyen"/"huyện" or "tinh"/"tỉnh" (any case) as the level app.init takes."""
     level = INIT_LEVELS.get(unicodedata.normalize("NFC", value.strip().lower()))
     if level is None:
-        raise click.BadParameter(f"“{value}” không phải một cấp: ghi “huyen” (cấp huyện) hoặc “tinh” (cấp tỉnh).")
+        raise ValueRefused(f"“{value}” không phải một cấp: ghi “huyen” (cấp huyện) hoặc “tinh” (cấp tỉnh)")
     return level
 
 
-@main.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@main.command(short_help="Tạo tệp danh sách đơn vị và tệp cấu hình mẫu để sửa theo địa phương.")
+@click.argument("folder", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER)
 @click.option("--cap", "level", default="huyen", callback=_init_level, metavar="huyen|tinh",
               help="Cấp chạy tổng hợp: huyen (huyện tổng hợp các xã, mặc định) hoặc tinh (tỉnh tổng hợp các huyện).")
 @click.option("--force", is_flag=True, help="Ghi đè các tệp đã có.")
@@ -255,7 +272,7 @@ def init(folder: Path, level: str, force: bool) -> None:
     try:
         written = app.init(folder, overwrite=force, level=level)
     except app.ConfigError as exc:
-        raise click.UsageError(f"{exc} (dùng --force để ghi đè)") from None
+        raise CommandRefused(f"{exc} (dùng --force để ghi đè)") from None
     for p in written:
         click.echo(f"Đã tạo {p}")
     click.echo("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))

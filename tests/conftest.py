@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from consolidate.cli import main
+from consolidate.core.problems import SEVERITY_LABELS
 from consolidate.write.sample import make_sample_inbox
 
 
@@ -46,10 +47,21 @@ def set_cells(path: Path, sheet: str, values: dict[str, object]) -> None:
     wb.save(path)
 
 
+# The CSV log's Vietnamese columns and severity labels, read back under the keys of ``--json`` and
+# ``Problem.as_row`` (what the tests compare with), so the tests do not depend on the wording.
+LOG_KEYS = {"STT": "n", "Tệp": "file", "Trang tính": "sheet", "Ô": "cell", "Đơn vị": "unit", "Mã lỗi": "code",
+            "Mức độ": "severity", "Nội dung": "message", "Cách khắc phục": "hint"}
+SEVERITIES = {label: severity for severity, label in SEVERITY_LABELS.items()}
+
+
 def read_log(out: Path) -> list[dict[str, str]]:
     (csv_path,) = out.glob("nhat-ky-loi-*.csv")
     with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
+        rows = [{LOG_KEYS[k]: v for k, v in row.items()} for row in csv.DictReader(fh)]
+    for row in rows:
+        row["severity"] = SEVERITIES[row["severity"]]
+        del row["n"]
+    return rows
 
 
 def merged(out: Path, data_only: bool = True) -> openpyxl.Workbook:

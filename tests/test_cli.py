@@ -19,9 +19,8 @@ def test_a_commune_checks_its_file_before_sending(inbox):
     ]
 
 
-def test_a_clean_file_checks_clean_and_the_check_needs_no_registry(inbox):
+def test_a_clean_file_checks_clean(inbox):
     path = unit_file(inbox, "x-phuoc-an")
-    set_cells(path, "Biểu mẫu 1", {"B7": "Xã Không Có Trong Danh Sách"})
     result = run_cli("check", path)
     assert result.exit_code == 0, result.output
     assert "hợp lệ, có thể gửi" in result.output

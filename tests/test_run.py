@@ -198,7 +198,7 @@ def test_the_csv_log_opens_in_excel_with_vietnamese(inbox, out):
     raw = (out / "nhat-ky-loi-tuy-phuoc.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     header = raw[3:].split(b"\r\n")[0].decode()
-    assert header.split(",")[:7] == ["file", "sheet", "cell", "unit", "code", "severity", "message"]
+    assert header.split(",")[:8] == ["STT", "Tệp", "Trang tính", "Ô", "Đơn vị", "Mã lỗi", "Mức độ", "Nội dung"]
 
 
 def test_the_log_sheet_lists_every_problem_in_vietnamese(inbox, out):

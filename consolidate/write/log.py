@@ -1,4 +1,8 @@
-"""The CSV twin of the error log, for mail merges and scripts."""
+"""The CSV twin of the error log, for mail merges and scripts.
+
+Its columns and severities are the "Nhật ký lỗi" sheet's, in Vietnamese, so a clerk who opens it in
+Excel reads what the workbook says; the codes stay as they are, the stable identifiers a script
+filters on (and ``--json`` keeps English keys for programs)."""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import csv
 from pathlib import Path
 
 from .files import atomic_target
+from .listing_sheets import LOG_COLUMNS
 from ..core.problems import Problem
 
-COLUMNS = ("file", "sheet", "cell", "unit", "code", "severity", "message", "hint")
+COLUMNS = tuple(head for head, _ in LOG_COLUMNS)  # STT, Tệp, Trang tính, Ô, Đơn vị, Mã lỗi, Mức độ, Nội dung, Cách khắc phục
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -17,11 +22,16 @@ def inert(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def log_row(n: int, p: Problem) -> list[str]:
+    """Row ``n`` of the log as the sheet shows it: its number, where, the code, the severity's label, what, how to fix."""
+    return [str(n), *(inert(str(v)) for v in (p.file, p.sheet, p.cell, p.unit, p.code, p.severity_label,
+                                              p.message, p.how_to_fix))]
+
+
 def write_log_csv(problems: list[Problem], path: Path) -> Path:
     """UTF-8 with BOM so Excel shows the Vietnamese; written atomically."""
     with atomic_target(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        for p in problems:
-            writer.writerow({k: inert(v) for k, v in p.as_row().items()})
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(log_row(n, p) for n, p in enumerate(problems, start=1))
     return path
