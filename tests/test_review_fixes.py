@@ -337,29 +337,26 @@ def _cmdline(pid: str) -> bytes:
         return b""
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers through /proc (Linux)")
-@pytest.mark.parametrize("importing", [0.1, 0.3])
-def test_ctrl_c_while_spawned_workers_start_prints_only_the_vietnamese_line(inbox, out, tmp_path, importing):
+def _interrupted_while_workers_start(many: Path, out: Path, importing: float) -> tuple[int, bytes, bytes]:
+    """One run of ``many`` files, Ctrl+C'd once its spawned workers exist and are importing."""
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    from test_windows import INTERRUPTED, windows_like
+    from test_windows import windows_like
 
-    many = tmp_path / "many"
-    many.mkdir()
-    for path in sorted(inbox.glob("*.xlsx")):
-        for n in range(1, 5):  # 56 files: enough for spawned workers
-            shutil.copy(path, many / f"{path.stem}-{n}.xlsx")
     run = subprocess.Popen([sys.executable, "-m", "consolidate", "run", str(many), "--out", str(out)],
                            env=windows_like(PYTHONIOENCODING="cp1258"), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, start_new_session=True)
     children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
     deadline = time.monotonic() + 60
     while run.poll() is None and time.monotonic() < deadline:
-        workers = [c for c in children.read_text().split() if b"spawn_main" in _cmdline(c)]
+        try:
+            workers = [c for c in children.read_text().split() if b"spawn_main" in _cmdline(c)]
+        except OSError:  # the run ended meanwhile
+            break
         if len(workers) >= 2:
             time.sleep(importing)  # the workers are importing the program
             break
@@ -367,15 +364,36 @@ def test_ctrl_c_while_spawned_workers_start_prints_only_the_vietnamese_line(inbo
     # The terminal sends Ctrl+C to every process of the run. One that lands in the few milliseconds
     # while the workers are being started is ignored, as a clerk's would be: a clerk presses again.
     for _ in range(20):
+        if run.poll() is not None:
+            break
         os.killpg(run.pid, signal.SIGINT)
         try:
             run.wait(timeout=1)
-            break
         except subprocess.TimeoutExpired:
             continue
-    _, stderr = run.communicate(timeout=120)
-    assert run.returncode == 130
-    assert stderr.decode("utf-8").strip() == INTERRUPTED
+    stdout, stderr = run.communicate(timeout=120)
+    return run.returncode, stdout, stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers through /proc (Linux)")
+@pytest.mark.parametrize("importing", [0.1, 0.3])
+def test_ctrl_c_while_spawned_workers_start_prints_only_the_vietnamese_line(inbox, out, tmp_path, importing):
+    """Timing on a loaded machine (CI runs two test processes) can make one attempt land elsewhere
+    than meant; three attempts, and the behaviour must show in one of them."""
+    from test_windows import INTERRUPTED
+
+    many = tmp_path / "many"
+    many.mkdir()
+    for path in sorted(inbox.glob("*.xlsx")):
+        for n in range(1, 5):  # 56 files: enough for spawned workers
+            shutil.copy(path, many / f"{path.stem}-{n}.xlsx")
+    attempts = []
+    for attempt in range(3):
+        code, stdout, stderr = _interrupted_while_workers_start(many, out, importing)
+        if code == 130 and stderr.decode("utf-8").strip() == INTERRUPTED:
+            return
+        attempts.append(f"exit {code}; stdout {stdout[-300:]!r}; stderr {stderr[-1500:]!r}")
+    pytest.fail("no attempt ended with only the Vietnamese line and exit 130:\n" + "\n".join(attempts))
 
 
 # 9. Totals that overflow ----------------------------------------------------------------------------
