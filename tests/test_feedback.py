@@ -578,3 +578,14 @@ def test_many_problems_on_a_sheet_with_many_merges_and_a_wide_row(inbox, out, pa
     assert [c.value for c in row[10:12]] == [1, 1]
     assert len(listed_rows := [r for r in copy["Phản hồi"].iter_rows(min_row=5, values_only=True) if r[0]]) >= 300
     assert {r[2] for r in listed_rows} >= set(cells)
+
+
+def test_the_feedback_sheet_lists_errors_then_warnings_then_notes(inbox, out):
+    """A commune reads from the top: what must be fixed first, what is only said last, whatever the cells."""
+    set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 1", {"D7": Text("5"), "H7": Text("1.234"), "J7": -1})
+
+    run_cli("run", inbox, "--out", out)
+
+    severities = [r[4] for r in listed(feedback(out, "x-phuoc-an"))]
+    assert severities == sorted(severities, key=["Lỗi", "Cảnh báo", "Thông tin"].index)
+    assert severities[0] == "Lỗi" and severities[-1] == "Thông tin" and "Cảnh báo" in severities

@@ -101,12 +101,17 @@ def cell_of(p: P.Problem) -> tuple[int, int] | None:
         return None
 
 
+SEVERITY_RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
+
+
 def order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
+    """Errors first, then warnings, then notes (what must be fixed before what is only said);
+    within each, the file-wide ones, then by sheet and cell."""
     try:
         row, col = split_ref(p.cell) if p.cell else (0, 0)
     except (ValueError, TypeError):
         row, col = 0, 0
-    return (bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
+    return (SEVERITY_RANK.get(p.severity, 3), bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
 
 
 def summary_line(problems: list[P.Problem]) -> str:
