@@ -208,7 +208,7 @@ def _check_entry(sub: Submission, found: list[P.Problem]) -> dict:
     """One file's result for ``check --json``: plain data, English keys and codes, as ``run --json``."""
     worst = found[0].severity if found else P.INFO
     return {"file": sub.name, "units": list(dict.fromkeys(u.name for u in sub.units)),
-            "verdict": CHECK_VERDICTS[worst], **_check_counts(found), "problems": [p.as_row() for p in found]}
+            "verdict": CHECK_VERDICTS[worst], **_check_counts(found), "problems": [p.as_row(for_unit=True) for p in found]}
 
 
 def _print_check(sub: Submission, found: list[P.Problem]) -> None:
@@ -224,8 +224,8 @@ def _print_check(sub: Submission, found: list[P.Problem]) -> None:
     for p in found:
         where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
         click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
-        if p.severity != P.INFO and p.how_to_fix:
-            click.echo(f"      Cách sửa: {p.how_to_fix}")
+        if p.severity != P.INFO and p.unit_how_to_fix:
+            click.echo(f"      Cách sửa: {p.unit_how_to_fix}")
 
 
 @main.command(short_help="Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.")

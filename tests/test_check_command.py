@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from consolidate.core import problems as P
 from conftest import read_log, run_cli, set_cells, unit_file
 
 # What only the whole inbox can tell: a value far from the other units', a unit that sent nothing,
@@ -68,6 +69,7 @@ def test_a_file_for_another_period_is_refused_as_the_run_would(inbox, out, tmp_p
 
 
 def test_check_says_what_the_run_says_about_the_same_file(inbox, out):
+    """The same problems and messages; only the fix is told to the commune instead of the clerk."""
     path = unit_file(inbox, "x-phuoc-an")
     set_cells(path, "Biểu mẫu 1", {"C7": 9, "H7": -1})
     set_cells(path, "Biểu mẫu 2", {"D8": 99, "E9": 130})
@@ -75,11 +77,13 @@ def test_check_says_what_the_run_says_about_the_same_file(inbox, out):
     checked = json.loads(run_cli("check", path, "--json").output)
     run_cli("run", inbox, "--out", out)
 
-    def key(e: dict) -> tuple:
-        return e["code"], e["severity"], e["sheet"], e["cell"], e["unit"], e["message"], e["hint"]
+    def key(e: dict, for_unit: bool = False) -> tuple:
+        hint = (P.CATALOGUE[e["code"]].unit_hint or e["hint"]) if for_unit else e["hint"]
+        return e["code"], e["severity"], e["sheet"], e["cell"], e["unit"], e["message"], hint
 
     (entry,) = checked
-    from_run = sorted(key(e) for e in read_log(out) if e["file"] == path.name and e["code"] not in NEEDS_THE_OTHERS)
+    from_run = sorted(key(e, for_unit=True) for e in read_log(out)
+                      if e["file"] == path.name and e["code"] not in NEEDS_THE_OTHERS)
     assert sorted(key(e) for e in entry["problems"]) == from_run
     assert {"total-mismatch", "negative-count", "rate-out-of-range", "below-target"} <= {e[0] for e in from_run}
 
