@@ -489,9 +489,17 @@ class Outlier(Problem):
     code = "outlier"
     severity = WARNING
     title = "Khác xa các đơn vị khác"
-    template = "Ô “{label}” ghi {value}, khác xa các đơn vị khác (trung vị của {units} đơn vị là {median}; chỉ số z hiệu chỉnh {z})."
+    template = ("Ô “{label}” ghi {value}, {how} mức các đơn vị khác thường nhập: {typical} trong {units} đơn vị "
+                "nhập từ {low} đến {high} (mức ở giữa là {median}).")
     hint = "Kiểm tra lại với đơn vị xem số liệu có đúng không; nếu đúng thì không cần sửa."
     unit_hint = "Xem lại số liệu trong ô này; nếu đúng thì không cần sửa."
+    HOW = {True: "cao hơn hẳn", False: "thấp hơn hẳn"}
+
+    def __init__(self, *, higher: bool | None = None, **params: object) -> None:
+        """``higher``: whether the figure lies above the others' (the rule itself is two-sided)."""
+        if higher is not None:
+            params["how"] = self.HOW[higher]
+        super().__init__(**params)
 
 
 @_register
