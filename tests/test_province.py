@@ -124,7 +124,7 @@ def test_rates_are_weighted_by_dossiers_where_every_unit_gave_them(tmp_path):
     ws = openpyxl.load_workbook(paths["workbook"], data_only=True)["Biểu mẫu 2"]
     assert ws["E7"].value == 95.0
     notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=12) for c in row if c.value)
-    assert "– Tỷ lệ nộp hồ sơ trực tuyến: (i) trung bình cộng (không trọng số) của 4 đơn vị; (ii-b) bình quân theo số hồ sơ của 4 đơn vị (1.000 hồ sơ)." in notes
+    assert "– Tỷ lệ nộp hồ sơ trực tuyến: (i) Kết quả trước khi chuyển giao: trung bình cộng (không trọng số) của 4 đơn vị; (ii) Kết quả sau khi chuyển giao: bình quân theo số hồ sơ của 4 đơn vị (1.000 hồ sơ)." in notes
 
 
 def test_the_province_weights_carry_up_from_the_districts_detail(districts):
