@@ -98,7 +98,8 @@ class FileSkipped(Problem):
     title = "Tệp được bỏ qua (tệp tạm, tệp ẩn, bản phản hồi hoặc nhật ký của huyện)"
     template = "Bỏ qua {what} “{name}”."
     hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp (hoặc chuyển ra khỏi thư mục “phan-hoi”) rồi chạy lại."
-    unit_hint = "Không cần làm gì nếu đây không phải báo cáo; nếu là báo cáo thật, đổi tên tệp (bỏ dấu “.” hoặc “~$” ở đầu tên) rồi kiểm tra lại."
+    unit_hint = ("Không cần làm gì; hãy kiểm tra chính tệp báo cáo. Nếu đây là báo cáo thật, đổi tên tệp "
+                 "(bỏ dấu “.” hoặc “~$” ở đầu tên) rồi kiểm tra lại.")
 
 
 @_register
