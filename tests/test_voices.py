@@ -53,16 +53,26 @@ def phan_hoi_hints(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(params=["patched", "openpyxl"])
-def copy_kind(request, monkeypatch) -> str:
-    """Both ways a feedback copy is made: the unit's package patched, or rebuilt with openpyxl."""
+def copy_kind(request, monkeypatch):
+    """Both ways a feedback copy is made: the unit's package patched, or rebuilt with openpyxl.
+    Yields the list of files copied with openpyxl, checked after the test."""
+    from consolidate.write.feedback import patched
+
+    rebuilt: list[str] = []
+    fallback = patched._openpyxl_copy
+
+    def openpyxl_copy(sub, *args):
+        rebuilt.append(sub.name)
+        return fallback(sub, *args)
+
+    def unsupported(*args):
+        raise ValueError("a package the patcher does not understand")
+
+    monkeypatch.setattr(patched, "_openpyxl_copy", openpyxl_copy)
     if request.param == "openpyxl":
-        from consolidate.write.feedback import patched
-
-        def unsupported(*args):
-            raise ValueError("a package the patcher does not understand")
-
         monkeypatch.setattr(patched, "_patched_copy", unsupported)
-    return request.param
+    yield rebuilt
+    assert bool(rebuilt) == (request.param == "openpyxl"), rebuilt
 
 
 def test_the_feedback_copy_tells_the_commune_what_to_do_in_its_file(mistyped, out, copy_kind):
