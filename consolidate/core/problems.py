@@ -1,7 +1,9 @@
 """The catalogue of problems: one class per kind, a stable code, a Vietnamese message.
 
-The error log, the CSV twin, the terminal and the tests all read these
-classes, so a problem is described in exactly one place.
+The error log, the CSV twin, the terminal, the feedback copies and the tests all
+read these classes, so a problem is described in exactly one place. Its fix is
+told twice where the readers differ: ``hint`` to the district clerk who runs the
+tool, ``unit_hint`` to the unit that filled the file (feedback copy, ``check``).
 
 Longer than ~400 lines on purpose: it is a catalogue (~50 small classes, each a
 code, a message and a fix), read as one list; tests/test_catalogue.py checks it whole.
@@ -127,7 +129,7 @@ class FileUnsafe(Problem):
     title = "Tệp có thể gây hại"
     template = "Tệp bị từ chối vì {reason}."
     hint = "Không mở tệp này; đề nghị đơn vị lưu lại báo cáo từ Excel theo mẫu và gửi lại."
-    unit_hint = "Lưu lại báo cáo từ Excel theo tệp mẫu (không kèm macro hoặc liên kết ra ngoài) rồi gửi lại."
+    unit_hint = "Lưu lại báo cáo từ Excel theo tệp mẫu rồi gửi lại."
 
 
 @_register
