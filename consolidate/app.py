@@ -24,7 +24,7 @@ from .core.formats import KIND_NAMES, READABLE, display_name, expected_kind
 from .core.quiet import quiet_cleanup
 from .core.records import Record, Submission
 from .core.registry import Registry, ReportSettings
-from .core.results import MISSING, REPORTED, UNUSABLE, RunResult, UnitStatus
+from .core.results import MISSING, REPORTED, UNUSABLE, InboxFile, RunResult, UnitStatus
 from .core.timings import Timings
 from .read.discover import discover, is_submission, skipped
 from .read.loading import VANISHED
@@ -241,16 +241,28 @@ def check(paths: list[Path], registry: Registry | None = None,
           settings: ReportSettings | None = None) -> list[tuple[Submission, list[P.Problem]]]:
     """Each file's problems, as ``run`` would log them with this registry and these settings (else the
     embedded sample's): all that one file decides alone. What needs the other units' files (an
-    unusual value among them, a unit that did not report, two files for one unit) is left to the run."""
+    unusual value among them, a unit that did not report, two files for one unit) is left to the run.
+    A file the run would not read (an Excel lock file, a hidden file) comes back of kind ``SKIPPED``
+    with its one note, unread."""
     with quiet_cleanup():
         return _check(paths, registry or default_registry(), settings or default_settings())
 
 
+SKIPPED = "skipped"  # the kind of a file ``check`` does not look at, as ``run`` would not (Excel's lock files, hidden files)
+
+
 def _check(paths: list[Path], registry: Registry, settings: ReportSettings) -> list[tuple[Submission, list[P.Problem]]]:
     named = [(path, display_name(path.name)) for path in paths]
-    read = read_files(named, is_submission, prepare=partial(prepare, registry=registry, settings=settings))
+    # The run's rule, on the file's own name: a shell glob hands over Excel's "~$…" lock files too
+    notes = [skipped(InboxFile(path, name, 0, 0.0)) for path, name in named]
+    to_read = [item for item, note in zip(named, notes) if note is None]
+    read = iter(read_files(to_read, is_submission, prepare=partial(prepare, registry=registry, settings=settings)))
     found = []
-    for (path, name), (kind, read_sub) in zip(named, read):
+    for (path, name), note in zip(named, notes):
+        if note is not None:
+            found.append((Submission(path=path, name=name, kind=SKIPPED), [note]))
+            continue
+        kind, read_sub = next(read)
         sub = _as_read(path, name, kind, read_sub)
         if isinstance(sub, P.Problem):
             found.append((Submission(path=path, name=name, kind=kind), [sub]))

@@ -190,6 +190,7 @@ def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | 
 
 
 CHECK_VERDICTS = {P.ERROR: "errors", P.WARNING: "warnings", P.INFO: "ok"}  # --json: the worst severity found
+SKIPPED_VERDICT = "skipped"  # --json: a lock file or hidden file, not looked at (as the run does not)
 
 
 def _in_reading_order(found: list[P.Problem]) -> list[P.Problem]:
@@ -207,11 +208,18 @@ def _check_counts(found: list[P.Problem]) -> dict[str, int]:
 def _check_entry(sub: Submission, found: list[P.Problem]) -> dict:
     """One file's result for ``check --json``: plain data, English keys and codes, as ``run --json``."""
     worst = found[0].severity if found else P.INFO
+    verdict = SKIPPED_VERDICT if sub.kind == app.SKIPPED else CHECK_VERDICTS[worst]
     return {"file": sub.name, "units": list(dict.fromkeys(u.name for u in sub.units)),
-            "verdict": CHECK_VERDICTS[worst], **_check_counts(found), "problems": [p.as_row() for p in found]}
+            "verdict": verdict, **_check_counts(found), "problems": [p.as_row(for_unit=True) for p in found]}
 
 
 def _print_check(sub: Submission, found: list[P.Problem]) -> None:
+    if sub.kind == app.SKIPPED:  # neither valid nor wrong: not a report at all
+        (note,) = found
+        click.secho(f"Tệp {sub.name}: bỏ qua, không kiểm tra.", fg="cyan")
+        click.echo(f"      Lý do: đây là {note.params['what']}, loại tệp mà huyện cũng bỏ qua khi tổng hợp.")
+        click.echo(f"      {note.unit_how_to_fix}")
+        return
     unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
     head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
     counts = _check_counts(found)
@@ -224,8 +232,8 @@ def _print_check(sub: Submission, found: list[P.Problem]) -> None:
     for p in found:
         where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
         click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
-        if p.severity != P.INFO and p.how_to_fix:
-            click.echo(f"      Cách sửa: {p.how_to_fix}")
+        if p.severity != P.INFO and p.unit_how_to_fix:
+            click.echo(f"      Cách sửa: {p.unit_how_to_fix}")
 
 
 @main.command(short_help="Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.")

@@ -20,9 +20,11 @@ def test_every_problem_has_a_code_a_message_and_a_fix(cls):
     assert cls.severity in P.SEVERITY_LABELS
     for text in (cls.title, cls.template, cls.hint):
         assert text and unicodedata.is_normalized("NFC", text)
-    names = {f for _, f, _, _ in string.Formatter().parse(cls.template + cls.hint) if f}
+    assert unicodedata.is_normalized("NFC", cls.unit_hint)
+    names = {f for _, f, _, _ in string.Formatter().parse(cls.template + cls.hint + cls.unit_hint) if f}
     message = cls(**{n: "x" for n in names})
     assert message.message and "{" not in message.message
+    assert message.unit_how_to_fix and "{" not in message.unit_how_to_fix + message.how_to_fix
 
 
 def test_every_command_has_vietnamese_help():

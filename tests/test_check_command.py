@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from consolidate.core import problems as P
 from conftest import read_log, run_cli, set_cells, unit_file
 
 # What only the whole inbox can tell: a value far from the other units', a unit that sent nothing,
@@ -68,6 +69,7 @@ def test_a_file_for_another_period_is_refused_as_the_run_would(inbox, out, tmp_p
 
 
 def test_check_says_what_the_run_says_about_the_same_file(inbox, out):
+    """The same problems and messages; only the fix is told to the commune instead of the clerk."""
     path = unit_file(inbox, "x-phuoc-an")
     set_cells(path, "Biểu mẫu 1", {"C7": 9, "H7": -1})
     set_cells(path, "Biểu mẫu 2", {"D8": 99, "E9": 130})
@@ -75,11 +77,13 @@ def test_check_says_what_the_run_says_about_the_same_file(inbox, out):
     checked = json.loads(run_cli("check", path, "--json").output)
     run_cli("run", inbox, "--out", out)
 
-    def key(e: dict) -> tuple:
-        return e["code"], e["severity"], e["sheet"], e["cell"], e["unit"], e["message"], e["hint"]
+    def key(e: dict, for_unit: bool = False) -> tuple:
+        hint = (P.CATALOGUE[e["code"]].unit_hint or e["hint"]) if for_unit else e["hint"]
+        return e["code"], e["severity"], e["sheet"], e["cell"], e["unit"], e["message"], hint
 
     (entry,) = checked
-    from_run = sorted(key(e) for e in read_log(out) if e["file"] == path.name and e["code"] not in NEEDS_THE_OTHERS)
+    from_run = sorted(key(e, for_unit=True) for e in read_log(out)
+                      if e["file"] == path.name and e["code"] not in NEEDS_THE_OTHERS)
     assert sorted(key(e) for e in entry["problems"]) == from_run
     assert {"total-mismatch", "negative-count", "rate-out-of-range", "below-target"} <= {e[0] for e in from_run}
 
@@ -136,3 +140,43 @@ def test_a_file_with_only_notes_can_be_sent_and_says_how_many(inbox):
 
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == "Tệp bao-cao-x-phuoc-an.xlsx (Phước An): hợp lệ, có thể gửi (1 thông tin)."
+
+
+def excel_lock_file(report: Path) -> Path:
+    """What Excel leaves beside a report while it is open: "~$" + the name, 165 bytes naming the user."""
+    lock = report.with_name("~$" + report.name[2:])
+    lock.write_bytes(bytes([5]) + "Admin".encode() + b"\x20" * 49 + "Admin".encode("utf-16-le") + b"\x00" * 100)
+    return lock
+
+
+def test_check_skips_excel_lock_files_and_hidden_files_as_the_run_does(inbox, tmp_path):
+    """A commune types ``consolidate check *.xlsx`` with its report still open in Excel."""
+    report = unit_file(inbox, "x-phuoc-an")
+    lock = excel_lock_file(report)
+    hidden = inbox / ".bao-cao-cu.xlsx"  # an old copy, hidden: the run would not read it either
+    hidden.write_bytes(unit_file(inbox, "x-phuoc-son").read_bytes())  # Phước Sơn's total mismatch
+
+    result = run_cli("check", lock, hidden, report)
+
+    assert result.exit_code == 0, result.output  # only the real report counts, and it is fine
+    lines = result.output.splitlines()
+    assert lines[0] == f"Tệp {lock.name}: bỏ qua, không kiểm tra."
+    assert lines[1] == "      Lý do: đây là tệp khóa tạm của Excel, loại tệp mà huyện cũng bỏ qua khi tổng hợp."
+    assert f"Tệp {hidden.name}: bỏ qua, không kiểm tra." in lines
+    assert "      Lý do: đây là tệp ẩn, loại tệp mà huyện cũng bỏ qua khi tổng hợp." in lines
+    verdicts = [line for line in lines if "hợp lệ" in line or "lỗi" in line]
+    assert verdicts == ["Tệp bao-cao-x-phuoc-an.xlsx (Xã Phước An): hợp lệ, có thể gửi."]
+
+
+def test_a_skipped_file_neither_passes_nor_fails_in_json(inbox):
+    wrong = unit_file(inbox, "x-phuoc-son")
+    lock = excel_lock_file(wrong)
+
+    result = run_cli("check", lock, wrong, "--json")
+
+    assert result.exit_code == 1  # Phước Sơn's own error, not the lock file
+    skipped, checked = json.loads(result.output)
+    assert (skipped["file"], skipped["verdict"], skipped["errors"], skipped["notes"]) == (lock.name, "skipped", 0, 1)
+    assert [p["code"] for p in skipped["problems"]] == ["file-skipped"]
+    assert (checked["verdict"], checked["errors"]) == ("errors", 1)
+    assert run_cli("check", lock).exit_code == 0

@@ -99,15 +99,46 @@ def test_targets_and_a_bad_rate_show_on_the_chart(inbox, out):
     html = page(out)
 
     first = html[html.index('id="chi-tieu-1"'):html.index('id="chi-tieu-2"')]
-    assert "Vạch đen: chỉ tiêu UBND tỉnh giao 95 %" in first
+    assert "Vạch đen: chỉ tiêu UBND tỉnh giao 95,0 %" in first
     assert "Cột đỏ: số liệu có lỗi, không được tính vào giá trị chung." in first
-    assert "<td>Xã Phước Hiệp</td><td>120 (lỗi)</td>" in first
+    assert "<td>Xã Phước Hiệp</td><td>120,0 (lỗi)</td>" in first
     svg = charts(first)[0]
-    assert svg.count('fill="#C00000"><title>Xã Phước Hiệp: 120 (lỗi)</title>') == 1  # the red bar
-    assert svg.count('stroke-width="2.5"') == first.count("</td><td>95</td></tr>") >= 2  # the units' target ticks
+    assert svg.count('fill="#C00000"><title>Xã Phước Hiệp: 120,0 (lỗi)</title>') == 1  # the red bar
+    assert svg.count('stroke-width="2.5"') == first.count("</td><td>95,0</td></tr>") >= 2  # the units' target ticks
     assert "Chỉ tiêu UBND tỉnh giao</text>" in svg  # in the legend
     assert "Trung bình cộng (không trọng số) của 13 đơn vị" in first
     assert html.count("Chưa có chỉ tiêu UBND tỉnh giao") == len(FORM2_INDICATORS) - 1
+
+
+# DejaVu Sans's digits are 0.64 em wide, its comma and space narrower: a label is at most this wide, at 11 px.
+CHAR_W = 0.64 * 11
+VALUE_LABEL = re.compile(r'<text x="([\d.]+)" y="[\d.]+" font-size="11" fill="[^"]+" stroke="white"[^>]*>([^<]*)</text>')
+FULL_HEIGHT_LINE = re.compile(r'<line x1="([\d.]+)" y1="10" x2="\1" y2="\d+" stroke="(#555|#111111)"')
+
+
+def test_chart_labels_share_one_format_and_stay_clear_of_the_lines(inbox, out, tmp_path):
+    """Rates of 92 and 94 around a district value of about 93: each bar's label sits beside the dotted
+    line and the province's dashed one, never under them, and every label reads with one decimal."""
+    after = [92, 94, 92.8, 94, 92, 94, 92, 94, 92, 94, 92, 93.5, 92, 94]
+    for path, rate in zip(sorted(inbox.glob("*.xlsx")), after):
+        set_cells(path, "Biểu mẫu 2", {"E7": rate})
+    config = tmp_path / "cau-hinh.toml"
+    sample = Path(__file__).parent.parent / "consolidate" / "data" / "tuy-phuoc" / "report.toml"
+    config.write_text(sample.read_text(encoding="utf-8") + "\n[form2.targets]\nonline_submission = 93.9\n",
+                      encoding="utf-8")
+    run_cli("run", inbox, "--out", out, "--config", config)
+    html = page(out)
+
+    svg = charts(html[html.index('id="chi-tieu-1"'):html.index('id="chi-tieu-2"')])[0]
+    labels = [(float(x), text) for x, text in VALUE_LABEL.findall(svg)]
+    lines = [float(x) for x, _ in FULL_HEIGHT_LINE.findall(svg)]
+    assert len(labels) == 14 and len(lines) == 2  # the district value (dotted), the province target (dashed)
+    for x, text in labels:
+        assert not any(x - 1 <= line <= x + len(text) * CHAR_W + 1 for line in lines), (text, x, lines)
+    assert sorted({text for _, text in labels}) == ["92,0", "92,8", "93,5", "94,0"]
+    for svg in charts(html):
+        assert all(re.fullmatch(r"\d+,\d( \(lỗi\))?", text) for _, text in VALUE_LABEL.findall(svg))
+    assert "Chỉ tiêu UBND tỉnh giao: 93,9 %" in html
 
 
 def test_the_province_target_from_the_settings_and_a_weighted_mean_are_named(inbox, tmp_path):
@@ -124,7 +155,7 @@ def test_the_province_target_from_the_settings_and_a_weighted_mean_are_named(inb
     html = write_html_summary(result, tmp_path / PAGE).read_text(encoding="utf-8")
 
     first = html[html.index('id="chi-tieu-1"'):html.index('id="chi-tieu-2"')]
-    assert "Đường gạch: chỉ tiêu UBND tỉnh giao 95 % (cấu hình báo cáo)." in first
+    assert "Đường gạch: chỉ tiêu UBND tỉnh giao 95,0 % (cấu hình báo cáo)." in first
     dossiers = f"{sum(range(100, 114)):,}".replace(",", ".")
     assert f"Bình quân theo số hồ sơ của 14 đơn vị ({dossiers} hồ sơ)" in first
     second = html[html.index('id="chi-tieu-2"'):html.index('id="chi-tieu-3"')]

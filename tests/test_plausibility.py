@@ -20,8 +20,27 @@ def test_one_wild_figure_does_not_hide_itself():
     (warning,) = outliers(records, set())
     assert (warning.code, warning.severity, warning.unit) == ("outlier", "warning", "u8")
     assert warning.message == (
-        "Ô “Máy tính” ghi 60, khác xa các đơn vị khác (trung vị của 9 đơn vị là 5; chỉ số z hiệu chỉnh 37,1)."
+        "Ô “Máy tính” ghi 60, cao hơn hẳn mức các đơn vị khác thường nhập: 8 trong 9 đơn vị nhập từ 4 đến 6"
+        " (mức ở giữa là 5)."
     )
+
+
+def test_a_figure_far_below_the_others_is_said_in_plain_words_too():
+    """A clerk reads how far the figure is from what the others typed, not a statistic's name."""
+    computers = [40, 42, 45, 41, 43, 44, 40, 2, 42]
+    records = [rec(f"u{i}", v) for i, v in enumerate(computers)]
+    (warning,) = outliers(records, set())
+    assert warning.unit == "u7"
+    assert warning.message == (
+        "Ô “Máy tính” ghi 2, thấp hơn hẳn mức các đơn vị khác thường nhập: 8 trong 9 đơn vị nhập từ 40 đến 45"
+        " (mức ở giữa là 42).")
+
+
+def test_the_typical_range_is_written_the_vietnamese_way():
+    rates = [92.8, 93.5, 92.25, 94.1, 93.0, 92.5, 93.8, 12.5, 92.75]
+    (warning,) = outliers([rec(f"u{i}", v) for i, v in enumerate(rates)], set())
+    assert "ghi 12,5, thấp hơn hẳn" in warning.message
+    assert warning.message.endswith("9 đơn vị nhập từ 92,25 đến 94,1 (mức ở giữa là 92,8).")
 
 
 def test_a_figure_already_flagged_as_an_error_is_not_warned_about_again():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def test_rates_are_weighted_by_dossiers_where_every_unit_gave_them(tmp_path):
     ws = openpyxl.load_workbook(paths["workbook"], data_only=True)["Biểu mẫu 2"]
     assert ws["E7"].value == 95.0
     notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=12) for c in row if c.value)
-    assert "– Tỷ lệ nộp hồ sơ trực tuyến: (i) trung bình cộng (không trọng số) của 4 đơn vị; (ii-b) bình quân theo số hồ sơ của 4 đơn vị (1.000 hồ sơ)." in notes
+    assert "– Tỷ lệ nộp hồ sơ trực tuyến: (i) Kết quả trước khi chuyển giao: trung bình cộng (không trọng số) của 4 đơn vị; (ii) Kết quả sau khi chuyển giao: bình quân theo số hồ sơ của 4 đơn vị (1.000 hồ sơ)." in notes
 
 
 def test_the_province_weights_carry_up_from_the_districts_detail(districts):
@@ -190,6 +191,22 @@ def test_two_districts_and_their_province_end_to_end_with_units_files(tmp_path):
         d = openpyxl.load_workbook(inbox / name, data_only=True)["Biểu mẫu 1"]
         district_totals.append(next(r for r in d.iter_rows(min_row=7, values_only=True) if r[0] == "Tổng cộng")[2:10])
     assert list(total[2:10]) == [a + b for a, b in zip(*district_totals)]
+
+
+def test_the_terminal_names_a_missing_district_not_its_communes(districts, tmp_path):
+    """The province clerk reads who to chase: the district whose merged workbook did not come."""
+    from conftest import run_cli
+
+    units = write_units_csv(tmp_path / "don-vi-tinh.csv", province())
+    (districts / "tong-hop-huyen-mau.xlsx").unlink()
+
+    result = run_cli("run", districts, "--out", tmp_path / "tinh-out", "--units", units)
+    summary = run_cli("run", districts, "--out", tmp_path / "tinh-out", "--units", units, "--json").output
+
+    assert "Đơn vị đã báo cáo: 14/18." in result.output
+    assert "Chưa báo cáo: Huyện Mẫu." in result.output
+    assert not any(name in result.output for _, name, _ in MAU[1:])  # its communes ("Cấp huyện" is in both)
+    assert json.loads(summary)["units_missing"] == ["Huyện Mẫu"]
 
 
 def cells(path: Path) -> dict[str, list[list[object]]]:

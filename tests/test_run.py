@@ -102,8 +102,26 @@ def test_form2_is_the_unweighted_mean_with_a_note_and_a_detail_sheet(inbox, out)
     assert mean_after == pytest.approx(sum(values["Tỷ lệ nộp hồ sơ trực tuyến"]) / 14)
     assert ws.cell(7, 4).value is None  # no target was given
     notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=12) for c in row if c.value)
-    assert ("– Tỷ lệ nộp hồ sơ trực tuyến: (i) trung bình cộng (không trọng số) của 14 đơn vị; "
-            "(ii-b) trung bình cộng (không trọng số) của 14 đơn vị.") in notes
+    assert ("– Tỷ lệ nộp hồ sơ trực tuyến: (i) Kết quả trước khi chuyển giao: trung bình cộng (không trọng số)"
+            " của 14 đơn vị; (ii) Kết quả sau khi chuyển giao: trung bình cộng (không trọng số) của 14 đơn vị.") in notes
+
+
+def test_the_form2_note_names_each_column_with_words_its_header_shows(inbox, out, tmp_path):
+    """The note says how each column was computed; a clerk finds the column by the words the header shows."""
+    config = tmp_path / "cau-hinh.toml"
+    sample = Path(__file__).parent.parent / "consolidate" / "data" / "tuy-phuoc" / "report.toml"
+    config.write_text(sample.read_text(encoding="utf-8") + "\n[form2.targets]\nonline_submission = 90\n", encoding="utf-8")
+    run_cli("run", inbox, "--out", out, "--config", config)
+
+    wb = merged(out)
+    notes = [str(c.value) for row in wb["Biểu mẫu 2"].iter_rows(min_row=12) for c in row if c.value]
+    line = next(n for n in notes if n.startswith("– Tỷ lệ nộp hồ sơ trực tuyến: "))
+    named = [part.split(":")[0].strip() for part in line.split(": ", 1)[1].split("; ")]
+    headers = " ".join(str(c.value) for ws in (wb["Biểu mẫu 2"], wb["Chi tiết Biểu mẫu 2"])
+                       for row in ws.iter_rows(max_row=6) for c in row if c.value)
+    assert named == ["(i) Kết quả trước khi chuyển giao", "(ii) Chỉ tiêu UBND tỉnh giao", "(ii) Kết quả sau khi chuyển giao"]
+    assert all(label in headers for label in named), (named, headers)
+    assert "(ii-a)" not in " ".join(notes) and "(ii-b)" not in " ".join(notes)
 
 
 def test_a_rate_of_120_and_a_count_of_minus_one_are_caught(inbox, out):
@@ -127,7 +145,8 @@ def test_a_rate_of_120_and_a_count_of_minus_one_are_caught(inbox, out):
               if r[1] == "Xã Phước Hiệp" and r[2] == "Tỷ lệ thanh toán trực tuyến"]
     assert detail[0][5] == "120"  # as typed, as text
     notes = " ".join(str(c.value) for row in wb["Biểu mẫu 2"].iter_rows(min_row=12) for c in row if c.value)
-    assert "– Tỷ lệ thanh toán trực tuyến: (i) trung bình cộng (không trọng số) của 14 đơn vị; (ii-b) trung bình cộng (không trọng số) của 13 đơn vị." in notes
+    assert ("– Tỷ lệ thanh toán trực tuyến: (i) Kết quả trước khi chuyển giao: trung bình cộng (không trọng số) của"
+            " 14 đơn vị; (ii) Kết quả sau khi chuyển giao: trung bình cộng (không trọng số) của 13 đơn vị.") in notes
 
 
 @pytest.mark.parametrize(

@@ -160,7 +160,7 @@ def test_rates_in_error_are_left_out_of_the_means_and_shown_as_typed_in_the_deta
     ws = wb["Biểu mẫu 2"]
     assert ws["E8"].value == pytest.approx(sum(valid) / 12)
     notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=12) for c in row if c.value)
-    assert "– Tỷ lệ thanh toán trực tuyến: (i) trung bình cộng (không trọng số) của 14 đơn vị; (ii-b) trung bình cộng (không trọng số) của 12 đơn vị." in notes
+    assert "– Tỷ lệ thanh toán trực tuyến: (i) Kết quả trước khi chuyển giao: trung bình cộng (không trọng số) của 14 đơn vị; (ii) Kết quả sau khi chuyển giao: trung bình cộng (không trọng số) của 12 đơn vị." in notes
 
 
 def _decimals_shown(number_format: str) -> int:

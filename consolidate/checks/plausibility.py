@@ -66,9 +66,14 @@ def outliers(records: list[Record], flagged: set) -> list[P.Problem]:
             if mad == 0:
                 continue
             scores = 0.6745 * (values - median) / mad  # a country's column at once, not a loop per unit
-        for i in np.flatnonzero(np.abs(scores) > Z_LIMIT):
-            found.append(P.Outlier(**_where(recs[i]), median=format_number(median), units=len(recs),
-                                   z=format_number(round(float(scores[i]), 1))))
+        far = np.abs(scores) > Z_LIMIT
+        if not far.any():
+            continue
+        usual = values[~far]  # what the units the rule leaves alone typed: at least half of them
+        for i in np.flatnonzero(far):
+            found.append(P.Outlier(**_where(recs[i]), higher=bool(values[i] > median), units=len(recs),
+                                   typical=len(usual), low=format_number(float(usual.min())),
+                                   high=format_number(float(usual.max())), median=format_number(median)))
     return found
 
 

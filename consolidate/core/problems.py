@@ -1,7 +1,9 @@
 """The catalogue of problems: one class per kind, a stable code, a Vietnamese message.
 
-The error log, the CSV twin, the terminal and the tests all read these
-classes, so a problem is described in exactly one place.
+The error log, the CSV twin, the terminal, the feedback copies and the tests all
+read these classes, so a problem is described in exactly one place. Its fix is
+told twice where the readers differ: ``hint`` to the district clerk who runs the
+tool, ``unit_hint`` to the unit that filled the file (feedback copy, ``check``).
 
 Longer than ~400 lines on purpose: it is a catalogue (~50 small classes, each a
 code, a message and a fix), read as one list; tests/test_catalogue.py checks it whole.
@@ -24,7 +26,10 @@ class Problem:
     severity: ClassVar[str] = ERROR
     title: ClassVar[str]
     template: ClassVar[str]
-    hint: ClassVar[str] = ""
+    hint: ClassVar[str] = ""  # what the district clerk does: the log, the HTML page, the run's terminal
+    # What the unit that filled the file does, in its own file: its feedback copy and ``check``.
+    # Empty when the clerk's hint already fits the unit (it names only the unit's own file).
+    unit_hint: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -50,10 +55,16 @@ class Problem:
         return self.hint.format(**self.params)
 
     @property
+    def unit_how_to_fix(self) -> str:
+        """The fix told to the unit: it cannot edit the district's units list or ask itself to resend."""
+        return (self.unit_hint or self.hint).format(**self.params)
+
+    @property
     def severity_label(self) -> str:
         return SEVERITY_LABELS[self.severity]
 
-    def as_row(self) -> dict[str, str]:
+    def as_row(self, for_unit: bool = False) -> dict[str, str]:
+        """Plain data for the log and ``--json``; ``for_unit`` gives the unit's hint (``check``)."""
         return {
             "file": self.file,
             "sheet": self.sheet,
@@ -62,7 +73,7 @@ class Problem:
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
-            "hint": self.how_to_fix,
+            "hint": self.unit_how_to_fix if for_unit else self.how_to_fix,
         }
 
     def __repr__(self) -> str:
@@ -89,6 +100,8 @@ class FileSkipped(Problem):
     title = "Tệp được bỏ qua (tệp tạm, tệp ẩn, bản phản hồi hoặc nhật ký của huyện)"
     template = "Bỏ qua {what} “{name}”."
     hint = "Không cần làm gì; nếu đây là báo cáo thật, đổi tên tệp (hoặc chuyển ra khỏi thư mục “phan-hoi”) rồi chạy lại."
+    unit_hint = ("Không cần làm gì; hãy kiểm tra chính tệp báo cáo. Nếu đây là báo cáo thật, đổi tên tệp "
+                 "(bỏ dấu “.” hoặc “~$” ở đầu tên) rồi kiểm tra lại.")
 
 
 @_register
@@ -98,6 +111,7 @@ class FileNotSpreadsheet(Problem):
     title = "Tệp không phải bảng tính"
     template = "Tệp “{name}” ({kind}) không phải bảng tính nên không được đọc."
     hint = "Nếu đây là báo cáo của một đơn vị, đề nghị đơn vị gửi lại bằng tệp Excel theo mẫu."
+    unit_hint = "Gửi lại báo cáo bằng tệp Excel lập từ tệp mẫu."
 
 
 @_register
@@ -106,6 +120,7 @@ class FileUnreadable(Problem):
     title = "Không mở được tệp"
     template = "Không mở được tệp như một bảng tính ({reason})."
     hint = "Mở thử tệp bằng Excel; nếu tệp hỏng, đề nghị đơn vị lưu lại theo mẫu và gửi lại."
+    unit_hint = "Mở thử tệp bằng Excel; nếu tệp hỏng, lưu lại báo cáo theo tệp mẫu rồi gửi lại."
 
 
 @_register
@@ -114,6 +129,7 @@ class FileUnsafe(Problem):
     title = "Tệp có thể gây hại"
     template = "Tệp bị từ chối vì {reason}."
     hint = "Không mở tệp này; đề nghị đơn vị lưu lại báo cáo từ Excel theo mẫu và gửi lại."
+    unit_hint = "Lưu lại báo cáo từ Excel theo tệp mẫu rồi gửi lại."
 
 
 @_register
@@ -122,6 +138,7 @@ class FileChanged(Problem):
     title = "Tệp thay đổi trong lúc chạy"
     template = "Tệp đã bị thay đổi hoặc thay thế sau khi được kiểm tra; không gửi bản phản hồi cho tệp này."
     hint = "Chạy lại để kiểm tra tệp mới."
+    unit_hint = "Lưu và đóng tệp trong Excel rồi kiểm tra lại."
 
 
 @_register
@@ -130,6 +147,7 @@ class FileEncrypted(Problem):
     title = "Tệp có mật khẩu"
     template = "Tệp được đặt mật khẩu nên không đọc được."
     hint = "Đề nghị đơn vị gỡ mật khẩu (Tệp → Thông tin → Bảo vệ sổ làm việc) rồi gửi lại."
+    unit_hint = "Gỡ mật khẩu của tệp (Tệp → Thông tin → Bảo vệ sổ làm việc), lưu lại rồi gửi lại."
 
 
 @_register
@@ -189,6 +207,7 @@ class UnitAmbiguous(Problem):
     title = "Tên đơn vị trùng ở nhiều huyện"
     template = "Tên “{name}” có ở nhiều huyện ({where}) nên không biết là đơn vị nào; số liệu của dòng này không được tổng hợp."
     hint = "Ghi rõ đơn vị thuộc huyện nào (dùng tệp mẫu của đúng huyện), hoặc gửi kèm báo cáo của các đơn vị khác cùng huyện."
+    unit_hint = "Dùng tệp mẫu do huyện mình gửi và ghi tên đơn vị đúng như trong tệp mẫu."
 
 
 @_register
@@ -206,6 +225,7 @@ class FileNameUndecodable(Problem):
     title = "Tên tệp có ký tự lạ"
     template = "Tên tệp có ký tự không đọc được (không phải Unicode), hiển thị là “{name}”; tệp vẫn được đọc."
     hint = "Đổi tên tệp bằng chữ tiếng Việt có dấu gõ Unicode hoặc chữ không dấu, rồi chạy lại."
+    unit_hint = "Đổi tên tệp bằng chữ tiếng Việt có dấu gõ Unicode hoặc chữ không dấu, rồi gửi lại."
 
 
 @_register
@@ -214,6 +234,7 @@ class FileLinkOutside(Problem):
     title = "Lối tắt trỏ ra ngoài thư mục báo cáo"
     template = "“{name}” là liên kết trỏ ra ngoài thư mục báo cáo nhận về nên không được đọc."
     hint = "Chép chính tệp báo cáo (không phải lối tắt) vào thư mục báo cáo nhận về rồi chạy lại."
+    unit_hint = "Gửi chính tệp báo cáo, không gửi lối tắt tới tệp."
 
 
 @_register
@@ -222,6 +243,7 @@ class FileLinkBroken(Problem):
     title = "Lối tắt hỏng"
     template = "“{name}” là liên kết tới một tệp không còn tồn tại nên không được đọc."
     hint = "Xóa lối tắt này; nếu đây là báo cáo thật, chép chính tệp báo cáo vào thư mục rồi chạy lại."
+    unit_hint = "Gửi chính tệp báo cáo, không gửi lối tắt tới tệp."
 
 
 @_register
@@ -230,6 +252,7 @@ class FolderUnreadable(Problem):
     title = "Không mở được thư mục con"
     template = "Không mở được thư mục “{name}” ({reason}); các tệp trong đó không được đọc."
     hint = "Kiểm tra quyền truy cập thư mục (chuột phải → Properties → Security) rồi chạy lại."
+    unit_hint = "Gửi riêng từng tệp báo cáo, không gửi cả thư mục."
 
 
 @_register
@@ -248,6 +271,7 @@ class FeedbackNotWritten(Problem):
     title = "Không tạo được bản phản hồi"
     template = "Không tạo được bản phản hồi cho tệp này ({reason}); các lỗi của tệp vẫn có trong nhật ký."
     hint = "Đổi tên tệp cho ngắn hơn hoặc chọn thư mục kết quả (--out) có đường dẫn ngắn hơn, rồi chạy lại."
+    unit_hint = "Không cần làm gì với tệp này; huyện vẫn ghi nhận các lỗi của tệp."
 
 
 @_register
@@ -268,6 +292,7 @@ class UnitNameMissing(Problem):
     title = "Thiếu tên đơn vị"
     template = "Dòng số liệu không ghi tên đơn vị (cột “Bộ phận Một cửa”)."
     hint = "Ghi tên đơn vị đúng như trong danh sách đơn vị báo cáo."
+    unit_hint = "Ghi tên đơn vị mình vào cột “Bộ phận Một cửa”, đúng như tên trong tệp mẫu huyện gửi."
 
 
 @_register
@@ -276,6 +301,7 @@ class UnitUnknown(Problem):
     title = "Đơn vị không có trong danh sách"
     template = "Đơn vị “{name}” không có trong danh sách đơn vị báo cáo{suggestion}; số liệu của dòng này không được tổng hợp."
     hint = "Sửa tên đơn vị cho đúng danh sách, hoặc bổ sung đơn vị vào danh sách đơn vị báo cáo."
+    unit_hint = "Sửa tên đơn vị cho đúng tên chính thức của đơn vị mình (như trong tệp mẫu huyện gửi); nếu tên đã đúng, báo cho huyện biết."
 
 
 @_register
@@ -284,6 +310,7 @@ class UnitNotReported(Problem):
     title = "Đơn vị chưa báo cáo"
     template = "Chưa nhận được báo cáo của {name}."
     hint = "Liên hệ đơn vị để nhận báo cáo rồi chạy lại."
+    unit_hint = "Gửi báo cáo của {name} cho cấp trên."
 
 
 @_register
@@ -293,6 +320,7 @@ class UnitNameInterpreted(Problem):
     title = "Tên đơn vị được hiểu theo danh sách"
     template = "Tên đơn vị “{typed}” được hiểu là “{name}”."
     hint = "Không cần làm gì; lần sau nên ghi đúng tên như trong danh sách đơn vị."
+    unit_hint = "Không cần làm gì; lần sau nên ghi đúng tên “{name}”."
 
 
 @_register
@@ -301,6 +329,7 @@ class GroupNotReported(Problem):
     title = "Cả huyện chưa gửi báo cáo"
     template = "Chưa nhận được báo cáo tổng hợp của {name} (không có số liệu của đơn vị nào thuộc {name})."
     hint = "Liên hệ {name} để nhận báo cáo tổng hợp rồi chạy lại."
+    unit_hint = "Gửi báo cáo tổng hợp của {name} lên tỉnh."
 
 
 @_register
@@ -310,6 +339,7 @@ class UpstreamErrors(Problem):
     title = "Báo cáo cấp dưới còn lỗi"
     template = "Báo cáo tổng hợp này còn {count} lỗi trong trang “Nhật ký lỗi” của cấp dưới."
     hint = "Xem trang “Nhật ký lỗi” trong tệp; đề nghị cấp dưới sửa và gửi lại nếu cần."
+    unit_hint = "Xem trang “Nhật ký lỗi” trong tệp; sửa các lỗi (hoặc đề nghị xã, thị trấn có lỗi gửi lại) rồi gửi lại báo cáo tổng hợp."
 
 
 @_register
@@ -319,6 +349,7 @@ class Superseded(Problem):
     title = "Báo cáo được thay bằng bản mới hơn"
     template = "{name} gửi nhiều tệp; dùng tệp mới hơn “{used}” ({why}), bỏ tệp “{file_name}”."
     hint = "Kiểm tra lại đúng tệp cần dùng; xóa tệp cũ khỏi thư mục nếu không cần."
+    unit_hint = "Không cần làm gì nếu tệp “{used}” là bản đúng; nếu không, gửi lại bản đúng."
 
 
 @_register
@@ -328,6 +359,7 @@ class DuplicateFile(Problem):
     title = "Tệp trùng"
     template = "{name} gửi hai tệp có cùng số liệu; dùng “{used}”, bỏ “{file_name}”."
     hint = "Không cần làm gì; có thể xóa tệp trùng khỏi thư mục."
+    unit_hint = "Không cần làm gì."
 
 
 @_register
@@ -336,6 +368,7 @@ class ResubmissionConflict(Problem):
     title = "Hai tệp khác nhau của cùng đơn vị"
     template = "{name} gửi hai tệp có số liệu khác nhau, “{file_name}” và “{other}”, mà không biết tệp nào mới hơn; chưa tổng hợp tệp nào."
     hint = "Hỏi đơn vị tệp nào đúng, xóa tệp kia khỏi thư mục (hoặc đặt tên tệp mới có “_v2”) rồi chạy lại."
+    unit_hint = "Báo cho huyện biết tệp nào đúng, hoặc gửi lại bản đúng với tên tệp mới có thêm “_v2”."
 
 
 @_register
@@ -344,6 +377,7 @@ class PeriodMismatch(Problem):
     title = "Khác kỳ báo cáo"
     template = "Tiêu đề cột ghi kỳ “{found}”, khác kỳ của báo cáo này “{expected}”; tệp không được tổng hợp."
     hint = "Đề nghị đơn vị dùng mẫu của kỳ báo cáo này và gửi lại."
+    unit_hint = "Dùng tệp mẫu của kỳ báo cáo này, nhập lại số liệu rồi gửi lại."
 
 
 @_register
@@ -440,6 +474,7 @@ class ValueAmbiguous(Problem):
     title = "Số có hai cách hiểu"
     template = "Ô “{label}” ghi “{raw}”: có thể là {value} hoặc {alternative}; đã hiểu là {value}."
     hint = "Kiểm tra lại với đơn vị; nhập số không có dấu phân cách hàng nghìn."
+    unit_hint = "Nhập lại số này không có dấu phân cách hàng nghìn (ví dụ 1234; số thập phân dùng dấu phẩy, ví dụ 12,5)."
 
 
 @_register
@@ -449,6 +484,7 @@ class BelowTarget(Problem):
     title = "Thấp hơn chỉ tiêu"
     template = "Ô “{label}” ghi {value}, thấp hơn chỉ tiêu tỉnh giao {target}."
     hint = "Không phải lỗi số liệu; đơn vị cần có giải pháp để đạt chỉ tiêu."
+    unit_hint = "Không phải lỗi số liệu, không cần sửa ô này; cần có giải pháp để đạt chỉ tiêu trong kỳ tới."
 
 
 @_register
@@ -456,8 +492,17 @@ class Outlier(Problem):
     code = "outlier"
     severity = WARNING
     title = "Khác xa các đơn vị khác"
-    template = "Ô “{label}” ghi {value}, khác xa các đơn vị khác (trung vị của {units} đơn vị là {median}; chỉ số z hiệu chỉnh {z})."
+    template = ("Ô “{label}” ghi {value}, {how} mức các đơn vị khác thường nhập: {typical} trong {units} đơn vị "
+                "nhập từ {low} đến {high} (mức ở giữa là {median}).")
     hint = "Kiểm tra lại với đơn vị xem số liệu có đúng không; nếu đúng thì không cần sửa."
+    unit_hint = "Xem lại số liệu trong ô này; nếu đúng thì không cần sửa."
+    HOW = {True: "cao hơn hẳn", False: "thấp hơn hẳn"}
+
+    def __init__(self, *, higher: bool | None = None, **params: object) -> None:
+        """``higher``: whether the figure lies above the others' (the rule itself is two-sided)."""
+        if higher is not None:
+            params["how"] = self.HOW[higher]
+        super().__init__(**params)
 
 
 @_register
@@ -467,6 +512,7 @@ class ChangedSincePrevious(Problem):
     title = "Thay đổi lớn so với kỳ trước"
     template = "Ô “{label}” ghi {value}, kỳ báo cáo trước là {previous}."
     hint = "Kiểm tra lại với đơn vị xem thay đổi này có đúng không; nếu đúng thì không cần sửa."
+    unit_hint = "Xem lại số liệu trong ô này so với kỳ trước; nếu đúng thì không cần sửa."
 
 
 @_register

@@ -14,9 +14,9 @@ TARGET = "#111111"
 
 
 def number(value: float) -> str:
-    """97.8 → '97,8'; 100.0 → '100' (Vietnamese decimal comma)."""
-    text = f"{value:.1f}"
-    return (text[:-2] if text.endswith(".0") else text).replace(".", ",")
+    """97.8 → '97,8'; 92.0 → '92,0' (Vietnamese decimal comma): one decimal for every rate of a chart,
+    its labels, legend, caption and table, so "92" never stands beside "92,8"."""
+    return f"{value:.1f}".replace(".", ",")
 
 
 @dataclass
@@ -85,6 +85,19 @@ def _f(x: float) -> str:
     return f"{x:.1f}"
 
 
+LABEL_CHAR_W = 7.0  # px per character at font-size 11: DejaVu Sans's digits (0.64 em), the widest of a label
+LABEL_GAP = 5  # px between a label and what it must not touch
+
+
+def label_x(start: float, text: str, lines: list[float]) -> float:
+    """Where a label beside a bar begins: at ``start``, or just past a full-height line (the district
+    value, the province target) that would otherwise run through its text."""
+    for line in sorted(lines):
+        if start - LABEL_GAP / 2 <= line <= start + len(text) * LABEL_CHAR_W + LABEL_GAP / 2:
+            start = line + LABEL_GAP
+    return start
+
+
 def chart_svg(bars: list[Bar], mean: float | None, mean_label: str = "Trung bình các đơn vị",
               province: float | None = None, title: str = "") -> str:
     """A horizontal bar chart of the 'after' rates as inline SVG: the province target as a dashed
@@ -100,6 +113,7 @@ def chart_svg(bars: list[Bar], mean: float | None, mean_label: str = "Trung bìn
     def x(v: float) -> float:
         return LABEL_W + max(v, 0) * scale
 
+    lines = [x(v) for v in (mean, province) if v is not None]  # drawn top to bottom, across every row
     plot_h = ROW * len(bars)
     axis_y = TOP + plot_h
     out = []
@@ -114,7 +128,8 @@ def chart_svg(bars: list[Bar], mean: float | None, mean_label: str = "Trung bìn
         mid = y + ROW / 2
         out.append(f'<text x="{LABEL_W - 6}" y="{_f(mid + 4)}" text-anchor="end" font-size="12">{_esc(b.unit)}</text>')
         if b.value is None:
-            out.append(f'<text x="{LABEL_W + 4}" y="{_f(mid + 4)}" font-size="11" font-style="italic" fill="#777">'
+            out.append(f'<text x="{_f(label_x(LABEL_W + 4, b.note, lines))}" y="{_f(mid + 4)}" font-size="11" '
+                       'font-style="italic" fill="#777">'
                        f"{_esc(b.note)}</text>")
             continue
         color = BAR_ERROR if b.error else BAR
@@ -123,8 +138,8 @@ def chart_svg(bars: list[Bar], mean: float | None, mean_label: str = "Trung bìn
         if b.target is not None:
             out.append(f'<line x1="{_f(x(b.target))}" y1="{_f(y + 3)}" x2="{_f(x(b.target))}" y2="{_f(y + ROW - 3)}" '
                        f'stroke="{TARGET}" stroke-width="2.5"/>')
-        label_x = x(max(b.value, b.target or 0)) + 5
-        out.append(f'<text x="{_f(label_x)}" y="{_f(mid + 4)}" font-size="11" fill="{BAR_ERROR if b.error else "#222"}" '
+        at = label_x(x(max(b.value, b.target or 0)) + LABEL_GAP, b.note, lines)
+        out.append(f'<text x="{_f(at)}" y="{_f(mid + 4)}" font-size="11" fill="{BAR_ERROR if b.error else "#222"}" '
                    f'{HALO}>{_esc(b.note)}</text>')
     legend = []
     if province is not None:

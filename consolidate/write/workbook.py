@@ -272,10 +272,8 @@ def _form2(wb, fmt: Formats, result: RunResult) -> None:
         *s.form2_notes,
         "Cách tổng hợp (không tính các ô bỏ trống hoặc có lỗi):",
         *(f"– {ind.label}: " + "; ".join(
-            f"{short} {how}" for short, how in (
-                ("(i)", _method(c.form2_means[ind.key]["before"])),
-                ("(ii-a)", _method(c.form2_means[ind.key]["target"])),
-                ("(ii-b)", _method(c.form2_means[ind.key]["after"])),
+            f"{RATE_SHORT[rate]}: {how}" for rate, how in (
+                (rate, _method(c.form2_means[ind.key][rate])) for rate in RATES  # named as the header names them
             ) if how
         ) + "." for ind in FORM2_INDICATORS),
         f"Số liệu từng đơn vị: xem trang “{DETAIL_SHEET}”.",

@@ -62,7 +62,7 @@ def text(value: str) -> str:
 
 
 def comment_text(problems: list[P.Problem]) -> str:
-    return "\n\n".join(f"{p.message}\nCách sửa: {p.how_to_fix}" for p in problems)
+    return "\n\n".join(f"{p.message}\nCách sửa: {p.unit_how_to_fix}" for p in problems)
 
 
 UNIT_NOTE_LINE = "— Ghi chú có sẵn của đơn vị ({author}) —"
