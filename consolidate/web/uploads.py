@@ -132,7 +132,7 @@ def _suffix(kind: str, browser_name: str) -> str:
 
 def _reserve(place: Place, code: str, suffix: str) -> str:
     """A name free in the inbox and among the uploads being checked: code and UTC time, " (2)"… within a second."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = utc_stamp()
     with place._names_lock:
         n = 1
         while True:
@@ -141,6 +141,11 @@ def _reserve(place: Place, code: str, suffix: str) -> str:
                 place._reserved.add(name)
                 return name
             n += 1
+
+
+def utc_stamp() -> str:
+    """The time in an upload's name, UTC to the second: the names of one unit sort as they were sent."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _save(inbox: Path, name: str, data: bytes) -> None:
