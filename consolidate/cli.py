@@ -314,6 +314,9 @@ def serve(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
     if is_open_to_network(host):
         click.secho("Cảnh báo: máy chủ mở cho cả mạng cơ quan. Ai có đường liên kết cũng dùng được nó: "
                     "chỉ gửi mỗi đường liên kết cho đúng đơn vị, không đăng lên nhóm chung.", fg="yellow", err=True)
+        if base_url is None:
+            click.secho(f"Các đường liên kết đang bắt đầu bằng {opened.base_url}, máy khác không mở được: chạy lại với "
+                        f"--base-url http://<địa chỉ IP của máy này>:{port}.", fg="yellow", err=True)
     click.echo(f"Đang nhận báo cáo vào {inbox}, kết quả ghi vào {out}.")
     click.echo(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")
     click.echo(f"Đường liên kết của từng đơn vị: {opened.links}")

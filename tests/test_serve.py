@@ -76,6 +76,9 @@ def test_the_browsers_file_name_is_only_shown_never_used_as_a_path(district, tmp
     assert not list(tmp_path.rglob("ngoai-hop-thu.xlsx"))
     (saved,) = district.inbox.iterdir()
     assert saved.name.startswith("x-phuoc-an-")
+    shown = upload(client, link, district.own_file("x-phuoc-an").read_bytes(), "<script>alert(1)</script>.xlsx")
+    assert "<script>alert(1)" not in shown.get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.xlsx" in shown.get_data(as_text=True)
 
 
 def test_earlier_uploads_are_kept_and_the_newest_wins_as_resubmissions_do(district):
@@ -308,3 +311,43 @@ def test_no_token_reaches_the_servers_log(district, caplog, monkeypatch):
     assert answer.status_code == 500
     assert "/don-vi/…" in caplog.text and "/van-thu/…/tai/log" in caplog.text
     assert token not in caplog.text and clerk_token not in caplog.text
+
+
+class StoppedByCtrlC:
+    """A server that the clerk stops with Ctrl+C as soon as it runs."""
+
+    closed = False
+
+    def run(self) -> None:
+        raise KeyboardInterrupt
+
+    def close(self) -> None:
+        StoppedByCtrlC.closed = True
+
+
+def test_serve_on_the_office_network_warns_prints_the_clerks_link_and_stops_on_ctrl_c(tmp_path, monkeypatch):
+    inbox, out = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    monkeypatch.setattr("consolidate.web.server.make_server", lambda place, host, port: StoppedByCtrlC())
+
+    result = run_cli("serve", inbox, "--out", out, "--host", "0.0.0.0")
+
+    assert result.exit_code == 0, result.output
+    assert "Cảnh báo: máy chủ mở cho cả mạng cơ quan. Ai có đường liên kết cũng dùng được nó" in result.output
+    assert "chạy lại với --base-url http://<địa chỉ IP của máy này>:8765" in result.output
+    assert "Trang của văn thư (không gửi cho ai): http://127.0.0.1:8765/van-thu/" in result.output
+    assert f"Đường liên kết của từng đơn vị: {out / LINKS_NAME}" in result.output
+    assert "Đã dừng máy chủ" in result.output and StoppedByCtrlC.closed
+    assert "/don-vi/" not in result.output
+
+
+def test_serve_on_this_pc_only_gives_no_warning_and_uses_the_base_url(tmp_path, monkeypatch):
+    inbox, out = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    monkeypatch.setattr("consolidate.web.server.make_server", lambda place, host, port: StoppedByCtrlC())
+
+    result = run_cli("serve", inbox, "--out", out, "--port", "9000", "--base-url", "http://192.168.1.10:9000/")
+
+    assert "Cảnh báo" not in result.output
+    assert "http://192.168.1.10:9000/van-thu/" in result.output
+    assert "http://192.168.1.10:9000/don-vi/" in (out / LINKS_NAME).read_text(encoding="utf-8-sig")

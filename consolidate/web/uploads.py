@@ -104,7 +104,10 @@ def receive(place: Place, unit: Unit, data: bytes, browser_name: str) -> Receive
                             problems=found)
         sub.checked_bytes = data
         copy = place.feedback_dir / name
-        made = app.feedback_copy(sub, found, copy)
+        try:
+            made = app.feedback_copy(sub, found, copy)
+        except OSError:  # a full disk, a run sweeping --out at that moment: the upload itself still counts
+            made = False
         _save(place.inbox, name, data)
         received = Received(shown, saved=name, problems=found, feedback=name if made else "")
         place.state.add_upload(unit.code, {
