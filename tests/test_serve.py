@@ -7,6 +7,7 @@ import dataclasses
 import io
 import logging
 import os
+import threading
 import zipfile
 
 import openpyxl
@@ -254,7 +255,6 @@ def test_the_clerks_page_shows_completeness_runs_the_job_and_offers_the_outputs(
     assert "Chưa báo cáo" in hiep_row
 
     started = client.post(f"{clerk}/tong-hop", data={"ma_xac_nhan": form_token(html)})
-    district.opened.place.state  # noqa: B018 - the state is untouched by a run
     consolidation = client.application.extensions["consolidate"]["consolidation"]
     consolidation.wait(120)
 
@@ -269,6 +269,33 @@ def test_the_clerks_page_shows_completeness_runs_the_job_and_offers_the_outputs(
     with zipfile.ZipFile(io.BytesIO(client.get(f"{clerk}/tai/feedback").data)) as zf:
         assert [n for n in zf.namelist() if n.startswith("x-phuoc-son-")]
     assert (district.out / LINKS_NAME).exists() and (district.out / STATE_NAME).exists()  # a run deletes neither
+
+
+def test_one_consolidation_at_a_time_and_uploads_go_on_while_it_runs(district, monkeypatch):
+    client, links = client_of(district), district.links()
+    release, running = threading.Event(), threading.Event()
+    real_run = app.run
+
+    def slow_run(*args, **kwargs):
+        if threading.current_thread().name == "consolidate-run":  # the button's run waits until released
+            running.set()
+            assert release.wait(60)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(app, "run", slow_run)
+    token = form_token(client.get(district.clerk).get_data(as_text=True))
+    first = client.post(f"{district.clerk}/tong-hop", data={"ma_xac_nhan": token})
+    assert running.wait(30)
+    second = client.post(f"{district.clerk}/tong-hop", data={"ma_xac_nhan": token})
+    during = upload(client, links["x-phuoc-an"], district.own_file("x-phuoc-an").read_bytes(), "an.xlsx")
+    page = text_of(client.get(second.headers["Location"]))
+    release.set()
+    client.application.extensions["consolidate"]["consolidation"].wait(120)
+
+    assert first.headers["Location"].endswith("bat-dau=1") and second.headers["Location"].endswith("bat-dau=0")
+    assert "Đang có một lần tổng hợp chạy; chờ lần đó xong." in page and "Đang tổng hợp" in page
+    assert during.status_code == 200 and len(list(district.inbox.iterdir())) == 1
+    assert "Đã tổng hợp xong lúc" in text_of(client.get(district.clerk))
 
 
 def test_the_run_button_needs_the_pages_token(district):
