@@ -278,15 +278,23 @@ def init(folder: Path, level: str, force: bool) -> None:
     click.echo("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))
 
 
+def _port(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A TCP port, said in Vietnamese when it is not one (click's own range message is English)."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueRefused(f"“{value}” không phải một cổng: ghi một số từ 1 đến 65535, ví dụ 8765")
+    return int(text)
+
+
 @main.command(short_help="Mở trang web để các đơn vị gửi báo cáo qua trình duyệt.")
 @click.argument("inbox", type=VietnamesePath(folder=True), metavar=FOLDER)
 @click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
               default=Path("outbox"), help="Thư mục ghi kết quả, đường liên kết và trạng thái máy chủ (mặc định: outbox).")
 @_settings_options
-@click.option("--host", default="127.0.0.1", show_default=True, metavar="ĐỊA_CHỈ",
-              help="Địa chỉ lắng nghe; 0.0.0.0 để các máy trong mạng cơ quan truy cập được.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), metavar="CỔNG",
-              help="Cổng lắng nghe.")
+@click.option("--host", default="127.0.0.1", metavar="ĐỊA_CHỈ",
+              help="Địa chỉ lắng nghe (mặc định: 127.0.0.1, chỉ máy này); 0.0.0.0 để các máy trong mạng cơ quan truy cập được.")
+@click.option("--port", default="8765", callback=_port, metavar="CỔNG",
+              help="Cổng lắng nghe (mặc định: 8765).")
 @click.option("--base-url", metavar="URL",
               help="Phần đầu của các đường liên kết gửi cho đơn vị, ví dụ http://192.168.1.10:8765 (mặc định: theo địa chỉ và cổng).")
 def serve(inbox: Path, out: Path, units_file: Path | None, config_file: Path | None, host: str, port: int,
