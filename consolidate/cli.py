@@ -344,8 +344,9 @@ def serve(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
 @_settings_options
 @click.option("--base-url", metavar="URL", help="Phần đầu của các đường liên kết (mặc định: như lần chạy serve gần nhất).")
 @click.option("--renew", "renew", metavar="MÃ", help="Cấp đường liên kết mới cho đơn vị có mã này; đường liên kết cũ hết dùng được.")
+@click.option("--renew-clerk", is_flag=True, help="Cấp đường liên kết mới cho trang của văn thư; đường cũ hết dùng được.")
 def links(inbox: Path, out: Path, units_file: Path | None, config_file: Path | None, base_url: str | None,
-          renew: str | None) -> None:
+          renew: str | None, renew_clerk: bool) -> None:
     """Ghi lại tệp lien-ket-don-vi.csv (mã, tên, đường liên kết của từng đơn vị) trong thư mục kết quả.
 
     \b
@@ -364,8 +365,12 @@ def links(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
         if renew not in codes:
             raise CommandRefused(f"Không có đơn vị báo cáo nào mã “{renew}” (xem cột code của tệp lien-ket-don-vi.csv).")
         ServerState(out).renew(renew)
+    if renew_clerk:
+        ServerState(out).renew_clerk()
     opened = open_inbox(inbox, out, registry, settings, base_url)
     if renew is not None:
         click.echo(f"Đã cấp đường liên kết mới cho {codes[renew].name}; đường liên kết cũ không còn dùng được.")
+    if renew_clerk:
+        click.echo("Đã cấp đường liên kết mới cho trang của văn thư; đường liên kết cũ không còn dùng được.")
     click.echo(f"Đã ghi đường liên kết của các đơn vị vào {opened.links}")
     click.echo(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")

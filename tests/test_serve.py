@@ -149,6 +149,9 @@ def test_a_file_over_the_limit_gets_413_with_nothing_saved(tmp_path):
 
     assert answer.status_code == 413
     assert "Tệp gửi lên lớn hơn giới hạn 0,5 MB; chưa lưu gì." in text_of(answer)
+    just_over = upload(client, link, b"PK\x03\x04" + os.urandom((1 << 19) - 3), "vua-qua.xlsx")  # the form fits, the file not
+    assert just_over.status_code == 413
+    assert "Tệp gửi lên lớn hơn giới hạn 0,5 MB; chưa lưu gì." in text_of(just_over)
     assert list(district.inbox.iterdir()) == []
 
 
@@ -194,6 +197,17 @@ def test_a_wrong_or_revoked_link_is_404_and_the_new_one_works(district):
     assert upload(client, old, district.own_file("x-phuoc-son").read_bytes(), "a.xlsx",
                   token="x").status_code == 404
     assert list(district.inbox.iterdir()) == []
+
+
+def test_the_clerks_link_can_be_renewed_and_the_old_one_stops_working(district):
+    client, old = client_of(district), district.clerk
+
+    renewed = run_cli("links", district.inbox, "--out", district.out, "--renew-clerk")
+
+    new = renewed.output.split("Trang của văn thư (không gửi cho ai): ")[1].split()[0].removeprefix(district.opened.base_url)
+    assert renewed.exit_code == 0 and "Đã cấp đường liên kết mới cho trang của văn thư" in renewed.output
+    assert client.get(old).status_code == 404 and client.get(new).status_code == 200
+    assert client.get(district.links()["x-phuoc-son"]).status_code == 200  # the units' links are unchanged
 
 
 def test_a_unit_sees_only_its_own_submission(district):
@@ -331,6 +345,8 @@ def test_no_token_reaches_the_servers_log(district, caplog, monkeypatch):
         raise RuntimeError(f"failed on /don-vi/{token}")
 
     monkeypatch.setattr("consolidate.web.pages.receive", broken)
+    for name in ("waitress", client.application.logger.name):  # lint-imports, run in-process by test_architecture,
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)  # disables every logger that existed then
     with caplog.at_level(logging.INFO):
         answer = upload(client, link, district.own_file("x-phuoc-son").read_bytes(), "son.xlsx")
         logging.getLogger("waitress").error("Exception while serving %s", f"/van-thu/{clerk_token}/tai/log")

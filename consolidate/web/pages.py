@@ -116,7 +116,8 @@ def create_app(place: Place) -> Flask:
             return unit_page(token, None, 400)
         data = upload.read(place.limit_bytes + 1)
         received = receive(place, unit, data, upload.filename)
-        return unit_page(token, received, 200 if received.saved else 422)
+        refused = 413 if isinstance(received.refused, P.UploadTooLarge) else 422
+        return unit_page(token, received, 200 if received.saved else refused)
 
     @web.get(f"/{UNIT_PATH}/<token>/phan-hoi/<name>")
     def unit_feedback(token: str, name: str):

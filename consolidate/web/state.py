@@ -129,6 +129,14 @@ class ServerState:
             self._save(data)
             return data["units"][code]
 
+    def renew_clerk(self) -> str:
+        """A new token for the clerk's page; the old clerk's link stops working at once."""
+        with self._lock:
+            data = self._fresh()
+            data["clerk"] = new_token()
+            self._save(data)
+            return data["clerk"]
+
     def unit_token(self, code: str) -> str:
         with self._lock:
             return self._fresh()["units"].get(code, "")
