@@ -37,7 +37,7 @@ from .write.feedback.content import needs_feedback
 if TYPE_CHECKING:
     from .write.outputs import Outputs
 
-__all__ = ["ConfigError", "Timings", "check", "init", "load", "no_cycle_collection", "run", "template", "write"]
+__all__ = ["ConfigError", "Timings", "check", "feedback_copy", "init", "load", "no_cycle_collection", "run", "template", "write"]
 
 
 def load(units_file: Path | None = None, config_file: Path | None = None) -> tuple[Registry, ReportSettings]:
@@ -290,6 +290,14 @@ def write(result: RunResult, out: Path, timings: Timings | None = None) -> tuple
         with timings.step("accounting"):
             unaccounted = violations(result)
     return paths, unaccounted
+
+
+def feedback_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
+    """The annotated copy ``run`` would write for this checked file (``check``'s result), at ``target``;
+    False when the file gets none (no error or warning, not an .xlsx, unreadable)."""
+    from .write.feedback.patched import write_one_copy  # start-up: the writers only when a copy is made
+
+    return write_one_copy(sub, problems, target)
 
 
 def template(registry: Registry, settings: ReportSettings, out: Path) -> list[Path]:

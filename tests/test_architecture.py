@@ -166,7 +166,7 @@ def test_function_level_imports_say_they_save_start_up_time():
     assert wrong == [], "an import inside a function needs a comment saying why (start-up time): " + "; ".join(wrong)
 
 
-@pytest.mark.parametrize("package", ["core", "settings", "read", "checks", "ooxml", "write", "write/feedback"])
+@pytest.mark.parametrize("package", ["core", "settings", "read", "checks", "ooxml", "write", "write/feedback", "web"])
 def test_each_sub_package_says_what_it_owns(package):
     doc = ast.get_docstring(parsed(PACKAGE / package / "__init__.py"))
     assert doc and len(doc.splitlines()) == 1, f"{package}/__init__.py needs a one-line docstring"

@@ -532,5 +532,40 @@ class IndicatorUnknown(Problem):
     hint = "Xóa dòng này hoặc đưa số liệu vào đúng dòng chỉ tiêu của mẫu."
 
 
+# Uploads through a unit's link (consolidate serve): refused, nothing saved ------------------
+
+
+@_register
+class UploadNotSpreadsheet(Problem):
+    code = "upload-not-spreadsheet"
+    title = "Tệp gửi lên không phải bảng tính"
+    template = "Tệp “{name}” là {kind}, không phải bảng tính Excel hoặc OpenDocument; chưa lưu gì."
+    hint = "Mở báo cáo bằng Excel, lưu theo mẫu (.xlsx) rồi gửi lại tệp đó."
+
+
+@_register
+class UploadOtherUnit(Problem):
+    code = "upload-other-unit"
+    title = "Tệp gửi lên là báo cáo của đơn vị khác"
+    template = "Biểu mẫu 1 của tệp “{name}” ghi {named}, không phải “{unit_name}” (đơn vị của đường liên kết này); chưa lưu gì."
+    hint = "Gửi đúng báo cáo của {unit_name}; mỗi đơn vị gửi báo cáo của mình qua đường liên kết riêng của mình."
+
+
+@_register
+class UploadTooLarge(Problem):
+    code = "upload-too-large"
+    title = "Tệp gửi lên quá lớn"
+    template = "Tệp gửi lên lớn hơn giới hạn {limit} MB; chưa lưu gì."
+    hint = "Một báo cáo theo mẫu chỉ vài chục KB: xóa các trang tính, ảnh thừa rồi lưu lại và gửi lại."
+
+
+@_register
+class UploadForged(Problem):
+    code = "upload-forged"
+    title = "Gửi tệp không qua trang của đơn vị"
+    template = "Yêu cầu gửi tệp không có mã xác nhận của trang; chưa lưu gì."
+    hint = "Mở lại đường liên kết của đơn vị, chọn tệp và bấm “Gửi báo cáo” trên trang đó."
+
+
 def has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == ERROR for p in problems)

@@ -186,6 +186,7 @@ class ReportSettings:
     period_after: str
     form2_notes: tuple[str, ...] = ()
     targets: tuple[tuple[str, float], ...] = ()  # (indicator key, province target %) where known
+    upload_limit_mb: float = 10.0  # the largest file a unit may send through `consolidate serve`
 
     def target(self, indicator: str) -> float | None:
         return dict(self.targets).get(indicator)

@@ -21,7 +21,8 @@ from ..core.template import FORM2_INDICATORS
 from ..core.text import clean, fold
 from .units import MAX_BYTES, ConfigError
 
-_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "form1", "form2")
+_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "upload_limit_mb", "form1", "form2")
+MAX_UPLOAD_MB = 1024  # upload_limit_mb: a report is ~10 kB; more than this is a typo
 _FORM1_KEYS = ("title",)
 _FORM2_KEYS = ("title", "period_before", "period_after", "notes", "targets")
 _TEXT_FIELDS = {  # config key -> ReportSettings field
@@ -153,6 +154,11 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
         if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2999:
             raise _wrong(path, lines, ("year",), value, "một năm viết bằng số, không có ngoặc kép, ví dụ year = 2024")
         values["year"] = value
+    if (value := get(("upload_limit_mb",))) is not _MISSING:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_UPLOAD_MB:
+            raise _wrong(path, lines, ("upload_limit_mb",), value,
+                         f"một số MB lớn hơn 0 và không quá {MAX_UPLOAD_MB}, không có ngoặc kép, ví dụ upload_limit_mb = 10")
+        values["upload_limit_mb"] = float(value)
     if (value := get(("form2", "notes"))) is not _MISSING:
         if isinstance(value, str):
             value = [value]

@@ -136,6 +136,17 @@ def checked_bytes(sub: Submission) -> bytes | None:
     return data if not sub.sha256 or hashlib.sha256(data).hexdigest() == sub.sha256 else None
 
 
+def write_one_copy(sub: Submission, problems: list[P.Problem], target: Path) -> bool:
+    """The annotated copy of one checked file, exactly as a run makes it, written to ``target``: for a unit
+    that sends its file through ``consolidate serve`` and wants its copy now, not after the next run.
+    False when this file gets no copy (see needs_feedback) or its bytes changed since they were checked."""
+    data = checked_bytes(sub)
+    if data is None or not needs_feedback(sub, problems) or too_long(target):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return _write_copy(sub, problems, target, data)
+
+
 def _write_copy(sub: Submission, problems: list[P.Problem], target: Path, data: bytes) -> bool:
     """The annotated copy, or False when this file cannot be copied (its problems are still in the log).
 

@@ -1,0 +1,198 @@
+"""The server's small state: one JSON file in the output folder (tokens, uploads, downloads), written atomically.
+
+Everything else the server knows lives in the inbox itself. The file is re-read whenever it changed on
+disk, so ``consolidate links --renew`` run beside a running server takes effect at once, and every
+change is read-modify-write under one lock, then fsync'ed and put in place with os.replace: a server
+killed at any moment leaves the old state or the new one, never half of each. Readable only by the
+clerk's account where the OS allows it (POSIX permissions; Windows keeps the folder's own ACL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+STATE_NAME = "may-chu-nhan-bao-cao.json"  # in --out; a run writes only its own outputs and never removes this
+PRIVATE = 0o600
+TOKEN_BYTES = 24  # 192 bits, URL-safe: a link cannot be guessed
+REPLACE_TRIES = 20  # Windows refuses os.replace while another process has the file open for a moment
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def make_private(path: Path) -> None:
+    """Owner read/write only, where the OS has such permissions (on Windows chmod only sets read-only)."""
+    if os.name == "nt":
+        return
+    try:
+        os.chmod(path, PRIVATE)
+    except OSError:
+        pass
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, whole or not at all, and on disk before this returns (a "received" must survive)."""
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), PRIVATE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        make_private(tmp)
+        for attempt in range(REPLACE_TRIES):
+            try:
+                os.replace(tmp, path)
+                break
+            except PermissionError:
+                if attempt == REPLACE_TRIES - 1:
+                    raise
+                time.sleep(0.05)
+    finally:
+        if tmp.exists():
+            tmp.unlink(missing_ok=True)
+
+
+class ServerState:
+    """Tokens (the clerk's, one per unit), each unit's uploads and its downloads of feedback copies."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / STATE_NAME
+        self._lock = threading.RLock()
+        self._data: dict = {}
+        self._seen: tuple[int, int] | None = None
+
+    # Reading and writing the file -------------------------------------------------
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _fresh(self) -> dict:
+        """The state as the file holds it now (re-read only when it changed)."""
+        stamp = self._stamp()
+        if stamp != self._seen:
+            self._data = json.loads(self.path.read_text(encoding="utf-8")) if stamp else {}
+            self._seen = stamp
+        self._data.setdefault("secret", "")
+        self._data.setdefault("clerk", "")
+        for key in ("units", "uploads", "downloads"):
+            self._data.setdefault(key, {})
+        return self._data
+
+    def _save(self, data: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+        self._data, self._seen = data, self._stamp()
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return json.loads(json.dumps(self._fresh()))
+
+    # Tokens ------------------------------------------------------------------------
+
+    def ensure(self, codes: list[str]) -> list[str]:
+        """A secret, a clerk's token and a token for every unit in ``codes`` that has none; the codes given one."""
+        with self._lock:
+            data = self._fresh()
+            made = [code for code in codes if code not in data["units"]]
+            if made or not data["secret"] or not data["clerk"]:
+                data["secret"] = data["secret"] or secrets.token_hex(32)
+                data["clerk"] = data["clerk"] or new_token()
+                for code in made:
+                    data["units"][code] = new_token()
+                self._save(data)
+            else:
+                make_private(self.path)
+            return made
+
+    def renew(self, code: str) -> str:
+        """A new token for one unit; its old link stops working at once."""
+        with self._lock:
+            data = self._fresh()
+            data["units"][code] = new_token()
+            self._save(data)
+            return data["units"][code]
+
+    def renew_clerk(self) -> str:
+        """A new token for the clerk's page; the old clerk's link stops working at once."""
+        with self._lock:
+            data = self._fresh()
+            data["clerk"] = new_token()
+            self._save(data)
+            return data["clerk"]
+
+    def unit_token(self, code: str) -> str:
+        with self._lock:
+            return self._fresh()["units"].get(code, "")
+
+    def clerk_token(self) -> str:
+        with self._lock:
+            return self._fresh()["clerk"]
+
+    def secret(self) -> bytes:
+        with self._lock:
+            return self._fresh()["secret"].encode("ascii")
+
+    def unit_for(self, token: str) -> str | None:
+        """The unit whose link carries ``token``; every token is compared, in constant time."""
+        with self._lock:
+            units = dict(self._fresh()["units"])
+        found = None
+        for code, known in units.items():
+            if hmac.compare_digest(known.encode(), token.encode()):
+                found = code
+        return found
+
+    def is_clerk(self, token: str) -> bool:
+        clerk = self.clerk_token()
+        return bool(clerk) and hmac.compare_digest(clerk.encode(), token.encode())
+
+    def base_url(self) -> str:
+        """The start of the links last written (serve's --base-url), for ``consolidate links`` to reuse."""
+        with self._lock:
+            return self._fresh().get("base_url", "")
+
+    def set_base_url(self, url: str) -> None:
+        with self._lock:
+            data = self._fresh()
+            if data.get("base_url") != url:
+                data["base_url"] = url
+                self._save(data)
+
+    # Uploads and downloads -------------------------------------------------------------
+
+    def add_upload(self, code: str, entry: dict) -> None:
+        with self._lock:
+            data = self._fresh()
+            data["uploads"].setdefault(code, []).append(entry)
+            self._save(data)
+
+    def uploads(self, code: str) -> list[dict]:
+        with self._lock:
+            return [dict(e) for e in self._fresh()["uploads"].get(code, [])]
+
+    def add_download(self, code: str, file: str) -> None:
+        with self._lock:
+            data = self._fresh()
+            data["downloads"].setdefault(code, []).append({"file": file, "at": utc_now()})
+            self._save(data)
+
+    def downloads(self) -> dict[str, list[dict]]:
+        with self._lock:
+            return {code: list(entries) for code, entries in self._fresh()["downloads"].items()}

@@ -1,0 +1,174 @@
+"""One upload through a unit's link: sniffed, checked like ``consolidate check``, then saved into the inbox or refused.
+
+The browser's file name is only shown, never used as a path: the file is saved as
+``<unit code>-<UTC time>.<suffix>`` (``x-phuoc-an-20261205T031500Z.xlsx``), so a later upload of the same
+unit is newer by its modification time and, within one second, by its copy number " (2)": the rule by
+which a run already picks a unit's newest resubmission (core/choosing.py), with every earlier upload kept.
+A file is checked in a private folder under --out and only then put into the inbox, in one
+``os.replace`` after its bytes are on disk: a run never sees half a file, and an upload answered
+"received" survives the server being killed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import app
+from ..core import problems as P
+from ..core.formats import KIND_NAMES, READABLE, sniff
+from ..core.registry import Registry, ReportSettings, Unit
+from .state import ServerState, utc_now
+
+WORK_DIR = "may-chu"  # in --out: the server's own files (a run writes beside it, never into it)
+CHECKING = "dang-kiem-tra"
+FEEDBACK = "phan-hoi-tai-len"
+SUFFIXES = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "xlsb": ".xlsb"}
+RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
+
+
+@dataclass
+class Place:
+    """Where uploads go and what they are checked against: the same units and settings as the run."""
+
+    inbox: Path
+    out: Path
+    registry: Registry
+    settings: ReportSettings
+    state: ServerState
+    checks_at_once: int = max(1, os.cpu_count() or 1)
+    _names_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _reserved: set[str] = field(default_factory=set, repr=False)
+    _checks: threading.BoundedSemaphore | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._checks = threading.BoundedSemaphore(self.checks_at_once)
+
+    @property
+    def limit_bytes(self) -> int:
+        return int(self.settings.upload_limit_mb * 1024 * 1024)
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.out / WORK_DIR / FEEDBACK
+
+
+@dataclass
+class Received:
+    """What the unit is told: the name saved (empty when refused), why it was refused, what the check found."""
+
+    browser_name: str
+    saved: str = ""
+    refused: P.Problem | None = None
+    problems: list[P.Problem] = field(default_factory=list)
+    feedback: str = ""  # the annotated copy's name in Place.feedback_dir, when one was made
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == P.ERROR for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == P.WARNING for p in self.problems)
+
+
+def receive(place: Place, unit: Unit, data: bytes, browser_name: str) -> Received:
+    """Check ``data`` as ``unit``'s report and save it into the inbox, or refuse it with nothing saved."""
+    shown = browser_name or "(không tên)"
+    if len(data) > place.limit_bytes:
+        return Received(shown, refused=P.UploadTooLarge(file=shown, limit=_mb(place.settings.upload_limit_mb)))
+    folder = place.out / WORK_DIR / CHECKING / secrets.token_hex(8)
+    folder.mkdir(parents=True)
+    name = ""
+    try:
+        probe = folder / "tep-gui-len"
+        probe.write_bytes(data)
+        kind = sniff(probe)
+        if kind not in READABLE:
+            return Received(shown, refused=P.UploadNotSpreadsheet(file=shown, name=shown, kind=KIND_NAMES.get(kind, kind)))
+        name = _reserve(place, unit.code, _suffix(kind, browser_name))
+        path = folder / name
+        probe.rename(path)
+        with place._checks:  # pandera and the reader hold a few MB each: a bounded number at once
+            ((sub, found),) = app.check([path], place.registry, place.settings)
+        found = sorted(found, key=lambda p: RANK[p.severity])
+        named = list(dict.fromkeys(place.registry.unit(code).name for code in sub.matched.values()))
+        if named != [unit.name]:
+            who = ", ".join(f"“{n}”" for n in named) or "đơn vị không có trong danh sách"
+            return Received(shown, refused=P.UploadOtherUnit(file=shown, name=shown, named=who, unit_name=unit.name),
+                            problems=found)
+        sub.checked_bytes = data
+        copy = place.feedback_dir / name
+        try:
+            made = app.feedback_copy(sub, found, copy)
+        except OSError:  # a full disk, a run sweeping --out at that moment: the upload itself still counts
+            made = False
+        _save(place.inbox, name, data)
+        received = Received(shown, saved=name, problems=found, feedback=name if made else "")
+        place.state.add_upload(unit.code, {
+            "file": name, "at": utc_now(), "browser_name": shown, "size": len(data), "errors": received.errors,
+            "warnings": received.warnings, "feedback": received.feedback,
+        })
+        return received
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if name:
+            with place._names_lock:
+                place._reserved.discard(name)
+
+
+def _mb(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def _suffix(kind: str, browser_name: str) -> str:
+    """The suffix of what the bytes are; an .xlsm stays .xlsm (Excel opens a macro workbook only by that name)."""
+    if kind == "xlsx" and browser_name.lower().endswith(".xlsm"):
+        return ".xlsm"
+    return SUFFIXES[kind]
+
+
+def _reserve(place: Place, code: str, suffix: str) -> str:
+    """A name free in the inbox and among the uploads being checked: code and UTC time, " (2)"… within a second."""
+    stamp = utc_stamp()
+    with place._names_lock:
+        n = 1
+        while True:
+            name = f"{code}-{stamp}{f' ({n})' if n > 1 else ''}{suffix}"
+            if name not in place._reserved and not (place.inbox / name).exists():
+                place._reserved.add(name)
+                return name
+            n += 1
+
+
+def utc_stamp() -> str:
+    """The time in an upload's name, UTC to the second: the names of one unit sort as they were sent."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _save(inbox: Path, name: str, data: bytes) -> None:
+    """The file in the inbox whole, on disk, in one step; a temporary that a run skips (hidden) until then."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    tmp = inbox / f".{name}.{secrets.token_hex(4)}.tai-len"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, inbox / name)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if os.name != "nt":  # the new name itself on disk too (POSIX: fsync the folder; Windows has no such call)
+        dir_fd = os.open(inbox, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
+        finally:
+            os.close(dir_fd)
