@@ -13,7 +13,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from conftest import run_cli, set_cells
+from conftest import Text, run_cli, set_cells
 from consolidate import app
 from consolidate.core.results import REPORTED
 from consolidate.web.links import LINKS_NAME
@@ -56,7 +56,7 @@ def test_an_upload_with_an_error_is_saved_and_the_unit_sees_the_cell_the_fix_and
 
 def test_the_upload_says_exactly_what_consolidate_check_says(district):
     path = district.own_file("x-phuoc-an")
-    set_cells(path, "Biểu mẫu 1", {"C7": 9, "H7": -1})
+    set_cells(path, "Biểu mẫu 1", {"C7": 9, "H7": -1, "G7": Text("1.234")})
     client, link = client_of(district), district.links()["x-phuoc-an"]
 
     page = text_of(upload(client, link, path.read_bytes(), "bao-cao.xlsx"))
@@ -65,7 +65,10 @@ def test_the_upload_says_exactly_what_consolidate_check_says(district):
     assert found
     for p in found:
         assert f"{p.sheet}!{p.cell} {p.message}" in page
-        assert p.how_to_fix in page
+        assert p.unit_how_to_fix in page  # the commune's wording, as check prints it
+    # the clerk's wording is for the clerk's log, never for the unit's page
+    assert any(p.how_to_fix != p.unit_how_to_fix for p in found)
+    assert not [p.how_to_fix for p in found if p.how_to_fix != p.unit_how_to_fix and p.how_to_fix in page]
 
 
 def test_the_browsers_file_name_is_only_shown_never_used_as_a_path(district, tmp_path):

@@ -182,7 +182,7 @@ def create_app(place: Place) -> Flask:
     @web.errorhandler(RequestEntityTooLarge)
     def too_large(exc: HTTPException):
         problem = P.UploadTooLarge(limit=report["limit"])
-        return render_template("error.html", title=problem.title, message=problem.message, hint=problem.how_to_fix), 413
+        return render_template("error.html", title=problem.title, message=problem.message, hint=problem.unit_how_to_fix), 413
 
     @web.errorhandler(404)
     def not_found(exc: HTTPException):
@@ -214,4 +214,4 @@ def _shown_time(iso: str) -> str:
 def _shown_problem(p: P.Problem) -> dict[str, str]:
     where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
     return {"severity": p.severity, "label": p.severity_label, "where": where, "message": p.message,
-            "fix": p.how_to_fix if p.severity != P.INFO else "", "code": p.code}
+            "fix": p.unit_how_to_fix if p.severity != P.INFO else "", "code": p.code}
