@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import secrets
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Response, abort, g, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from ..core import problems as P
 from ..core.results import MISSING, REPORTED, STATUS_LABELS, UNUSABLE
@@ -34,6 +35,28 @@ DOWNLOADS = {"workbook": ("Bảng tổng hợp (Excel)", "application/vnd.openxm
              "log": ("Nhật ký lỗi (CSV)", "text/csv"),
              "html": ("Trang tóm tắt (HTML)", "text/html"),
              "feedback": ("Tất cả bản phản hồi (zip)", "application/zip")}
+# Every answer: never cached (its URL carries a token), never framed, no Referer, no sniffing, and only
+# this page's own inline style and script (a nonce per answer); files served inline run nothing at all.
+PAGE_POLICY = ("default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'")
+FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; sandbox"
+SAFE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+# What each refusal the unit or the clerk may meet says (title, what happened, what to do), by status.
+ERROR_PAGES = {
+    400: ("Yêu cầu không hợp lệ", "Trình duyệt gửi một yêu cầu không đúng dạng; chưa lưu gì.",
+          "Mở lại trang bằng đường liên kết rồi thử lại."),
+    403: ("Yêu cầu bị từ chối", "Yêu cầu không có mã xác nhận của trang; chưa làm gì.",
+          "Mở lại trang bằng đường liên kết rồi bấm nút trên trang đó."),
+    404: ("Không tìm thấy trang", "Đường liên kết này không đúng hoặc đã được thay bằng đường liên kết mới.",
+          "Hỏi văn thư (người tổng hợp) đường liên kết hiện dùng của đơn vị mình."),
+    405: ("Không làm được thao tác này", "Trang này không nhận thao tác đó; chưa làm gì.",
+          "Mở lại trang bằng đường liên kết rồi bấm nút trên trang đó."),
+    500: ("Máy chủ gặp lỗi", "Máy chủ gặp lỗi khi xử lý yêu cầu này; chỉ tệp nào trang báo “Đã tiếp nhận” mới được lưu.",
+          "Thử lại sau ít phút; nếu vẫn lỗi, báo cho văn thư (người tổng hợp)."),
+}
+OTHER_ERROR = ("Không thực hiện được yêu cầu", "Máy chủ không thực hiện được yêu cầu này; chưa làm gì.",
+               "Mở lại trang bằng đường liên kết rồi thử lại; nếu vẫn lỗi, báo cho văn thư (người tổng hợp).")
 
 
 class WebApp(Flask):
@@ -50,6 +73,18 @@ def form_token(secret: bytes, link_token: str) -> str:
 
 def body_limit(place: Place) -> int:
     return place.limit_bytes + BODY_MARGIN
+
+
+def csp_nonce() -> str:
+    """This answer's nonce for its inline style and script (made on first use)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def error_page(status: int) -> tuple[str, str, str]:
+    """(title, message, hint) of the Vietnamese page for an HTTP error status."""
+    return ERROR_PAGES.get(status, OTHER_ERROR)
 
 
 def create_app(place: Place) -> Flask:
@@ -71,7 +106,7 @@ def create_app(place: Place) -> Flask:
 
     @web.context_processor
     def the_report() -> dict:
-        return {"report": report}
+        return {"report": report, "csp_nonce": csp_nonce}
 
     def unit_of(token: str):
         code = state.unit_for(token)
@@ -184,23 +219,21 @@ def create_app(place: Place) -> Flask:
         problem = P.UploadTooLarge(limit=report["limit"])
         return render_template("error.html", title=problem.title, message=problem.message, hint=problem.unit_how_to_fix), 413
 
-    @web.errorhandler(404)
-    def not_found(exc: HTTPException):
-        return render_template("error.html", title="Không tìm thấy trang",
-                               message="Đường liên kết này không đúng hoặc đã được thay bằng đường liên kết mới.",
-                               hint="Hỏi văn thư (người tổng hợp) đường liên kết hiện dùng của đơn vị mình."), 404
+    @web.errorhandler(HTTPException)
+    def refused(exc: HTTPException):
+        title, message, hint = error_page(exc.code or 500)
+        return render_template("error.html", title=title, message=message, hint=hint), exc.code or 500
 
-    @web.errorhandler(403)
-    def forbidden(exc: HTTPException):
-        return render_template("error.html", title="Yêu cầu bị từ chối",
-                               message="Yêu cầu không có mã xác nhận của trang; chưa làm gì.",
-                               hint="Mở lại trang bằng đường liên kết rồi bấm nút trên trang đó."), 403
+    @web.errorhandler(InternalServerError)
+    def failed(exc: InternalServerError):  # also every exception a page did not catch (logged, token hidden)
+        title, message, hint = error_page(500)
+        return render_template("error.html", title=title, message=message, hint=hint), 500
 
     @web.after_request
-    def no_caching(response: Response) -> Response:
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["Referrer-Policy"] = "no-referrer"  # the link's token never leaves in a Referer
-        response.headers["X-Content-Type-Options"] = "nosniff"
+    def safe_headers(response: Response) -> Response:
+        response.headers.update(SAFE_HEADERS)  # also over send_file's own Cache-Control
+        inline = response.mimetype == "text/html" and not response.direct_passthrough
+        response.headers["Content-Security-Policy"] = PAGE_POLICY.format(nonce=csp_nonce()) if inline else FILE_POLICY
         return response
 
     return web
