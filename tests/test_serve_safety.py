@@ -4,8 +4,11 @@ nothing saved, the state shared safely with `consolidate links` in another proce
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
+import openpyxl
 import pytest
 
 from serving import client_of, form_token, open_district, text_of, upload
@@ -90,3 +93,105 @@ def test_the_busy_notice_goes_once_the_run_is_over(district):
 
     assert "Đã tổng hợp xong lúc" in again
     assert "Đang có một lần tổng hợp chạy" not in again
+
+
+def zip_of(parts: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def changed(report: bytes, part: str, change) -> bytes:
+    """The report's workbook with one part of its package changed."""
+    with zipfile.ZipFile(io.BytesIO(report)) as zf:
+        return zip_of({n: change(zf.read(n)) if n == part else zf.read(n) for n in zf.namelist()})
+
+
+LAUGHS = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+
+
+@pytest.mark.parametrize("hostile, said", [
+    ("bomb", "tệp nén bất thường (giải nén ra dung lượng rất lớn)"),
+    ("entities", "khai báo XML nguy hiểm"),
+    ("broken sheet", "Không mở được tệp như một bảng tính"),
+    ("truncated", "tệp nén bị hỏng hoặc không trọn vẹn"),
+    ("no form 1", "Không tìm thấy Biểu mẫu 1 trong tệp"),
+])
+def test_a_hostile_or_broken_workbook_is_refused_for_what_it_is_with_nothing_saved(district, hostile, said):
+    client, link = client_of(district), district.links()["x-phuoc-son"]
+    report = district.own_file("x-phuoc-son").read_bytes()
+    sheet = "xl/worksheets/sheet1.xml"
+    data = {
+        "bomb": lambda: changed(report, sheet, lambda b: b.replace(b"</sheetData>", b"<!--" + b" " * (300 << 20) + b"--></sheetData>")),
+        "entities": lambda: changed(report, sheet, lambda b: LAUGHS + b.split(b"?>", 1)[1]),
+        "broken sheet": lambda: changed(report, sheet, lambda b: b[: len(b) // 2]),
+        "truncated": lambda: report[: len(report) // 2],
+        "no form 1": lambda: blank_workbook(),
+    }[hostile]()
+
+    answer = upload(client, link, data, "bao-cao.xlsx")
+
+    page = text_of(answer)
+    assert answer.status_code == 422
+    assert "Không nhận tệp." in page and said in page.split("Không nhận tệp.")[1].split("Gửi báo cáo")[0]
+    assert "đơn vị không có trong danh sách" not in page  # not "another unit": the file could not be read
+    assert "corrupt" not in page
+    assert list(district.inbox.iterdir()) == [] and district.opened.place.state.uploads("x-phuoc-son") == []
+
+
+def blank_workbook() -> bytes:
+    book = openpyxl.Workbook()
+    book.active["A1"] = "Sổ tay"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("sent, shown", [
+    ("Ba\u0301o ca\u0301o.xlsx", "“Báo cáo.xlsx”"),  # a Mac's decomposed Vietnamese, shown composed (NFC)
+    ("bao\x00cao.xlsx", "“baocao.xlsx”"),
+    ("bao-cao-\u202exslx.exe", "“bao-cao-xslx.exe”"),  # a right-to-left override would show "exe.xlsx"
+    ("x" * 5000 + ".xlsx", "“" + "x" * 119 + "…”"),
+])
+def test_the_browsers_file_name_is_shown_composed_without_control_characters_and_cut(district, sent, shown):
+    client, link = client_of(district), district.links()["x-phuoc-an"]
+
+    page = text_of(upload(client, link, district.own_file("x-phuoc-an").read_bytes(), sent))
+
+    assert shown in page
+    (entry,) = district.opened.place.state.uploads("x-phuoc-an")
+    assert entry["browser_name"] == shown.strip("“”")
+
+
+def test_no_file_chosen_says_so(district):
+    client, link = client_of(district), district.links()["x-phuoc-an"]
+    token = form_token(client.get(link).get_data(as_text=True))
+
+    answer = client.post(link, data={"ma_xac_nhan": token}, content_type="multipart/form-data")
+
+    assert answer.status_code == 400
+    assert "Chưa chọn tệp nào để gửi; chưa lưu gì." in text_of(answer)
+
+
+@pytest.mark.parametrize("failing", ["inbox", "state", "work folder"])
+def test_an_inbox_that_cannot_be_written_is_a_vietnamese_refusal_with_nothing_saved(district, monkeypatch, failing):
+    client, link = client_of(district), district.links()["x-phuoc-an"]
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Access is denied", str(district.inbox))
+
+    target = {"inbox": "consolidate.web.uploads.os.replace", "state": "consolidate.web.state.os.replace",
+              "work folder": "consolidate.web.uploads.Path.mkdir"}[failing]
+    token = form_token(client.get(link).get_data(as_text=True))
+    monkeypatch.setattr(target, refuse)
+    answer = upload(client, link, district.own_file("x-phuoc-an").read_bytes(), "an.xlsx", token=token)
+    monkeypatch.undo()
+
+    page = text_of(answer)
+    assert answer.status_code == 503
+    assert "Máy chủ không lưu được tệp “an.xlsx” (thư mục trên máy chủ không cho ghi); chưa lưu gì." in page
+    assert "báo cho văn thư" in page and str(district.inbox) not in page  # the server's paths stay on the server
+    assert [p for p in district.inbox.iterdir()] == []
+    assert district.opened.place.state.uploads("x-phuoc-an") == []

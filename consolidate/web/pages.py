@@ -24,7 +24,7 @@ from .clerk import Completeness, Consolidation, local_time
 from .links import CLERK_PATH, UNIT_PATH
 from .privacy import redact, redact_logs
 from .state import ServerState
-from .uploads import Place, Received, receive
+from .uploads import Place, Received, UploadNoFile, UploadNotSaved, receive
 
 FORM_FIELD = "ma_xac_nhan"
 FILE_FIELD = "tep"
@@ -35,6 +35,7 @@ DOWNLOADS = {"workbook": ("Bảng tổng hợp (Excel)", "application/vnd.openxm
              "log": ("Nhật ký lỗi (CSV)", "text/csv"),
              "html": ("Trang tóm tắt (HTML)", "text/html"),
              "feedback": ("Tất cả bản phản hồi (zip)", "application/zip")}
+REFUSAL_STATUS = {P.UploadTooLarge: 413, UploadNotSaved: 503}  # any other refused file: 422
 # Every answer: never cached (its URL carries a token), never framed, no Referer, no sniffing, and only
 # this page's own inline style and script (a nonce per answer); files served inline run nothing at all.
 PAGE_POLICY = ("default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; form-action 'self'; "
@@ -148,11 +149,10 @@ def create_app(place: Place) -> Flask:
             return unit_page(token, Received("", refused=refused), 403)
         upload = request.files.get(FILE_FIELD)
         if upload is None or not upload.filename:
-            return unit_page(token, None, 400)
+            return unit_page(token, Received("", refused=UploadNoFile()), 400)
         data = upload.read(place.limit_bytes + 1)
         received = receive(place, unit, data, upload.filename)
-        refused = 413 if isinstance(received.refused, P.UploadTooLarge) else 422
-        return unit_page(token, received, 200 if received.saved else refused)
+        return unit_page(token, received, 200 if received.saved else REFUSAL_STATUS.get(type(received.refused), 422))
 
     @web.get(f"/{UNIT_PATH}/<token>/phan-hoi/<name>")
     def unit_feedback(token: str, name: str):
