@@ -5,12 +5,16 @@ nothing saved, the state shared safely with `consolidate links` in another proce
 from __future__ import annotations
 
 import io
+import os
 import re
+import threading
 import zipfile
 
 import openpyxl
 import pytest
 
+from consolidate.web import state as state_module
+from consolidate.web.state import STATE_NAME, ServerState, StateError
 from serving import client_of, form_token, open_district, text_of, upload
 
 
@@ -182,7 +186,7 @@ def test_an_inbox_that_cannot_be_written_is_a_vietnamese_refusal_with_nothing_sa
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Access is denied", str(district.inbox))
 
-    target = {"inbox": "consolidate.web.uploads.os.replace", "state": "consolidate.web.state.os.replace",
+    target = {"inbox": "consolidate.web.uploads.os.replace", "state": "consolidate.web.state.write_atomically",
               "work folder": "consolidate.web.uploads.Path.mkdir"}[failing]
     token = form_token(client.get(link).get_data(as_text=True))
     monkeypatch.setattr(target, refuse)
@@ -195,3 +199,62 @@ def test_an_inbox_that_cannot_be_written_is_a_vietnamese_refusal_with_nothing_sa
     assert "báo cho văn thư" in page and str(district.inbox) not in page  # the server's paths stay on the server
     assert [p for p in district.inbox.iterdir()] == []
     assert district.opened.place.state.uploads("x-phuoc-an") == []
+
+
+def test_links_renew_in_another_process_and_an_upload_at_that_moment_both_stay(district, monkeypatch):
+    """The server records an upload while `consolidate links --renew` (another process: another ServerState,
+    its own thread lock) renews a link: neither write may undo the other."""
+    server = district.opened.place.state
+    other = ServerState(district.out)  # the `links` process
+    old = server.unit_token("x-phuoc-son")
+    real_write = state_module.write_atomically
+    renewing: list[threading.Thread] = []
+
+    def write_while_renewed(path, data):
+        if not renewing:  # the server's write: `links --renew` runs between its read and its write
+            renewing.append(threading.Thread(target=other.renew, args=("x-phuoc-son",)))
+            renewing[0].start()
+            renewing[0].join(1)  # with the OS lock it waits for this write; without, it is done by now
+        real_write(path, data)
+
+    monkeypatch.setattr(state_module, "write_atomically", write_while_renewed)
+    server.add_upload("x-phuoc-an", {"file": "x-phuoc-an-1.xlsx", "at": "2026-12-05T03:15:00+00:00"})
+    renewing[0].join(30)
+    monkeypatch.undo()
+
+    assert ServerState(district.out).unit_token("x-phuoc-son") not in ("", old)  # the renewal stayed
+    assert server.unit_for(old) is None and server.unit_token("x-phuoc-son") == other.unit_token("x-phuoc-son")
+    assert [e["file"] for e in ServerState(district.out).uploads("x-phuoc-an")] == ["x-phuoc-an-1.xlsx"]
+
+
+def test_a_renewal_the_same_size_and_time_as_the_old_state_is_still_seen(district):
+    server = district.opened.place.state
+    old = server.unit_token("x-phuoc-son")
+    path = district.out / STATE_NAME
+    before = path.stat()
+
+    ServerState(district.out).renew("x-phuoc-son")  # the same length of token: the same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # a coarse clock: the same time
+
+    assert path.stat().st_size == before.st_size
+    assert server.unit_for(old) is None
+
+
+def test_a_damaged_state_file_says_what_to_do(district):
+    (district.out / STATE_NAME).write_text('{"units": {"x-phuoc-son": "abc"', encoding="utf-8")
+
+    with pytest.raises(StateError, match="bị hỏng hoặc đã bị sửa tay"):
+        ServerState(district.out).unit_token("x-phuoc-son")
+
+
+def test_a_unit_downloading_its_copy_again_and_again_does_not_grow_the_state(district):
+    client, link = client_of(district), district.links()["x-phuoc-son"]
+    upload(client, link, district.own_file("x-phuoc-son").read_bytes(), "son.xlsx")
+    (saved,) = district.inbox.iterdir()
+    size = (district.out / STATE_NAME).stat().st_size
+
+    for _ in range(20):
+        assert client.get(f"{link}/phan-hoi/{saved.name}").status_code == 200
+
+    assert len(district.opened.place.state.downloads()["x-phuoc-son"]) == 1
+    assert (district.out / STATE_NAME).stat().st_size < size + 200
