@@ -13,8 +13,10 @@ import zipfile
 import openpyxl
 import pytest
 
+from consolidate import app
 from consolidate.web import state as state_module
 from consolidate.web.state import STATE_NAME, ServerState, StateError
+from consolidate.write.files import OutputError
 from serving import client_of, form_token, open_district, text_of, upload
 
 
@@ -258,3 +260,29 @@ def test_a_unit_downloading_its_copy_again_and_again_does_not_grow_the_state(dis
 
     assert len(district.opened.place.state.downloads()["x-phuoc-son"]) == 1
     assert (district.out / STATE_NAME).stat().st_size < size + 200
+
+
+@pytest.mark.parametrize("failure, said", [
+    (PermissionError(13, "Access is denied", r"C:\bao-cao\ket-qua\tong-hop-huyen-tuy-phuoc.xlsx"),
+     "không ghi được “tong-hop-huyen-tuy-phuoc.xlsx”: tệp đang mở trong chương trình khác (thường là Excel)"),
+    (OutputError("Không thay được tệp kết quả “tong-hop.xlsx” vì tệp đang mở (thường là trong Excel)."),
+     "Không thay được tệp kết quả “tong-hop.xlsx” vì tệp đang mở"),
+    (RuntimeError("boom /don-vi/secret"), "lỗi của chương trình (mã RuntimeError)"),
+])
+def test_a_run_that_cannot_write_its_outputs_says_why_on_the_clerks_page(district, monkeypatch, failure, said):
+    client = client_of(district)
+
+    def locked(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(app, "write", locked)
+    token = form_token(client.get(district.clerk).get_data(as_text=True))
+    started = client.post(f"{district.clerk}/tong-hop", data={"ma_xac_nhan": token})
+    client.application.extensions["consolidate"]["consolidation"].wait(120)
+    page = client.get(district.clerk)
+
+    assert started.status_code == 303 and page.status_code == 200
+    assert "không xong: " in text_of(page) and said in text_of(page)
+    assert "/don-vi/secret" not in text_of(page)
+    if isinstance(failure, PermissionError):
+        assert "\\" not in text_of(page).split("không xong: ")[1].split(".")[0]  # the name, not the server's path
