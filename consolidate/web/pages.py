@@ -88,6 +88,28 @@ def error_page(status: int) -> tuple[str, str, str]:
     return ERROR_PAGES.get(status, OTHER_ERROR)
 
 
+def page_headers(nonce: str) -> list[tuple[str, str]]:
+    """The headers of an HTML page of this server whose inline style and script carry ``nonce``."""
+    return [*SAFE_HEADERS.items(), ("Content-Security-Policy", PAGE_POLICY.format(nonce=nonce))]
+
+
+def prepared_error_pages(web: Flask, statuses: tuple[int, ...]) -> tuple[dict[int, bytes], str]:
+    """The Vietnamese error pages for answers the web server gives on its own, before any page runs (a body
+    over the limit, a malformed request), rendered once; and the nonce they carry (nothing in them varies)."""
+    place: Place = web.extensions["consolidate"]["place"]
+    pages = {}
+    with web.test_request_context():
+        nonce = csp_nonce()
+        for status in statuses:
+            if status == 413:
+                problem = P.UploadTooLarge(limit=f"{place.settings.upload_limit_mb:g}".replace(".", ","))
+                title, message, hint = problem.title, problem.message, problem.unit_how_to_fix
+            else:
+                title, message, hint = error_page(status)
+            pages[status] = render_template("error.html", title=title, message=message, hint=hint).encode("utf-8")
+    return pages, nonce
+
+
 def create_app(place: Place) -> Flask:
     """The application for this inbox, output folder, units table and settings."""
     web = WebApp(__name__)
