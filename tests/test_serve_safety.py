@@ -15,6 +15,7 @@ import pytest
 
 from consolidate import app
 from consolidate.web import state as state_module
+from consolidate.web.privacy import redact
 from consolidate.web.state import STATE_NAME, ServerState, StateError
 from consolidate.write.files import OutputError
 from serving import client_of, form_token, open_district, text_of, upload
@@ -286,3 +287,12 @@ def test_a_run_that_cannot_write_its_outputs_says_why_on_the_clerks_page(distric
     assert "/don-vi/secret" not in text_of(page)
     if isinstance(failure, PermissionError):
         assert "\\" not in text_of(page).split("không xong: ")[1].split(".")[0]  # the name, not the server's path
+
+
+@pytest.mark.parametrize("path", ["/don-vi//{t}", "//van-thu///{t}/tai/log", "/DON-VI/{t}"])
+def test_a_token_in_an_odd_path_is_hidden_from_the_log_too(path):
+    token = "Zk3_8qLw2mN0pQrStUvWxYz1234567890abcd"
+
+    shown = redact(f"Exception while serving {path.format(t=token)}")
+
+    assert token not in shown and "…" in shown
