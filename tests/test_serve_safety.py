@@ -4,10 +4,12 @@ nothing saved, the state shared safely with `consolidate links` in another proce
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
 import threading
+import time
 import zipfile
 
 import openpyxl
@@ -296,3 +298,16 @@ def test_a_token_in_an_odd_path_is_hidden_from_the_log_too(path):
     shown = redact(f"Exception while serving {path.format(t=token)}")
 
     assert token not in shown and "…" in shown
+
+
+@pytest.mark.skipif(state_module.fcntl is None, reason="POSIX file locks (Windows: msvcrt)")
+def test_a_share_without_file_locks_still_keeps_the_state(district, monkeypatch):
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(state_module.fcntl, "flock", no_locks)
+    began = time.monotonic()
+    token = district.opened.place.state.renew("x-phuoc-son")
+
+    assert time.monotonic() - began < 5
+    assert ServerState(district.out).unit_token("x-phuoc-son") == token

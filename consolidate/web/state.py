@@ -46,32 +46,49 @@ class StateError(ValueError):
 @contextmanager
 def os_lock(path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
     """Hold the OS's lock on ``path`` (made if missing), against other processes; released when the process dies.
-    OSError after ``wait`` seconds. Where the OS has neither lock, only this process's own lock applies."""
+    OSError after ``wait`` seconds. Where the OS or the file system has no such lock (some network shares),
+    only this process's own lock applies."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), PRIVATE)
     deadline = time.monotonic() + wait
+    held = False
     try:
         while True:
             try:
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                elif msvcrt is not None:
-                    os.lseek(fd, 0, os.SEEK_SET)
-                    msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                held = _take(fd)
                 break
-            except OSError:  # held by another process: BlockingIOError on POSIX, PermissionError from msvcrt
+            except (BlockingIOError, PermissionError):  # held by another process (PermissionError from msvcrt)
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.01)
+            except OSError:  # no locks here (ENOLCK, EOPNOTSUPP on a network share): the thread lock only
+                break
         try:
             yield
         finally:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            elif msvcrt is not None:
-                os.lseek(fd, 0, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            if held:
+                _give_back(fd)
     finally:
         os.close(fd)
+
+
+def _take(fd: int) -> bool:
+    """The OS lock on ``fd`` without waiting; whether the OS has one. OSError when another process holds it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    if msvcrt is not None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return True
+    return False
+
+
+def _give_back(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    elif msvcrt is not None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
 def new_token() -> str:
