@@ -20,6 +20,7 @@ from consolidate.web import state as state_module
 from consolidate.web.privacy import redact
 from consolidate.web.state import STATE_NAME, ServerState, StateError
 from consolidate.write.files import OutputError
+from consolidate.web.server import open_inbox
 from serving import client_of, form_token, open_district, text_of, upload
 
 
@@ -311,3 +312,37 @@ def test_a_share_without_file_locks_still_keeps_the_state(district, monkeypatch)
 
     assert time.monotonic() - began < 5
     assert ServerState(district.out).unit_token("x-phuoc-son") == token
+
+
+def test_a_restart_clears_what_a_killed_server_left_half_done_and_nothing_else(district, tmp_path):
+    inbox, out = district.inbox, district.out
+    old_temp = inbox / ".x-phuoc-son-20261205T031500Z.xlsx.1a2b3c4d.tai-len"
+    new_temp = inbox / ".x-phuoc-an-20261205T031501Z.xlsx.5e6f7a8b.tai-len"
+    old_check = out / "may-chu" / "dang-kiem-tra" / "0123456789abcdef"
+    report = inbox / "x-phuoc-son-20261205T031400Z.xlsx"
+    for path in (old_temp, new_temp, old_check / "tep-gui-len", report):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"PK")
+    two_hours_ago = time.time() - 7200
+    for path in (old_temp, old_check, report):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    open_district_again = open_inbox(inbox, out, district.opened.place.registry, district.opened.place.settings)
+
+    assert open_district_again.links == out / "lien-ket-don-vi.csv"
+    assert not old_temp.exists() and not old_check.exists()
+    assert new_temp.exists() and report.exists()  # an upload still under way; a real report, however old
+
+
+def test_a_copy_is_still_given_when_its_download_cannot_be_recorded(district, monkeypatch):
+    client, link = client_of(district), district.links()["x-phuoc-son"]
+    upload(client, link, district.own_file("x-phuoc-son").read_bytes(), "son.xlsx")
+    (saved,) = district.inbox.iterdir()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(state_module, "write_atomically", full)
+    copy = client.get(f"{link}/phan-hoi/{saved.name}")
+
+    assert copy.status_code == 200 and copy.data.startswith(b"PK")

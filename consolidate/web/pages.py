@@ -185,7 +185,10 @@ def create_app(place: Place) -> Flask:
         path = place.feedback_dir / name
         if not path.is_file():
             abort(404)
-        state.add_download(unit.code, name)
+        try:
+            state.add_download(unit.code, name)
+        except OSError:  # the clerk's record of it only: the unit still gets its copy
+            web.logger.warning("Không ghi được lượt tải bản phản hồi %s", name)
         return send_file(path, as_attachment=True, download_name=f"phan-hoi-{name}", max_age=0)
 
     # The clerk's page ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..core.registry import Registry, ReportSettings
 from .links import clerk_url, default_base_url, write_links
 from .pages import body_limit, create_app, page_headers, prepared_error_pages
 from .state import ServerState
-from .uploads import Place
+from .uploads import Place, sweep_leftovers
 
 THREADS = 8  # requests served at once; the checks themselves are bounded by Place.checks_at_once
 OPEN_HOSTS = ("0.0.0.0", "::", "")
@@ -62,6 +62,7 @@ def open_inbox(inbox: Path, out: Path, registry: Registry, settings: ReportSetti
     links = write_links(registry, state, out, base)
     state.set_base_url(base)
     place = Place(inbox=inbox, out=out, registry=registry, settings=settings, state=state)
+    sweep_leftovers(place)
     return Opened(place, links, clerk_url(base, state.clerk_token()), base)
 
 

@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ CHECKING = "dang-kiem-tra"
 FEEDBACK = "phan-hoi-tai-len"
 SUFFIXES = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "xlsb": ".xlsb"}
 RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
+TEMP_SUFFIX = ".tai-len"  # an upload being put into the inbox: ".<name>.<random>.tai-len", hidden from runs
+LEFTOVER_AGE = 3600  # seconds after which such a temporary, or a checking folder, was left by a killed server
 SHOWN_MAX = 120  # characters of the browser's file name shown back (and kept in the state)
 # What the readers call a damaged zip has no name in core's KIND_NAMES ("corrupt"): said here for the unit.
 KIND_SAID = {**KIND_NAMES, "corrupt": "tệp nén bị hỏng hoặc không trọn vẹn"}
@@ -214,7 +217,7 @@ def utc_stamp() -> str:
 def _save(inbox: Path, name: str, data: bytes) -> None:
     """The file in the inbox whole, on disk, in one step; a temporary that a run skips (hidden) until then."""
     inbox.mkdir(parents=True, exist_ok=True)
-    tmp = inbox / f".{name}.{secrets.token_hex(4)}.tai-len"
+    tmp = inbox / f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         with os.fdopen(fd, "wb") as fh:
@@ -232,3 +235,25 @@ def _save(inbox: Path, name: str, data: bytes) -> None:
             pass
         finally:
             os.close(dir_fd)
+
+
+def sweep_leftovers(place: Place, now: float | None = None) -> list[Path]:
+    """What a killed server left half done (an upload's temporary in the inbox, a checking folder under --out),
+    older than LEFTOVER_AGE so that no upload still running is touched: removed; the paths removed."""
+    now = time.time() if now is None else now
+    found = [p for p in place.inbox.glob(f".*{TEMP_SUFFIX}") if p.is_file()]
+    checking = place.out / WORK_DIR / CHECKING
+    found += [p for p in checking.iterdir() if p.is_dir()] if checking.is_dir() else []
+    removed = []
+    for path in found:
+        try:
+            if now - path.stat().st_mtime < LEFTOVER_AGE:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:  # in use (Windows) or gone already: the next start tries again
+            continue
+        removed.append(path)
+    return removed
