@@ -346,3 +346,23 @@ def test_a_copy_is_still_given_when_its_download_cannot_be_recorded(district, mo
     copy = client.get(f"{link}/phan-hoi/{saved.name}")
 
     assert copy.status_code == 200 and copy.data.startswith(b"PK")
+
+
+def test_an_upload_waits_out_a_moment_of_windows_holding_the_new_file(district, monkeypatch):
+    client, link = client_of(district), district.links()["x-phuoc-an"]
+    real_replace, refused = os.replace, []
+
+    def scanned(source, target):
+        if str(source).endswith(".tai-len") and len(refused) < 3:  # an antivirus reading the new file
+            refused.append(source)
+            raise PermissionError(13, "The process cannot access the file", str(source))
+        real_replace(source, target)
+
+    token = form_token(client.get(link).get_data(as_text=True))
+    monkeypatch.setattr(os, "replace", scanned)
+    answer = upload(client, link, district.own_file("x-phuoc-an").read_bytes(), "an.xlsx", token=token)
+    monkeypatch.undo()
+
+    assert answer.status_code == 200 and len(refused) == 3
+    (saved,) = district.inbox.iterdir()
+    assert saved.read_bytes() == district.own_file("x-phuoc-an").read_bytes()

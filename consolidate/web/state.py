@@ -119,17 +119,23 @@ def write_atomically(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         make_private(tmp)
-        for attempt in range(REPLACE_TRIES):
-            try:
-                os.replace(tmp, path)
-                break
-            except PermissionError:
-                if attempt == REPLACE_TRIES - 1:
-                    raise
-                time.sleep(0.05)
+        replace_patiently(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink(missing_ok=True)
+
+
+def replace_patiently(source: Path, target: Path) -> None:
+    """os.replace, tried again for a second while Windows refuses it (an antivirus scanning the new file, another
+    process reading the old one hold them open a moment); the last PermissionError if it never works."""
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == REPLACE_TRIES - 1:
+                raise
+            time.sleep(0.05)
 
 
 class ServerState:

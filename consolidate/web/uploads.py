@@ -27,7 +27,7 @@ from .. import app
 from ..core import problems as P
 from ..core.formats import KIND_NAMES, READABLE, sniff
 from ..core.registry import Registry, ReportSettings, Unit
-from .state import ServerState, utc_now
+from .state import ServerState, replace_patiently, utc_now
 
 WORK_DIR = "may-chu"  # in --out: the server's own files (a run writes beside it, never into it)
 CHECKING = "dang-kiem-tra"
@@ -224,7 +224,7 @@ def _save(inbox: Path, name: str, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, inbox / name)
+        replace_patiently(tmp, inbox / name)
     finally:
         tmp.unlink(missing_ok=True)
     if os.name != "nt":  # the new name itself on disk too (POSIX: fsync the folder; Windows has no such call)
