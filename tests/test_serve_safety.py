@@ -4,6 +4,7 @@ nothing saved, the state shared safely with `consolidate links` in another proce
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import os
@@ -20,6 +21,8 @@ from consolidate.web import state as state_module
 from consolidate.web.privacy import redact
 from consolidate.web.state import STATE_NAME, ServerState, StateError
 from consolidate.write.files import OutputError
+from consolidate.settings.units import load_registry
+from consolidate.web.pages import create_app
 from consolidate.web.server import open_inbox
 from serving import client_of, form_token, open_district, text_of, upload
 
@@ -366,3 +369,18 @@ def test_an_upload_waits_out_a_moment_of_windows_holding_the_new_file(district, 
     assert answer.status_code == 200 and len(refused) == 3
     (saved,) = district.inbox.iterdir()
     assert saved.read_bytes() == district.own_file("x-phuoc-an").read_bytes()
+
+
+def test_the_link_of_a_unit_taken_off_the_units_table_is_a_404(district, tmp_path):
+    link = district.links()["x-phuoc-son"]
+    table = tmp_path / "don-vi.csv"
+    kept = [u for u in district.opened.place.registry.units if u.code != "x-phuoc-son"]
+    lines = ["code,name,level,parent"] + [f"{u.code},{u.name},{u.level},{u.parent or ''}" for u in kept]
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    merged = load_registry(table)  # the commune merged into another one since the links were sent
+    place = dataclasses.replace(district.opened.place, registry=merged)
+
+    answer = create_app(place).test_client().get(link)
+
+    assert answer.status_code == 404
+    assert "Đường liên kết này không đúng" in text_of(answer)
