@@ -21,6 +21,7 @@ from consolidate.web import state as state_module
 from consolidate.web.privacy import redact
 from consolidate.web.state import STATE_NAME, ServerState, StateError
 from consolidate.write.files import OutputError
+from consolidate.core.formats import ENCRYPTED_STREAM, OLE2_MAGIC
 from consolidate.settings.units import load_registry
 from consolidate.web.pages import create_app
 from consolidate.web.server import open_inbox
@@ -131,6 +132,8 @@ LAUGHS = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b 
     ("broken sheet", "Không mở được tệp như một bảng tính"),
     ("truncated", "tệp nén bị hỏng hoặc không trọn vẹn"),
     ("no form 1", "Không tìm thấy Biểu mẫu 1 trong tệp"),
+    ("password", "Tệp được đặt mật khẩu nên không đọc được. Gỡ mật khẩu của tệp"),
+    ("empty", "tệp rỗng, 0 byte"),
 ])
 def test_a_hostile_or_broken_workbook_is_refused_for_what_it_is_with_nothing_saved(district, hostile, said):
     client, link = client_of(district), district.links()["x-phuoc-son"]
@@ -142,6 +145,8 @@ def test_a_hostile_or_broken_workbook_is_refused_for_what_it_is_with_nothing_sav
         "broken sheet": lambda: changed(report, sheet, lambda b: b[: len(b) // 2]),
         "truncated": lambda: report[: len(report) // 2],
         "no form 1": lambda: blank_workbook(),
+        "password": lambda: OLE2_MAGIC + bytes(500) + ENCRYPTED_STREAM + bytes(100),
+        "empty": lambda: b"",
     }[hostile]()
 
     answer = upload(client, link, data, "bao-cao.xlsx")

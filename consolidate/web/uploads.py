@@ -39,6 +39,9 @@ LEFTOVER_AGE = 3600  # seconds after which such a temporary, or a checking folde
 SHOWN_MAX = 120  # characters of the browser's file name shown back (and kept in the state)
 # What the readers call a damaged zip has no name in core's KIND_NAMES ("corrupt"): said here for the unit.
 KIND_SAID = {**KIND_NAMES, "corrupt": "tệp nén bị hỏng hoặc không trọn vẹn"}
+# Spreadsheets that cannot be read: checked all the same, so that the refusal says why and how to fix it as
+# `consolidate check` does ("Gỡ mật khẩu của tệp…"), not merely "not a spreadsheet".
+CHECKED_ANYWAY = {"encrypted", "empty", "corrupt"}
 log = logging.getLogger("consolidate.web")
 
 
@@ -127,7 +130,7 @@ def _check_and_save(place: Place, unit: Unit, data: bytes, shown: str, folder: P
         probe = folder / "tep-gui-len"
         probe.write_bytes(data)
         kind = sniff(probe)
-        if kind not in READABLE:
+        if kind not in READABLE | CHECKED_ANYWAY:
             return Received(shown, refused=P.UploadNotSpreadsheet(file=shown, name=shown, kind=KIND_SAID.get(kind, kind)))
         name = _reserve(place, unit.code, _suffix(kind, shown))
         path = folder / name
@@ -193,7 +196,7 @@ def _suffix(kind: str, browser_name: str) -> str:
     """The suffix of what the bytes are; an .xlsm stays .xlsm (Excel opens a macro workbook only by that name)."""
     if kind == "xlsx" and browser_name.lower().endswith(".xlsm"):
         return ".xlsm"
-    return SUFFIXES[kind]
+    return SUFFIXES.get(kind, ".xlsx")
 
 
 def _reserve(place: Place, code: str, suffix: str) -> str:
