@@ -3,7 +3,10 @@
 Built by ``create_app(place)``, so tests make their own. A wrong or revoked token is a 404, as if the
 page did not exist; a form posted without the page's own anti-forgery token (an HMAC of the server's
 secret and the link's token) is refused with nothing saved; a body over the limit is a 413 before it
-is read (MAX_CONTENT_LENGTH here, and waitress's own limit in front of it, see server.py).
+is read (MAX_CONTENT_LENGTH here, and waitress's own limit in front of it, see server.py). Every error
+is a Vietnamese page (400, 403, 404, 405, 413, 500 and the rest); every answer is sent with no-store,
+no-referrer, nosniff, DENY framing and a Content-Security-Policy allowing only the page's own inline
+style and script (a nonce per answer; files shown inline, the clerk's HTML summary, are sandboxed).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Serving: the state and links for an inbox, and the waitress server (pure Python threads: Windows too)."""
+"""Serving: the state and links for an inbox, and the waitress server (pure Python threads: Windows too).
+
+Waitress answers a few requests itself, before the application runs (a body over the limit told by its
+Content-Length, a malformed request): its error task is replaced so that those answers are the
+application's Vietnamese error page, with the same headers, instead of English plain text.
+"""
 
 from __future__ import annotations
 
