@@ -3,6 +3,7 @@ too large for the limit, and a server killed after answering "received"."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -166,3 +167,15 @@ def test_the_web_servers_own_refusals_are_vietnamese_pages_with_the_safe_headers
         headers = head.decode("latin-1").lower()
         assert "cache-control: no-store" in headers and "x-frame-options: deny" in headers
         assert "content-type: text/html; charset=utf-8" in headers
+
+
+def test_a_busy_servers_queue_warning_reaches_the_clerks_terminal_in_vietnamese(tmp_path, caplog, monkeypatch):
+    district = open_district(tmp_path)
+    queue = logging.getLogger("waitress.queue")
+    monkeypatch.setattr(queue, "disabled", False)  # lint-imports, run in-process by test_architecture, disables it
+
+    with real_server(district), caplog.at_level(logging.WARNING, logger="waitress.queue"):
+        queue.warning("Task queue depth is %d", 7)  # what waitress logs with more requests than threads
+
+    assert "Máy chủ đang bận: 7 yêu cầu đang chờ đến lượt" in caplog.text
+    assert "Task queue depth" not in caplog.text

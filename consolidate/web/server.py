@@ -7,6 +7,7 @@ application's Vietnamese error page, with the same headers, instead of English p
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,16 @@ from .uploads import Place, sweep_leftovers
 THREADS = 8  # requests served at once; the checks themselves are bounded by Place.checks_at_once
 OPEN_HOSTS = ("0.0.0.0", "::", "")
 WAITRESS_ERRORS = (400, 413, 431, 500, 501)  # what waitress answers itself, before the application runs
+
+
+class QueueInVietnamese(logging.Filter):
+    """Waitress's "Task queue depth is N" (more requests than threads: normal on the last day) as the clerk's
+    terminal says it, not as an English warning that looks like a failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Task queue depth is %d" and record.args:
+            record.msg = "Máy chủ đang bận: %d yêu cầu đang chờ đến lượt (các đơn vị chỉ phải chờ thêm một chút)."
+        return True
 
 
 class VietnameseErrorTask(ErrorTask):
@@ -79,6 +90,9 @@ def make_server(place: Place, host: str, port: int, threads: int = THREADS):
     """A waitress server for this place, listening now (OSError when the port is taken); ``.run()`` serves,
     ``.close()`` stops. Bodies over the limit are refused by waitress from their Content-Length, unread."""
     web = create_app(place)
+    queue = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, QueueInVietnamese) for f in queue.filters):
+        queue.filters.insert(0, QueueInVietnamese())  # before the token filter, which formats the message
     server = create_server(web, host=host, port=port, threads=threads,
                            max_request_body_size=body_limit(place), ident="consolidate", expose_tracebacks=False,
                            clear_untrusted_proxy_headers=True)
