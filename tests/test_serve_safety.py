@@ -389,3 +389,14 @@ def test_the_link_of_a_unit_taken_off_the_units_table_is_a_404(district, tmp_pat
 
     assert answer.status_code == 404
     assert "Đường liên kết này không đúng" in text_of(answer)
+
+
+def test_a_head_request_for_a_copy_is_not_counted_as_the_unit_downloading_it(district):
+    client, link = client_of(district), district.links()["x-phuoc-son"]
+    upload(client, link, district.own_file("x-phuoc-son").read_bytes(), "son.xlsx")
+    (saved,) = district.inbox.iterdir()
+
+    checked = client.head(f"{link}/phan-hoi/{saved.name}")
+
+    assert checked.status_code == 200
+    assert district.opened.place.state.downloads() == {}

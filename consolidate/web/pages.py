@@ -191,7 +191,8 @@ def create_app(place: Place) -> Flask:
         if not path.is_file():
             abort(404)
         try:
-            state.add_download(unit.code, name)
+            if request.method == "GET":  # a HEAD (a link checker, a chat app's preview) downloads nothing
+                state.add_download(unit.code, name)
         except OSError:  # the clerk's record of it only: the unit still gets its copy
             web.logger.warning("Không ghi được lượt tải bản phản hồi %s", name)
         return send_file(path, as_attachment=True, download_name=f"phan-hoi-{name}", max_age=0)
