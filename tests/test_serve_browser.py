@@ -98,3 +98,29 @@ def test_a_commune_fixes_its_report_in_the_browser_and_the_clerk_sees_it_reporte
             keep_screenshot(clerk_shot)
         finally:
             browser.close()
+
+
+def test_the_pages_own_style_and_script_run_under_its_content_security_policy(tmp_path):
+    """The policy forbids every inline style and script but the page's own (its nonce): a real browser still
+    styles the page, and its script still stops a file over the limit before it is sent."""
+    district = open_district(tmp_path)
+    big = tmp_path / "qua-lon.xlsx"
+    big.write_bytes(b"PK\x03\x04" + b"\0" * (11 << 20))
+    with real_server(district) as base, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            refused = []
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+            page.goto(base + district.links()["x-phuoc-son"])
+
+            background = page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")
+            page.set_input_files("#tep", str(big))
+            page.click("#nut-gui")
+            page.wait_for_selector("#qua-lon:not([hidden])", timeout=5000)
+        finally:
+            browser.close()
+
+    assert background == "rgb(31, 78, 121)"
+    assert refused == []
+    assert list(district.inbox.iterdir()) == []

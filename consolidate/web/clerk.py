@@ -14,7 +14,7 @@ import os
 import threading
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath  # a Windows name has either separator: its name on any OS
 
 from .. import app
 from ..core import problems as P
@@ -168,6 +168,10 @@ class Consolidation:
 
 
 def _failure(exc: Exception) -> str:
+    if isinstance(exc, PermissionError):  # Windows: an output open in Excel, or a folder without write permission
+        name = f"“{PureWindowsPath(exc.filename).name}”" if exc.filename else "một tệp kết quả"
+        return (f"không ghi được {name}: tệp đang mở trong chương trình khác (thường là Excel) hoặc thư mục không cho ghi; "
+                "đóng tệp đó rồi bấm “Tổng hợp ngay” lại")
     if isinstance(exc, OSError):
         return f"lỗi đọc/ghi tệp ({type(exc).__name__}); kiểm tra ổ đĩa và quyền ghi rồi chạy lại"
     text = str(exc)

@@ -3,7 +3,10 @@
 Built by ``create_app(place)``, so tests make their own. A wrong or revoked token is a 404, as if the
 page did not exist; a form posted without the page's own anti-forgery token (an HMAC of the server's
 secret and the link's token) is refused with nothing saved; a body over the limit is a 413 before it
-is read (MAX_CONTENT_LENGTH here, and waitress's own limit in front of it, see server.py).
+is read (MAX_CONTENT_LENGTH here, and waitress's own limit in front of it, see server.py). Every error
+is a Vietnamese page (400, 403, 404, 405, 413, 500 and the rest); every answer is sent with no-store,
+no-referrer, nosniff, DENY framing and a Content-Security-Policy allowing only the page's own inline
+style and script (a nonce per answer; files shown inline, the clerk's HTML summary, are sandboxed).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import secrets
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, Response, abort, redirect, render_template, request, send_file, url_for
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Response, abort, g, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from ..core import problems as P
 from ..core.results import MISSING, REPORTED, STATUS_LABELS, UNUSABLE
@@ -23,7 +27,7 @@ from .clerk import Completeness, Consolidation, local_time
 from .links import CLERK_PATH, UNIT_PATH
 from .privacy import redact, redact_logs
 from .state import ServerState
-from .uploads import Place, Received, receive
+from .uploads import Place, Received, UploadNoFile, UploadNotSaved, receive
 
 FORM_FIELD = "ma_xac_nhan"
 FILE_FIELD = "tep"
@@ -34,6 +38,29 @@ DOWNLOADS = {"workbook": ("Bảng tổng hợp (Excel)", "application/vnd.openxm
              "log": ("Nhật ký lỗi (CSV)", "text/csv"),
              "html": ("Trang tóm tắt (HTML)", "text/html"),
              "feedback": ("Tất cả bản phản hồi (zip)", "application/zip")}
+REFUSAL_STATUS = {P.UploadTooLarge: 413, UploadNotSaved: 503}  # any other refused file: 422
+# Every answer: never cached (its URL carries a token), never framed, no Referer, no sniffing, and only
+# this page's own inline style and script (a nonce per answer); files served inline run nothing at all.
+PAGE_POLICY = ("default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'")
+FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; sandbox"
+SAFE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+# What each refusal the unit or the clerk may meet says (title, what happened, what to do), by status.
+ERROR_PAGES = {
+    400: ("Yêu cầu không hợp lệ", "Trình duyệt gửi một yêu cầu không đúng dạng; chưa lưu gì.",
+          "Mở lại trang bằng đường liên kết rồi thử lại."),
+    403: ("Yêu cầu bị từ chối", "Yêu cầu không có mã xác nhận của trang; chưa làm gì.",
+          "Mở lại trang bằng đường liên kết rồi bấm nút trên trang đó."),
+    404: ("Không tìm thấy trang", "Đường liên kết này không đúng hoặc đã được thay bằng đường liên kết mới.",
+          "Hỏi văn thư (người tổng hợp) đường liên kết hiện dùng của đơn vị mình."),
+    405: ("Không làm được thao tác này", "Trang này không nhận thao tác đó; chưa làm gì.",
+          "Mở lại trang bằng đường liên kết rồi bấm nút trên trang đó."),
+    500: ("Máy chủ gặp lỗi", "Máy chủ gặp lỗi khi xử lý yêu cầu này; chỉ tệp nào trang báo “Đã tiếp nhận” mới được lưu.",
+          "Thử lại sau ít phút; nếu vẫn lỗi, báo cho văn thư (người tổng hợp)."),
+}
+OTHER_ERROR = ("Không thực hiện được yêu cầu", "Máy chủ không thực hiện được yêu cầu này; chưa làm gì.",
+               "Mở lại trang bằng đường liên kết rồi thử lại; nếu vẫn lỗi, báo cho văn thư (người tổng hợp).")
 
 
 class WebApp(Flask):
@@ -50,6 +77,40 @@ def form_token(secret: bytes, link_token: str) -> str:
 
 def body_limit(place: Place) -> int:
     return place.limit_bytes + BODY_MARGIN
+
+
+def csp_nonce() -> str:
+    """This answer's nonce for its inline style and script (made on first use)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def error_page(status: int) -> tuple[str, str, str]:
+    """(title, message, hint) of the Vietnamese page for an HTTP error status."""
+    return ERROR_PAGES.get(status, OTHER_ERROR)
+
+
+def page_headers(nonce: str) -> list[tuple[str, str]]:
+    """The headers of an HTML page of this server whose inline style and script carry ``nonce``."""
+    return [*SAFE_HEADERS.items(), ("Content-Security-Policy", PAGE_POLICY.format(nonce=nonce))]
+
+
+def prepared_error_pages(web: Flask, statuses: tuple[int, ...]) -> tuple[dict[int, bytes], str]:
+    """The Vietnamese error pages for answers the web server gives on its own, before any page runs (a body
+    over the limit, a malformed request), rendered once; and the nonce they carry (nothing in them varies)."""
+    place: Place = web.extensions["consolidate"]["place"]
+    pages = {}
+    with web.test_request_context():
+        nonce = csp_nonce()
+        for status in statuses:
+            if status == 413:
+                problem = P.UploadTooLarge(limit=f"{place.settings.upload_limit_mb:g}".replace(".", ","))
+                title, message, hint = problem.title, problem.message, problem.unit_how_to_fix
+            else:
+                title, message, hint = error_page(status)
+            pages[status] = render_template("error.html", title=title, message=message, hint=hint).encode("utf-8")
+    return pages, nonce
 
 
 def create_app(place: Place) -> Flask:
@@ -71,13 +132,15 @@ def create_app(place: Place) -> Flask:
 
     @web.context_processor
     def the_report() -> dict:
-        return {"report": report}
+        return {"report": report, "csp_nonce": csp_nonce}
+
+    reporting = {u.code: u for u in place.registry.reporting_units()}
 
     def unit_of(token: str):
         code = state.unit_for(token)
-        if code is None:
+        if code not in reporting:  # a wrong link, or a unit the units table no longer has (merged, renamed)
             abort(404)
-        return place.registry.unit(code)
+        return reporting[code]
 
     def clerk_only(token: str) -> None:
         if not state.is_clerk(token):
@@ -113,11 +176,10 @@ def create_app(place: Place) -> Flask:
             return unit_page(token, Received("", refused=refused), 403)
         upload = request.files.get(FILE_FIELD)
         if upload is None or not upload.filename:
-            return unit_page(token, None, 400)
+            return unit_page(token, Received("", refused=UploadNoFile()), 400)
         data = upload.read(place.limit_bytes + 1)
         received = receive(place, unit, data, upload.filename)
-        refused = 413 if isinstance(received.refused, P.UploadTooLarge) else 422
-        return unit_page(token, received, 200 if received.saved else refused)
+        return unit_page(token, received, 200 if received.saved else REFUSAL_STATUS.get(type(received.refused), 422))
 
     @web.get(f"/{UNIT_PATH}/<token>/phan-hoi/<name>")
     def unit_feedback(token: str, name: str):
@@ -128,7 +190,11 @@ def create_app(place: Place) -> Flask:
         path = place.feedback_dir / name
         if not path.is_file():
             abort(404)
-        state.add_download(unit.code, name)
+        try:
+            if request.method == "GET":  # a HEAD (a link checker, a chat app's preview) downloads nothing
+                state.add_download(unit.code, name)
+        except OSError:  # the clerk's record of it only: the unit still gets its copy
+            web.logger.warning("Không ghi được lượt tải bản phản hồi %s", name)
         return send_file(path, as_attachment=True, download_name=f"phan-hoi-{name}", max_age=0)
 
     # The clerk's page ---------------------------------------------------------------------
@@ -184,23 +250,21 @@ def create_app(place: Place) -> Flask:
         problem = P.UploadTooLarge(limit=report["limit"])
         return render_template("error.html", title=problem.title, message=problem.message, hint=problem.unit_how_to_fix), 413
 
-    @web.errorhandler(404)
-    def not_found(exc: HTTPException):
-        return render_template("error.html", title="Không tìm thấy trang",
-                               message="Đường liên kết này không đúng hoặc đã được thay bằng đường liên kết mới.",
-                               hint="Hỏi văn thư (người tổng hợp) đường liên kết hiện dùng của đơn vị mình."), 404
+    @web.errorhandler(HTTPException)
+    def refused(exc: HTTPException):
+        title, message, hint = error_page(exc.code or 500)
+        return render_template("error.html", title=title, message=message, hint=hint), exc.code or 500
 
-    @web.errorhandler(403)
-    def forbidden(exc: HTTPException):
-        return render_template("error.html", title="Yêu cầu bị từ chối",
-                               message="Yêu cầu không có mã xác nhận của trang; chưa làm gì.",
-                               hint="Mở lại trang bằng đường liên kết rồi bấm nút trên trang đó."), 403
+    @web.errorhandler(InternalServerError)
+    def failed(exc: InternalServerError):  # also every exception a page did not catch (logged, token hidden)
+        title, message, hint = error_page(500)
+        return render_template("error.html", title=title, message=message, hint=hint), 500
 
     @web.after_request
-    def no_caching(response: Response) -> Response:
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["Referrer-Policy"] = "no-referrer"  # the link's token never leaves in a Referer
-        response.headers["X-Content-Type-Options"] = "nosniff"
+    def safe_headers(response: Response) -> Response:
+        response.headers.update(SAFE_HEADERS)  # also over send_file's own Cache-Control
+        inline = response.mimetype == "text/html" and not response.direct_passthrough
+        response.headers["Content-Security-Policy"] = PAGE_POLICY.format(nonce=csp_nonce()) if inline else FILE_POLICY
         return response
 
     return web

@@ -7,7 +7,8 @@ import re
 
 from .links import CLERK_PATH, UNIT_PATH
 
-_TOKEN_IN_PATH = re.compile(rf"/({UNIT_PATH}|{CLERK_PATH})/[^/\s?#'\"]+")
+# /don-vi/<token>, also as //don-vi//<token> or /don-vi/%2F<token> decoded (a server may log either), any case
+_TOKEN_IN_PATH = re.compile(rf"/({UNIT_PATH}|{CLERK_PATH})/+[^/\s?#'\"]+", re.IGNORECASE)
 HIDDEN = "…"
 LOGGERS = ("waitress", "waitress.queue", "werkzeug", "flask.app", "consolidate.web")
 

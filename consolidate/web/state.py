@@ -2,8 +2,10 @@
 
 Everything else the server knows lives in the inbox itself. The file is re-read whenever it changed on
 disk, so ``consolidate links --renew`` run beside a running server takes effect at once, and every
-change is read-modify-write under one lock, then fsync'ed and put in place with os.replace: a server
-killed at any moment leaves the old state or the new one, never half of each. Readable only by the
+change is read-modify-write under one lock (a thread lock, and an OS lock on a lock file beside the state
+that ``links`` in another process takes too, so neither undoes the other's change), then fsync'ed and put
+in place with os.replace: a server killed at any moment leaves the old state or the new one, never half
+of each. Readable only by the
 clerk's account where the OS allows it (POSIX permissions; Windows keeps the folder's own ACL).
 """
 
@@ -16,12 +18,77 @@ import os
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+try:  # the OS lock on the lock file: fcntl on POSIX, msvcrt on Windows (each exists only there)
+    import fcntl
+except ImportError:
+    fcntl = None
+try:
+    import msvcrt
+except ImportError:
+    msvcrt = None
 
 STATE_NAME = "may-chu-nhan-bao-cao.json"  # in --out; a run writes only its own outputs and never removes this
 PRIVATE = 0o600
 TOKEN_BYTES = 24  # 192 bits, URL-safe: a link cannot be guessed
 REPLACE_TRIES = 20  # Windows refuses os.replace while another process has the file open for a moment
+LOCK_SUFFIX = ".lock"  # beside the state: held while one process changes it
+LOCK_WAIT = 30.0  # seconds a change waits for another process's (each takes milliseconds)
+
+
+class StateError(ValueError):
+    """The state file cannot be used (changed by hand, damaged); the message says what to do, in Vietnamese."""
+
+
+@contextmanager
+def os_lock(path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the OS's lock on ``path`` (made if missing), against other processes; released when the process dies.
+    OSError after ``wait`` seconds. Where the OS or the file system has no such lock (some network shares),
+    only this process's own lock applies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), PRIVATE)
+    deadline = time.monotonic() + wait
+    held = False
+    try:
+        while True:
+            try:
+                held = _take(fd)
+                break
+            except (BlockingIOError, PermissionError):  # held by another process (PermissionError from msvcrt)
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+            except OSError:  # no locks here (ENOLCK, EOPNOTSUPP on a network share): the thread lock only
+                break
+        try:
+            yield
+        finally:
+            if held:
+                _give_back(fd)
+    finally:
+        os.close(fd)
+
+
+def _take(fd: int) -> bool:
+    """The OS lock on ``fd`` without waiting; whether the OS has one. OSError when another process holds it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    if msvcrt is not None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return True
+    return False
+
+
+def _give_back(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    elif msvcrt is not None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
 def new_token() -> str:
@@ -52,17 +119,23 @@ def write_atomically(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         make_private(tmp)
-        for attempt in range(REPLACE_TRIES):
-            try:
-                os.replace(tmp, path)
-                break
-            except PermissionError:
-                if attempt == REPLACE_TRIES - 1:
-                    raise
-                time.sleep(0.05)
+        replace_patiently(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink(missing_ok=True)
+
+
+def replace_patiently(source: Path, target: Path) -> None:
+    """os.replace, tried again for a second while Windows refuses it (an antivirus scanning the new file, another
+    process reading the old one hold them open a moment); the last PermissionError if it never works."""
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == REPLACE_TRIES - 1:
+                raise
+            time.sleep(0.05)
 
 
 class ServerState:
@@ -76,18 +149,27 @@ class ServerState:
 
     # Reading and writing the file -------------------------------------------------
 
-    def _stamp(self) -> tuple[int, int] | None:
+    def _stamp(self) -> tuple[int, ...] | None:
+        """What tells a new file from the one last read: os.replace makes a new file (a new inode), whose size
+        and time may equal the old one's (a renewed token has the same length; a coarse clock the same time)."""
         try:
             st = self.path.stat()
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def _fresh(self) -> dict:
-        """The state as the file holds it now (re-read only when it changed)."""
+    def _fresh(self, reread: bool = False) -> dict:
+        """The state as the file holds it now (re-read when it changed, or always with ``reread``)."""
         stamp = self._stamp()
-        if stamp != self._seen:
-            self._data = json.loads(self.path.read_text(encoding="utf-8")) if stamp else {}
+        if reread or stamp != self._seen:
+            try:
+                self._data = json.loads(self.path.read_text(encoding="utf-8")) if stamp else {}
+            except (ValueError, UnicodeDecodeError):
+                raise StateError(
+                    f"Tệp trạng thái máy chủ {self.path} bị hỏng hoặc đã bị sửa tay. Chép lại tệp này từ bản sao lưu; "
+                    "nếu không có, xóa nó rồi chạy lại lệnh (mọi đơn vị sẽ được cấp đường liên kết mới).") from None
+            if not isinstance(self._data, dict):
+                self._data = {}
             self._seen = stamp
         self._data.setdefault("secret", "")
         self._data.setdefault("clerk", "")
@@ -100,6 +182,18 @@ class ServerState:
         write_atomically(self.path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
         self._data, self._seen = data, self._stamp()
 
+    @contextmanager
+    def _changing(self) -> Iterator[dict]:
+        """The state, read afresh under this process's lock and the OS lock, to change and then ``_save``."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with os_lock(self.path.with_name(self.path.name + LOCK_SUFFIX)):
+                try:
+                    yield self._fresh(reread=True)
+                except BaseException:
+                    self._seen = None  # a change not saved: forget it, the file says what is
+                    raise
+
     def snapshot(self) -> dict:
         with self._lock:
             return json.loads(json.dumps(self._fresh()))
@@ -108,8 +202,7 @@ class ServerState:
 
     def ensure(self, codes: list[str]) -> list[str]:
         """A secret, a clerk's token and a token for every unit in ``codes`` that has none; the codes given one."""
-        with self._lock:
-            data = self._fresh()
+        with self._changing() as data:
             made = [code for code in codes if code not in data["units"]]
             if made or not data["secret"] or not data["clerk"]:
                 data["secret"] = data["secret"] or secrets.token_hex(32)
@@ -123,16 +216,14 @@ class ServerState:
 
     def renew(self, code: str) -> str:
         """A new token for one unit; its old link stops working at once."""
-        with self._lock:
-            data = self._fresh()
+        with self._changing() as data:
             data["units"][code] = new_token()
             self._save(data)
             return data["units"][code]
 
     def renew_clerk(self) -> str:
         """A new token for the clerk's page; the old clerk's link stops working at once."""
-        with self._lock:
-            data = self._fresh()
+        with self._changing() as data:
             data["clerk"] = new_token()
             self._save(data)
             return data["clerk"]
@@ -169,8 +260,7 @@ class ServerState:
             return self._fresh().get("base_url", "")
 
     def set_base_url(self, url: str) -> None:
-        with self._lock:
-            data = self._fresh()
+        with self._changing() as data:
             if data.get("base_url") != url:
                 data["base_url"] = url
                 self._save(data)
@@ -178,8 +268,7 @@ class ServerState:
     # Uploads and downloads -------------------------------------------------------------
 
     def add_upload(self, code: str, entry: dict) -> None:
-        with self._lock:
-            data = self._fresh()
+        with self._changing() as data:
             data["uploads"].setdefault(code, []).append(entry)
             self._save(data)
 
@@ -188,9 +277,10 @@ class ServerState:
             return [dict(e) for e in self._fresh()["uploads"].get(code, [])]
 
     def add_download(self, code: str, file: str) -> None:
-        with self._lock:
-            data = self._fresh()
-            data["downloads"].setdefault(code, []).append({"file": file, "at": utc_now()})
+        with self._changing() as data:
+            # the latest download of each copy only: a unit pressing the link again and again grows nothing
+            taken = [d for d in data["downloads"].get(code, []) if d.get("file") != file]
+            data["downloads"][code] = [*taken, {"file": file, "at": utc_now()}]
             self._save(data)
 
     def downloads(self) -> dict[str, list[dict]]:

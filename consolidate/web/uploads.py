@@ -12,10 +12,14 @@ A file is checked in a private folder under --out and only then put into the inb
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import logging
 import os
 import secrets
 import shutil
 import threading
+import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,13 +27,39 @@ from .. import app
 from ..core import problems as P
 from ..core.formats import KIND_NAMES, READABLE, sniff
 from ..core.registry import Registry, ReportSettings, Unit
-from .state import ServerState, utc_now
+from .state import ServerState, replace_patiently, utc_now
 
 WORK_DIR = "may-chu"  # in --out: the server's own files (a run writes beside it, never into it)
 CHECKING = "dang-kiem-tra"
 FEEDBACK = "phan-hoi-tai-len"
 SUFFIXES = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "xlsb": ".xlsb"}
 RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
+TEMP_SUFFIX = ".tai-len"  # an upload being put into the inbox: ".<name>.<random>.tai-len", hidden from runs
+LEFTOVER_AGE = 3600  # seconds after which such a temporary, or a checking folder, was left by a killed server
+SHOWN_MAX = 120  # characters of the browser's file name shown back (and kept in the state)
+# What the readers call a damaged zip has no name in core's KIND_NAMES ("corrupt"): said here for the unit.
+KIND_SAID = {**KIND_NAMES, "corrupt": "tệp nén bị hỏng hoặc không trọn vẹn"}
+# Spreadsheets that cannot be read: checked all the same, so that the refusal says why and how to fix it as
+# `consolidate check` does ("Gỡ mật khẩu của tệp…"), not merely "not a spreadsheet".
+CHECKED_ANYWAY = {"encrypted", "empty", "corrupt"}
+log = logging.getLogger("consolidate.web")
+
+
+class UploadNotSaved(P.Problem):
+    """The server could not write the upload (a folder without write permission, a full disk): the unit's
+    page says so in its words, the clerk's terminal says where."""
+
+    code = "upload-not-saved"
+    title = "Máy chủ chưa lưu được tệp"
+    template = "Máy chủ không lưu được tệp “{name}” ({reason}); chưa lưu gì."
+    hint = "Gửi lại sau ít phút; nếu vẫn không được, báo cho văn thư (người tổng hợp) để kiểm tra máy chủ."
+
+
+class UploadNoFile(P.Problem):
+    code = "upload-no-file"
+    title = "Chưa chọn tệp"
+    template = "Chưa chọn tệp nào để gửi; chưa lưu gì."
+    hint = "Bấm nút chọn tệp, chọn tệp báo cáo của đơn vị rồi bấm “Gửi báo cáo”."
 
 
 @dataclass
@@ -79,25 +109,39 @@ class Received:
 
 def receive(place: Place, unit: Unit, data: bytes, browser_name: str) -> Received:
     """Check ``data`` as ``unit``'s report and save it into the inbox, or refuse it with nothing saved."""
-    shown = browser_name or "(không tên)"
+    shown = shown_name(browser_name)
     if len(data) > place.limit_bytes:
         return Received(shown, refused=P.UploadTooLarge(file=shown, limit=_mb(place.settings.upload_limit_mb)))
     folder = place.out / WORK_DIR / CHECKING / secrets.token_hex(8)
+    try:
+        return _check_and_save(place, unit, data, shown, folder)
+    except OSError as exc:  # the server's folders, not the unit's file: a Vietnamese refusal, the clerk told where
+        log.error("Không lưu được tệp của %s (%s): %s", unit.code, type(exc).__name__, exc)
+        return Received(shown, refused=UploadNotSaved(file=shown, name=shown, reason=_why_not_saved(exc)))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_and_save(place: Place, unit: Unit, data: bytes, shown: str, folder: Path) -> Received:
+    """``receive``'s work in ``folder`` (removed by the caller); OSError when the server's own folders fail."""
     folder.mkdir(parents=True)
     name = ""
     try:
         probe = folder / "tep-gui-len"
         probe.write_bytes(data)
         kind = sniff(probe)
-        if kind not in READABLE:
-            return Received(shown, refused=P.UploadNotSpreadsheet(file=shown, name=shown, kind=KIND_NAMES.get(kind, kind)))
-        name = _reserve(place, unit.code, _suffix(kind, browser_name))
+        if kind not in READABLE | CHECKED_ANYWAY:
+            return Received(shown, refused=P.UploadNotSpreadsheet(file=shown, name=shown, kind=KIND_SAID.get(kind, kind)))
+        name = _reserve(place, unit.code, _suffix(kind, shown))
         path = folder / name
         probe.rename(path)
         with place._checks:  # pandera and the reader hold a few MB each: a bounded number at once
             ((sub, found),) = app.check([path], place.registry, place.settings)
         found = sorted(found, key=lambda p: RANK[p.severity])
         named = list(dict.fromkeys(place.registry.unit(code).name for code in sub.matched.values()))
+        if not named and any(p.severity == P.ERROR for p in found):
+            # no unit read at all: the file's own first error says why (unreadable, unsafe, no Biểu mẫu 1…)
+            return Received(shown, refused=found[0], problems=found)
         if named != [unit.name]:
             who = ", ".join(f"“{n}”" for n in named) or "đơn vị không có trong danh sách"
             return Received(shown, refused=P.UploadOtherUnit(file=shown, name=shown, named=who, unit_name=unit.name),
@@ -110,16 +154,38 @@ def receive(place: Place, unit: Unit, data: bytes, browser_name: str) -> Receive
             made = False
         _save(place.inbox, name, data)
         received = Received(shown, saved=name, problems=found, feedback=name if made else "")
-        place.state.add_upload(unit.code, {
-            "file": name, "at": utc_now(), "browser_name": shown, "size": len(data), "errors": received.errors,
-            "warnings": received.warnings, "feedback": received.feedback,
-        })
+        try:
+            place.state.add_upload(unit.code, {
+                "file": name, "at": utc_now(), "browser_name": shown, "size": len(data), "errors": received.errors,
+                "warnings": received.warnings, "feedback": received.feedback,
+            })
+        except OSError:  # not recorded, so not "received": taken back out of the inbox (the unit sends it again)
+            (place.inbox / name).unlink(missing_ok=True)
+            raise
         return received
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
         if name:
             with place._names_lock:
                 place._reserved.discard(name)
+
+
+def shown_name(browser_name: str) -> str:
+    """The browser's file name as it is shown and kept: NFC (a Mac sends decomposed Vietnamese), without
+    control or format characters (NUL, a right-to-left override that makes "xslx.exe" read "exe.xlsx"),
+    at most SHOWN_MAX characters; escaped by the page like any text."""
+    text = "".join(ch for ch in unicodedata.normalize("NFC", browser_name or "") if unicodedata.category(ch)[0] != "C")
+    text = text.strip()
+    if len(text) > SHOWN_MAX:
+        text = text[: SHOWN_MAX - 1] + "…"
+    return text or "(không tên)"
+
+
+def _why_not_saved(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "thư mục trên máy chủ không cho ghi"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "ổ đĩa của máy chủ đã đầy"
+    return "lỗi đọc/ghi trên máy chủ"
 
 
 def _mb(value: float) -> str:
@@ -130,7 +196,7 @@ def _suffix(kind: str, browser_name: str) -> str:
     """The suffix of what the bytes are; an .xlsm stays .xlsm (Excel opens a macro workbook only by that name)."""
     if kind == "xlsx" and browser_name.lower().endswith(".xlsm"):
         return ".xlsm"
-    return SUFFIXES[kind]
+    return SUFFIXES.get(kind, ".xlsx")
 
 
 def _reserve(place: Place, code: str, suffix: str) -> str:
@@ -154,14 +220,14 @@ def utc_stamp() -> str:
 def _save(inbox: Path, name: str, data: bytes) -> None:
     """The file in the inbox whole, on disk, in one step; a temporary that a run skips (hidden) until then."""
     inbox.mkdir(parents=True, exist_ok=True)
-    tmp = inbox / f".{name}.{secrets.token_hex(4)}.tai-len"
+    tmp = inbox / f".{name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, inbox / name)
+        replace_patiently(tmp, inbox / name)
     finally:
         tmp.unlink(missing_ok=True)
     if os.name != "nt":  # the new name itself on disk too (POSIX: fsync the folder; Windows has no such call)
@@ -172,3 +238,25 @@ def _save(inbox: Path, name: str, data: bytes) -> None:
             pass
         finally:
             os.close(dir_fd)
+
+
+def sweep_leftovers(place: Place, now: float | None = None) -> list[Path]:
+    """What a killed server left half done (an upload's temporary in the inbox, a checking folder under --out),
+    older than LEFTOVER_AGE so that no upload still running is touched: removed; the paths removed."""
+    now = time.time() if now is None else now
+    found = [p for p in place.inbox.glob(f".*{TEMP_SUFFIX}") if p.is_file()]
+    checking = place.out / WORK_DIR / CHECKING
+    found += [p for p in checking.iterdir() if p.is_dir()] if checking.is_dir() else []
+    removed = []
+    for path in found:
+        try:
+            if now - path.stat().st_mtime < LEFTOVER_AGE:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:  # in use (Windows) or gone already: the next start tries again
+            continue
+        removed.append(path)
+    return removed
