@@ -6,6 +6,8 @@ import gc
 import json
 import sys
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -137,6 +139,22 @@ def _fatal_reason(exc: Exception) -> str:
         where = f" (“{exc.filename}”)" if isinstance(exc.filename, str) else ""
         return f"{os_reason(exc)}{where}; kiểm tra ổ đĩa và quyền ghi rồi chạy lại"
     return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"
+
+
+@contextmanager
+def _server_state_said(out: Path) -> Iterator[None]:
+    """The links and the server's state cannot be written or read: one Vietnamese line, exit 2."""
+    from .web.state import StateError  # start-up: only serve and links
+
+    try:
+        yield
+    except StateError as exc:
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(EXIT_FATAL)
+    except OSError as exc:
+        click.secho(f"Không ghi được đường liên kết vào thư mục kết quả {out}: {_fatal_reason(exc)}.",
+                    fg="red", err=True)
+        sys.exit(EXIT_FATAL)
 
 
 def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
@@ -321,7 +339,8 @@ def serve(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
     if _inside(out, inbox):
         raise CommandRefused("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
     registry, settings = _load(units_file, config_file)
-    opened = open_inbox(inbox, out, registry, settings, base_url or default_base_url(host, port))
+    with _server_state_said(out):
+        opened = open_inbox(inbox, out, registry, settings, base_url or default_base_url(host, port))
     try:
         server = make_server(opened.place, host, port)
     except OSError as exc:
@@ -372,10 +391,12 @@ def links(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
         codes = {u.code: u for u in registry.reporting_units()}
         if renew not in codes:
             raise CommandRefused(f"Không có đơn vị báo cáo nào mã “{renew}” (xem cột code của tệp lien-ket-don-vi.csv).")
-        ServerState(out).renew(renew)
-    if renew_clerk:
-        ServerState(out).renew_clerk()
-    opened = open_inbox(inbox, out, registry, settings, base_url)
+        with _server_state_said(out):
+            ServerState(out).renew(renew)
+    with _server_state_said(out):
+        if renew_clerk:
+            ServerState(out).renew_clerk()
+        opened = open_inbox(inbox, out, registry, settings, base_url)
     if renew is not None:
         click.echo(f"Đã cấp đường liên kết mới cho {codes[renew].name}; đường liên kết cũ không còn dùng được.")
     if renew_clerk:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import pytest
 
@@ -64,3 +65,21 @@ def test_a_failed_workbook_fails_the_run_even_though_the_other_outputs_went_on(i
     result = run_cli("run", inbox, "--out", out)
     assert result.exit_code == 2
     assert "Lỗi nghiêm trọng" in result.output and "ổ đĩa đã đầy" in result.output  # said in Vietnamese
+
+
+def test_no_fork_while_other_threads_run_as_under_consolidate_serve():
+    """The clerk's run in `consolidate serve` shares its process with the web server's threads: a
+    forked child would inherit a lock one of them holds, held forever. There the work is done here."""
+    from consolidate.read import pool  # only this test looks at the reading pool's choice
+
+    stop = threading.Event()
+    server_thread = threading.Thread(target=stop.wait, daemon=True)
+    server_thread.start()
+    try:
+        assert background.start(os.getpid)() == os.getpid()
+        assert pool._start_method() == "spawn"
+    finally:
+        stop.set()
+        server_thread.join()
+    if hasattr(os, "fork"):
+        assert background.start(os.getpid)() != os.getpid()  # alone again: a child does it

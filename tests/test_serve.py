@@ -397,3 +397,14 @@ def test_serve_on_this_pc_only_gives_no_warning_and_uses_the_base_url(tmp_path, 
     assert "Cảnh báo" not in result.output
     assert "http://192.168.1.10:9000/van-thu/" in result.output
     assert "http://192.168.1.10:9000/don-vi/" in (out / LINKS_NAME).read_text(encoding="utf-8-sig")
+
+
+def test_links_into_a_damaged_state_says_what_to_do_not_a_traceback(district):
+    """The clerk opened may-chu-nhan-bao-cao.json in Notepad and saved half of it."""
+    (district.out / STATE_NAME).write_text("{\"units\": {", encoding="utf-8")
+
+    result = run_cli("links", district.inbox, "--out", district.out)
+
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert STATE_NAME in result.output or "trạng thái" in result.output

@@ -30,6 +30,7 @@ KIND_NAMES = {
     "zip-bomb": "tệp nén bất thường (giải nén ra dung lượng rất lớn)",
     "unknown": "không rõ định dạng",
     "unreadable": "tệp không đọc được",
+    "corrupt": "tệp nén bị hỏng hoặc không trọn vẹn",
 }
 READABLE = {"xlsx", "xls", "ods", "xlsb"}
 # The names a run gives its outputs (write/outputs.py, write/feedback): here, so the reader can tell a

@@ -30,6 +30,7 @@ import os
 import pickle
 import re
 import string
+import threading
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -386,8 +387,6 @@ def _ignore_ctrl_c_in_spawned_workers() -> Callable[[], None]:
     ignores SIGINT for good; this process handles Ctrl+C and stops the workers (``_stopped_on_ctrl_c``).
     """
     import signal  # here: only a pool of spawned workers needs it
-    import threading
-
     if _start_method() != "spawn" or threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -395,8 +394,9 @@ def _ignore_ctrl_c_in_spawned_workers() -> Callable[[], None]:
 
 
 def _start_method() -> str:
-    """fork where the OS has it (workers start in milliseconds, sharing what is imported), else spawn."""
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    """fork where the OS has it and no other thread runs (`consolidate serve`: a forked child would
+    inherit a lock another thread holds, held forever), else spawn."""
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 else "spawn"
 
 
 def _pool_worthwhile(n: int, is_spreadsheet: Callable[[Path, str], bool],

@@ -37,8 +37,6 @@ RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
 TEMP_SUFFIX = ".tai-len"  # an upload being put into the inbox: ".<name>.<random>.tai-len", hidden from runs
 LEFTOVER_AGE = 3600  # seconds after which such a temporary, or a checking folder, was left by a killed server
 SHOWN_MAX = 120  # characters of the browser's file name shown back (and kept in the state)
-# What the readers call a damaged zip has no name in core's KIND_NAMES ("corrupt"): said here for the unit.
-KIND_SAID = {**KIND_NAMES, "corrupt": "tệp nén bị hỏng hoặc không trọn vẹn"}
 # Spreadsheets that cannot be read: checked all the same, so that the refusal says why and how to fix it as
 # `consolidate check` does ("Gỡ mật khẩu của tệp…"), not merely "not a spreadsheet".
 CHECKED_ANYWAY = {"encrypted", "empty", "corrupt"}
@@ -131,7 +129,7 @@ def _check_and_save(place: Place, unit: Unit, data: bytes, shown: str, folder: P
         probe.write_bytes(data)
         kind = sniff(probe)
         if kind not in READABLE | CHECKED_ANYWAY:
-            return Received(shown, refused=P.UploadNotSpreadsheet(file=shown, name=shown, kind=KIND_SAID.get(kind, kind)))
+            return Received(shown, refused=P.UploadNotSpreadsheet(file=shown, name=shown, kind=KIND_NAMES.get(kind, kind)))
         name = _reserve(place, unit.code, _suffix(kind, shown))
         path = folder / name
         probe.rename(path)

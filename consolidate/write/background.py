@@ -13,6 +13,7 @@ import gc
 import os
 import pickle
 import sys
+import threading
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
@@ -28,8 +29,10 @@ def start(work: Callable[[], T]) -> Callable[[], T]:
     Without fork (Windows) the work is simply done here, now; its error is still raised by the
     returned function, not here, so the caller's other work goes on as it does with a child.
     (A spawned process would have to be sent the whole run's result, pickled: slower than this.)
+    The same where other threads run (``consolidate serve``): a forked child inherits any lock one
+    of them held at that instant, held forever.
     """
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or threading.active_count() > 1:
         try:
             value = work()
         except Exception as exc:  # noqa: BLE001 - raised at join, as the child's would be; Ctrl+C is not held back
