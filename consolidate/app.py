@@ -37,7 +37,8 @@ from .write.feedback.content import needs_feedback
 if TYPE_CHECKING:
     from .write.outputs import Outputs
 
-__all__ = ["ConfigError", "Timings", "check", "init", "load", "no_cycle_collection", "run", "template", "write"]
+__all__ = ["ConfigError", "Timings", "check", "history_store", "init", "load", "no_cycle_collection", "record", "run", "template",
+           "write"]
 
 
 def load(units_file: Path | None = None, config_file: Path | None = None) -> tuple[Registry, ReportSettings]:
@@ -82,15 +83,18 @@ def run(
     previous: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     timings: Timings | None = None,
+    history: str | Path | None = None,
 ) -> RunResult:
     """The whole check-and-merge, in memory; ``progress(done, total)`` is told after each file read,
-    ``timings`` (if given) gets each step's duration."""
+    ``timings`` (if given) gets each step's duration. With a ``history`` store (a path or a URL), the
+    previous period's figures come from it when no ``previous`` file is given, and ``result.history``
+    carries the period and the trends; nothing is recorded (``record`` does that)."""
     with no_cycle_collection(), quiet_cleanup():
-        return _run(inbox, registry, settings, previous, progress, timings or Timings())
+        return _run(inbox, registry, settings, previous, progress, timings or Timings(), history)
 
 
 def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None, previous: Path | None,
-         progress: Callable[[int, int], None] | None, timings: Timings) -> RunResult:
+         progress: Callable[[int, int], None] | None, timings: Timings, history: str | Path | None = None) -> RunResult:
     registry = registry or default_registry()
     settings = settings or default_settings()
     problems: list[P.Problem] = []
@@ -154,8 +158,11 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     problems.extend(found)
     with timings.step("plausibility"):
         problems.extend(plausibility.outliers(records, flagged))
+        view, past = _read_history(history, settings, problems) if history is not None else (None, [])
         if previous is not None:
             problems.extend(plausibility.changes(records, read_previous(previous, registry), flagged))
+        elif past:
+            problems.extend(plausibility.changes(records, past, flagged))
 
     # Completeness (a whole district missing is one entry), then the merged tables
     for group, members in registry.groups():
@@ -170,7 +177,56 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     problems.extend(keep_checked_bytes(submissions, problems))
     with timings.step("consolidate"):
         consolidated = consolidate(registry, records, problems, dict(settings.targets))
-    return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)
+    result = RunResult(registry, settings, files, submissions, problems, consolidated, used, status)
+    if view is not None:
+        from .history.recording import add_current  # lazy: SQLAlchemy only for a run with a history
+
+        add_current(view, result)
+        result.history = view
+    return result
+
+
+# The history of the periods ---------------------------------------------------------
+
+
+def _read_history(target: str | Path, settings: ReportSettings, problems: list[P.Problem]) -> tuple[object, list[Record]]:
+    """The history's view of this period (its previous period's figures, the trends); a store that cannot be
+    read is one warning in the log and a run without them, never a failed run."""
+    from .history.recording import read_past  # lazy: SQLAlchemy only for a run with a history
+    from .history.store import HistoryError
+    from .core.periods import report_period
+    from .core.results import HistoryView
+
+    period = report_period(settings)
+    try:
+        return read_past(target, period)
+    except HistoryError as exc:
+        problems.append(P.HistoryNotRead(store=exc.store, reason=exc.reason))
+        return HistoryView(period, exc.store), []
+
+
+def record(result: RunResult, target: str | Path) -> P.Problem | None:
+    """Store the run's figures under its period in the history at ``target`` (a path or a URL). A store that
+    cannot be opened or written does not fail the run: the problem is returned and added to the run's
+    problems, so the log, the page and the summary say it, and the outputs are written as usual."""
+    from .history.recording import record_run  # lazy: SQLAlchemy only for a run with a history
+    from .history.store import HistoryError
+
+    try:
+        record_run(result, target)
+    except HistoryError as exc:
+        problem = P.HistoryNotRecorded(period=result.history.period if result.history else "", store=exc.store,
+                                       reason=exc.reason)
+        result.problems.append(problem)
+        return problem
+    return None
+
+
+def history_store(target: str | Path, create: bool = False):
+    """The history store at a path or URL, for the ``history`` command and the exports (HistoryError if none)."""
+    from .history import open_store  # lazy: SQLAlchemy only for the commands that read the history
+
+    return open_store(target, create=create)
 
 
 # The bytes behind the feedback copies ---------------------------------------------

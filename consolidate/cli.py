@@ -14,12 +14,14 @@ from . import app
 from .console import (EXIT_INTERRUPTED, FILE, FOLDER, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, ValueRefused,
                       VietnameseGroup, VietnamesePath)
 from .core import problems as P
+from .core.formats import HISTORY_NAME
 from .core.registry import Registry, ReportSettings
 from .core.records import Submission
 from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from .core.summary import summarize
 
 EXIT_OK, EXIT_ERRORS, EXIT_FATAL = 0, 1, 2
+STORE = "TỆP_HOẶC_URL"
 SHOWN_PROBLEMS = 20
 COLORS = {P.ERROR: "red", P.WARNING: "yellow", P.INFO: "cyan"}
 
@@ -74,16 +76,26 @@ def main() -> None:
 @_settings_options
 @click.option("--previous", type=VietnamesePath(folder=False), metavar=FILE,
               help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường.")
+@click.option("--history", "history", metavar=STORE,
+              help=f"Nơi lưu lịch sử các kỳ: một tệp SQLite hoặc địa chỉ postgresql://… (mặc định: {HISTORY_NAME} "
+                   "trong thư mục kết quả).")
+@click.option("--no-history", is_flag=True, help="Không đọc và không ghi lịch sử các kỳ.")
 @click.option("--quiet", "-q", is_flag=True, help="Không in gì, chỉ trả mã thoát (dùng trong script).")
 @click.option("--json", "as_json", is_flag=True, help="In bản tóm tắt dạng JSON (dùng cho chương trình khác).")
 def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | None, previous: Path | None,
-        quiet: bool, as_json: bool) -> None:
+        history: str | None, no_history: bool, quiet: bool, as_json: bool) -> None:
     """Đọc, kiểm tra và tổng hợp mọi báo cáo trong THƯ_MỤC (thư mục chứa các tệp nhận về).
+
+    Số liệu của kỳ báo cáo được lưu vào lịch sử (mặc định lich-su.sqlite trong thư mục kết quả);
+    kỳ trước trong lịch sử được dùng để cảnh báo thay đổi lớn.
 
     Ví dụ: consolidate run inbox/ --out outbox/
     """
     if _inside(out, inbox):
         raise CommandRefused("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
+    if history is not None and no_history:
+        raise CommandRefused("Chỉ dùng một trong hai tùy chọn --history và --no-history.")
+    store = None if no_history else _store(history, out)
     with app.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
         registry, settings = _load(units_file, config_file)
     bar = None
@@ -96,9 +108,12 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
 
     show_progress = not quiet and not as_json and sys.stderr.isatty()
     try:
-        result = app.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None)
+        result = app.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None,
+                         history=store)
         if bar is not None:
             bar.render_finish()
+        if store is not None:
+            app.record(result, store)  # before the outputs: a store that fails is a line of the log, not a failed run
         paths, unaccounted = app.write(result, out)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
         from .write.files import OutputError  # start-up: only when a run failed
@@ -124,6 +139,11 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_FATAL)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+def _store(history: str | None, out: Path) -> str | Path:
+    """The history store an option names (a path or a URL, as typed), else the default one beside the outputs."""
+    return history if history else out / HISTORY_NAME
 
 
 def _fatal_reason(exc: Exception) -> str:
@@ -165,9 +185,24 @@ def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
     rest = summary["errors"] + summary["warnings"] - len(shown)
     if rest > 0:
         click.echo(f"  … và {rest} mục khác, xem nhật ký lỗi.")
+    _print_history(result)
     click.echo("Kết quả:")
     for path in summary["outputs"].values():
         click.echo(f"  {path}")
+
+
+def _print_history(result: RunResult) -> None:
+    """Which period the run recorded, where, and which stored period it was compared with."""
+    view = result.history
+    if view is None:
+        return
+    if view.recorded is not None:
+        click.echo(f"Kỳ báo cáo {view.period}: đã lưu {view.recorded} số liệu vào lịch sử {view.store}.")
+    else:
+        click.secho(f"Kỳ báo cáo {view.period}: chưa lưu được vào lịch sử (xem cảnh báo {P.HistoryNotRecorded.code}).",
+                    fg="yellow")
+    if view.previous_period is not None:
+        click.echo(f"So sánh với kỳ trước trong lịch sử: {view.previous_period}.")
 
 
 @main.command(short_help="Kiểm tra tệp báo cáo của đơn vị trước khi gửi.")

@@ -186,6 +186,7 @@ class ReportSettings:
     period_after: str
     form2_notes: tuple[str, ...] = ()
     targets: tuple[tuple[str, float], ...] = ()  # (indicator key, province target %) where known
+    period: str = ""  # the DHIS2 period code the history records the figures under ("" = core.periods' default)
 
     def target(self, indicator: str) -> float | None:
         return dict(self.targets).get(indicator)

@@ -16,12 +16,13 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+from ..core.periods import EXAMPLES, parse_period
 from ..core.registry import DEFAULT_DATA, ReportSettings
 from ..core.template import FORM2_INDICATORS
 from ..core.text import clean, fold
 from .units import MAX_BYTES, ConfigError
 
-_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "form1", "form2")
+_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "period", "form1", "form2")
 _FORM1_KEYS = ("title",)
 _FORM2_KEYS = ("title", "period_before", "period_after", "notes", "targets")
 _TEXT_FIELDS = {  # config key -> ReportSettings field
@@ -153,6 +154,8 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
         if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2999:
             raise _wrong(path, lines, ("year",), value, "một năm viết bằng số, không có ngoặc kép, ví dụ year = 2024")
         values["year"] = value
+    if (value := get(("period",))) is not _MISSING:
+        values["period"] = _period(path, lines, value)
     if (value := get(("form2", "notes"))) is not _MISSING:
         if isinstance(value, str):
             value = [value]
@@ -202,6 +205,15 @@ def _date(path: Path, lines: KeyLines, value: object) -> dt.date:
             except ValueError:
                 pass
     raise _wrong(path, lines, ("report_date",), value, "một ngày viết năm-tháng-ngày, ví dụ report_date = 2024-08-09")
+
+
+def _period(path: Path, lines: KeyLines, value: object) -> str:
+    """A DHIS2 period code ("2024S1"); a bare year or month may be written without quotes (period = 2024)."""
+    code = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    period = parse_period(clean(code)) if isinstance(code, str) else None
+    if period is None:
+        raise _wrong(path, lines, ("period",), value, f"một mã kỳ báo cáo theo DHIS2 trong dấu ngoặc kép: {EXAMPLES}")
+    return period.code
 
 
 def _targets(path: Path, lines: KeyLines, value: object) -> tuple[tuple[str, float], ...]:

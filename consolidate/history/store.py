@@ -1,0 +1,236 @@
+"""The history store: every period's figures in one database, SQLite beside the outputs or a province's PostgreSQL.
+
+One code path (SQLAlchemy Core) serves both. Recording a period replaces that period's
+figures for the units the run read, in one transaction: a re-run leaves no duplicates, and
+the other units and periods are untouched. What cannot be opened or written is a
+``HistoryError`` with a Vietnamese reason, which the run turns into one line of its log.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+
+from ..core.formats import HISTORY_NAME
+from ..core.observations import ACCEPTED, REJECTED, Observation
+from ..core.periods import period_key, previous_period
+from .schema import NewerSchema, VERSION, migrate, observation, period_table, lock_writers
+
+STORE_NAME = HISTORY_NAME  # the default store, beside the outputs; no run ever deletes it
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+_DELETE_CHUNK = 500  # unit codes per DELETE … IN (…): well under every driver's parameter limit
+
+
+class HistoryError(Exception):
+    """The store could not be opened, read or written; the message, in Vietnamese, says why."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"{store}: {reason}")
+        self.store, self.reason = store, reason
+
+
+def store_label(target: str | Path) -> str:
+    """How messages name a store: its path, or its URL without the password."""
+    if isinstance(target, str) and _URL.match(target):
+        try:
+            return sa.make_url(target).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return target
+    return str(target)
+
+
+def _engine(target: str | Path, create: bool) -> sa.Engine:
+    label = store_label(target)
+    if isinstance(target, str) and _URL.match(target):
+        try:
+            url = sa.make_url(target)
+        except sa.exc.ArgumentError:
+            raise HistoryError(label, "địa chỉ cơ sở dữ liệu không đúng dạng; ví dụ postgresql://tên:mật-khẩu@máy-chủ/lich_su "
+                                      "hoặc đường dẫn tới một tệp .sqlite") from None
+        if url.get_backend_name() == "postgresql" and url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")  # psycopg 3, installed with the tool
+        elif url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise HistoryError(label, "chỉ dùng được tệp SQLite (sqlite:///…) hoặc PostgreSQL (postgresql://…)")
+        path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") else None
+    else:
+        path = Path(target)
+        url = sa.URL.create("sqlite", database=str(path))  # no escaping: a Vietnamese or spaced path stays as it is
+    if path is not None:
+        if not path.exists() and not create:
+            raise HistoryError(label, "chưa có lịch sử ở đây (chưa lần chạy nào ghi vào tệp này)")
+        if path.is_dir():
+            raise HistoryError(label, "đây là một thư mục, không phải tệp lịch sử")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise HistoryError(label, f"không dùng được địa chỉ này (mã {type(exc).__name__})") from None
+
+
+def db_reason(exc: BaseException) -> str:
+    """What went wrong with a database, in Vietnamese (the driver's own text is English); its type as a code."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, NewerSchema):
+        return (f"lịch sử được ghi bởi phiên bản mới hơn của chương trình (lược đồ số {exc.version}, "
+                f"phiên bản này chỉ đọc được đến số {VERSION}); hãy cập nhật chương trình")
+    if "not a database" in text or "malformed" in text:
+        return "tệp này không phải cơ sở dữ liệu lịch sử, hoặc đã hỏng"
+    if "locked" in text or "busy" in text:
+        return "cơ sở dữ liệu đang bị chương trình khác khóa; đợi chương trình đó xong rồi chạy lại"
+    if "readonly" in text or "read-only" in text or "permission denied" in text:
+        return "không có quyền ghi vào cơ sở dữ liệu"
+    if "unable to open" in text:
+        return "không mở được tệp (kiểm tra thư mục và quyền ghi)"
+    if "password" in text or "authentication" in text:
+        return "máy chủ từ chối tên đăng nhập hoặc mật khẩu"
+    if "does not exist" in text and "database" in text:
+        return "máy chủ không có cơ sở dữ liệu mang tên này"
+    if isinstance(exc, sa.exc.OperationalError):
+        return "không kết nối được máy chủ cơ sở dữ liệu (kiểm tra địa chỉ, cổng và mạng)"
+    return f"lỗi cơ sở dữ liệu (mã {type(getattr(exc, 'orig', None) or exc).__name__})"
+
+
+def open_store(url: str | Path, create: bool = True) -> HistoryStore:
+    """The store at a path (an SQLite file) or a URL (``sqlite:///…``, ``postgresql://…``), migrated
+    forward; ``create=False`` refuses a file that does not exist yet (reading an empty history says nothing)."""
+    label = store_label(url)
+    engine = _engine(url, create)
+    try:
+        migrate(engine)
+    except (sa.exc.SQLAlchemyError, NewerSchema, OSError) as exc:
+        engine.dispose()
+        raise HistoryError(label, db_reason(exc)) from None
+    return HistoryStore(engine, label)
+
+
+class HistoryStore:
+    """Every stored period's figures: recorded by runs, read back by the run (previous period,
+    trends), the ``history`` command and the exports."""
+
+    def __init__(self, engine: sa.Engine, label: str) -> None:
+        self.engine, self.label = engine, label
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connections (on Windows an SQLite file stays locked while one is open)."""
+        self.engine.dispose()
+
+    # Writing -------------------------------------------------------------------------
+
+    def record(self, period: str, units: Iterable[str], observations: Iterable[Observation],
+               run_time: str, tool_version: str) -> int:
+        """Replace ``period``'s figures of ``units`` (the units the run read) by ``observations``, in one
+        transaction; the number of figures stored. Other units and periods keep theirs."""
+        rows = [{"period": period, "org_unit": o.unit_code, "data_element": o.field_code, "status": o.status,
+                 "value_number": o.value if isinstance(o.value, float) else None,
+                 "value_text": o.value if isinstance(o.value, str) else None,
+                 "form": o.form, "item": o.item, "field": o.field, "unit_name": o.unit_name, "problem": o.problem,
+                 "file": o.file, "sheet": o.sheet, "cell": o.cell, "sha256": o.sha256,
+                 "run_time": o.run_time, "tool_version": o.tool_version} for o in observations]
+        codes = sorted(set(units) | {r["org_unit"] for r in rows})
+        try:
+            with self.engine.begin() as conn:
+                lock_writers(conn)
+                for start in range(0, len(codes), _DELETE_CHUNK):
+                    conn.execute(observation.delete().where(
+                        observation.c.period == period, observation.c.org_unit.in_(codes[start:start + _DELETE_CHUNK])))
+                if rows:
+                    conn.execute(observation.insert(), rows)
+                    conn.execute(period_table.delete().where(period_table.c.code == period))
+                    conn.execute(period_table.insert().values(code=period, run_time=run_time, tool_version=tool_version))
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(self.label, db_reason(exc)) from None
+        return len(rows)
+
+    # Reading -------------------------------------------------------------------------
+
+    def periods(self) -> list[str]:
+        """The stored periods, oldest first (2024 before 2024S1 before 2024Q3 before 202408)."""
+        rows = self._read(sa.select(period_table.c.code))
+        return sorted((r[0] for r in rows), key=period_key)
+
+    def previous_period(self, period: str) -> str | None:
+        """The stored period that ``period``'s figures are compared with (core.periods.previous_period)."""
+        return previous_period(period, self.periods())
+
+    def observations(self, period: str | None = None, unit: str | None = None,
+                     status: str | None = None) -> list[Observation]:
+        """The stored figures, by period (oldest first), unit and field; None = all."""
+        if status not in (None, ACCEPTED, REJECTED):
+            raise ValueError(f"status must be {ACCEPTED!r}, {REJECTED!r} or None, not {status!r}")
+        c = observation.c
+        query = sa.select(c.period, c.org_unit, c.unit_name, c.form, c.item, c.field, c.value_number, c.value_text,
+                          c.status, c.problem, c.file, c.sheet, c.cell, c.sha256, c.run_time, c.tool_version)
+        if period is not None:
+            query = query.where(c.period == period)
+        if unit is not None:
+            query = query.where(c.org_unit == unit)
+        if status is not None:
+            query = query.where(c.status == status)
+        query = query.order_by(c.period, c.org_unit, c.data_element, c.status)
+        new = tuple.__new__  # a country's period is ~330,000 values: no per-row Python constructor
+        found = [new(Observation, (p, code, name, form, item, field, text if number is None else number, status_,
+                                   problem, file, sheet, cell, sha, run_time, version))
+                 for (p, code, name, form, item, field, number, text, status_, problem, file, sheet, cell, sha,
+                      run_time, version) in self._read(query)]
+        if period is None and len({o.period for o in found[:1]} | {o.period for o in found[-1:]}) > 1:
+            found.sort(key=lambda o: period_key(o.period))  # stable: within a period the SQL order stays
+        return found
+
+    def series(self, unit: str) -> list[Observation]:
+        """One unit's accepted figures over every stored period, oldest first."""
+        return self.observations(unit=unit, status=ACCEPTED)
+
+    def units(self) -> list[tuple[str, str, list[str]]]:
+        """Each stored unit: its code, its latest name, and the periods it has figures for (oldest first)."""
+        c = observation.c
+        rows = self._read(sa.select(c.org_unit, c.period, sa.func.max(c.unit_name)).group_by(c.org_unit, c.period))
+        by_unit: dict[str, tuple[str, list[str]]] = {}
+        for code, period, name in rows:
+            by_unit.setdefault(code, (name, []))[1].append(period)
+        return [(code, name, sorted(periods, key=period_key)) for code, (name, periods) in sorted(by_unit.items())]
+
+    def period_counts(self) -> list[dict]:
+        """Each stored period with its units, accepted and rejected figures, and the last run that recorded it."""
+        c = observation.c
+        counts = {(p, s): (n, u) for p, s, n, u in self._read(
+            sa.select(c.period, c.status, sa.func.count(), sa.func.count(sa.distinct(c.org_unit))).group_by(c.period, c.status))}
+        units = dict(self._read(sa.select(c.period, sa.func.count(sa.distinct(c.org_unit))).group_by(c.period)))
+        runs = dict(self._read(sa.select(period_table.c.code, period_table.c.run_time)))
+        return [{"period": p, "units": units.get(p, 0), "accepted": counts.get((p, ACCEPTED), (0, 0))[0],
+                 "rejected": counts.get((p, REJECTED), (0, 0))[0], "run_time": runs.get(p, "")}
+                for p in self.periods()]
+
+    def values(self, period: str | None = None, form: str | None = None, fields: Iterable[str] | None = None,
+               exclude_period: str | None = None) -> list[tuple]:
+        """(period, unit code, form, item, field, value) of the accepted numeric figures, nothing else: what the
+        run compares with (the previous period) and draws (the district value over the periods), ~5× cheaper
+        to read than whole observations."""
+        c = observation.c
+        query = sa.select(c.period, c.org_unit, c.form, c.item, c.field, c.value_number).where(
+            c.status == ACCEPTED, c.value_number.is_not(None))
+        if period is not None:
+            query = query.where(c.period == period)
+        if form is not None:
+            query = query.where(c.form == form)
+        if fields is not None:
+            query = query.where(c.field.in_(list(fields)))
+        if exclude_period is not None:
+            query = query.where(c.period != exclude_period)
+        return list(self._read(query))
+
+    def _read(self, query: sa.Executable) -> Iterator[tuple]:
+        try:
+            with self.engine.connect() as conn:
+                return iter(conn.execute(query).tuples().all())
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(self.label, db_reason(exc)) from None
