@@ -9,6 +9,7 @@ anything touches the disk. A caller that wants a step profile passes a
 
 from __future__ import annotations
 
+import difflib
 import gc
 import hashlib
 from contextlib import contextmanager
@@ -21,10 +22,13 @@ from .core import problems as P
 from .core.choosing import Candidate, choose, in_error
 from .core.consolidation import consolidate
 from .core.formats import KIND_NAMES, READABLE, display_name, expected_kind
+from .core.observations import Observation
+from .core.periods import period_key
 from .core.quiet import quiet_cleanup
 from .core.records import Record, Submission
 from .core.registry import Registry, ReportSettings
 from .core.results import MISSING, REPORTED, UNUSABLE, RunResult, UnitStatus
+from .core.template import FORM1, FORM1_FIELDS, FORM2_INDICATORS, RATES, WEIGHTS, field_label
 from .core.timings import Timings
 from .read.discover import discover, is_submission, skipped
 from .read.loading import VANISHED
@@ -193,7 +197,7 @@ def _read_history(target: str | Path, settings: ReportSettings, problems: list[P
     """The history's view of this period (its previous period's figures, the trends); a store that cannot be
     read is one warning in the log and a run without them, never a failed run."""
     from .history.recording import read_past  # lazy: SQLAlchemy only for a run with a history
-    from .history.store import HistoryError
+    from .core.observations import HistoryError
     from .core.periods import report_period
     from .core.results import HistoryView
 
@@ -210,7 +214,7 @@ def record(result: RunResult, target: str | Path) -> P.Problem | None:
     cannot be opened or written does not fail the run: the problem is returned and added to the run's
     problems, so the log, the page and the summary say it, and the outputs are written as usual."""
     from .history.recording import record_run  # lazy: SQLAlchemy only for a run with a history
-    from .history.store import HistoryError
+    from .core.observations import HistoryError
 
     try:
         record_run(result, target)
@@ -222,11 +226,38 @@ def record(result: RunResult, target: str | Path) -> P.Problem | None:
     return None
 
 
-def history_store(target: str | Path, create: bool = False):
-    """The history store at a path or URL, for the ``history`` command and the exports (HistoryError if none)."""
+def history(target: str | Path, unit: str | None = None) -> dict:
+    """What the history at ``target`` holds, as plain data: its periods and units, or (``unit``, a code) that
+    unit's figures over the periods. HistoryError when there is no store to read; LookupError, with a
+    Vietnamese message, for a unit the store has no figures of."""
     from .history import open_store  # lazy: SQLAlchemy only for the commands that read the history
 
-    return open_store(target, create=create)
+    with open_store(target, create=False) as store:
+        label = store.label
+        if unit is None:
+            return {"store": label, "periods": store.period_counts(),
+                    "units": [{"code": code, "name": name, "periods": periods} for code, name, periods in store.units()]}
+        found = store.observations(unit=unit.strip())
+        if not found:
+            known = [code for code, _, _ in store.units()]
+            close = difflib.get_close_matches(unit.strip(), known, n=3, cutoff=0.6)
+            hint = f" Có phải: {', '.join(close)}?" if close else " Gõ “consolidate history” để xem các mã đã lưu."
+            raise LookupError(f"lịch sử {label} không có số liệu nào của đơn vị mã “{unit}”.{hint}")
+    periods = sorted({o.period for o in found}, key=period_key)
+    return {"store": label, "unit": {"code": found[-1].unit_code, "name": found[-1].unit_name}, "periods": periods,
+            "values": [{"period": o.period, "form": o.form, "item": o.item, "field": o.field, "field_code": o.field_code,
+                        "label": field_label(o.form, o.field, o.item), "value": o.value, "status": o.status,
+                        "problem": o.problem, "file": o.file, "sheet": o.sheet, "cell": o.cell}
+                       for o in sorted(found, key=lambda o: _field_order(o))]}
+
+
+def _field_order(o: Observation) -> tuple:
+    """Biểu mẫu 1's columns, then Biểu mẫu 2's indicators and rates, in the template's order; then the period."""
+    form1 = {f.key: n for n, f in enumerate(FORM1_FIELDS)}
+    items = {i.key: n for n, i in enumerate(FORM2_INDICATORS)}
+    fields = {f: n for n, f in enumerate((*RATES, *WEIGHTS))}
+    where = (0, form1.get(o.field, 99), 0) if o.form == FORM1 else (1, items.get(o.item, 99), fields.get(o.field, 99))
+    return (*where, period_key(o.period))
 
 
 # The bytes behind the feedback copies ---------------------------------------------

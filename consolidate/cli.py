@@ -15,6 +15,8 @@ from .console import (EXIT_INTERRUPTED, FILE, FOLDER, INTERRUPTED, VERSION_MESSA
                       VietnameseGroup, VietnamesePath)
 from .core import problems as P
 from .core.formats import HISTORY_NAME
+from .core.numbers import format_number
+from .core.observations import ACCEPTED, HistoryError
 from .core.registry import Registry, ReportSettings
 from .core.records import Submission
 from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
@@ -277,6 +279,66 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
     click.echo(f"Đã tạo {len(paths)} tệp mẫu trong {out}:")
     for p in paths:
         click.echo(f"  {p.name}")
+
+
+@main.command(short_help="Xem lịch sử số liệu các kỳ: các kỳ và đơn vị đã lưu, hoặc số liệu một đơn vị qua các kỳ.")
+@click.option("--unit", "unit", metavar="MÃ", help="Mã đơn vị (như trong danh sách đơn vị) để xem số liệu qua các kỳ.")
+@click.option("--history", "history", metavar=STORE,
+              help=f"Nơi lưu lịch sử: một tệp SQLite hoặc địa chỉ postgresql://… (mặc định: outbox/{HISTORY_NAME}).")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (dùng cho chương trình khác).")
+def history(unit: str | None, history: str | None, as_json: bool) -> None:
+    """Xem lịch sử số liệu đã lưu qua các lần chạy: các kỳ, các đơn vị, hoặc số liệu của một đơn vị qua các kỳ.
+
+    \b
+    Ví dụ:
+      consolidate history
+      consolidate history --unit x-phuoc-an
+      consolidate history --history postgresql://tinh:mat-khau@may-chu/lich_su --json
+    """
+    try:
+        data = app.history(history or Path("outbox") / HISTORY_NAME, unit)
+    except LookupError as exc:
+        raise CommandRefused(str(exc.args[0])) from None
+    except HistoryError as exc:
+        click.secho(f"Không đọc được lịch sử {exc.store}: {exc.reason}.", fg="red", err=True)
+        sys.exit(EXIT_FATAL)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif unit is None:
+        _print_stored(data)
+    else:
+        _print_series(data)
+
+
+def _print_stored(data: dict) -> None:
+    click.echo(f"Lịch sử: {data['store']}")
+    if not data["periods"]:
+        click.echo("Chưa có kỳ nào được lưu.")
+        return
+    click.echo(f"Các kỳ đã lưu ({len(data['periods'])}):")
+    click.echo(f"  {'Kỳ':<8} {'Đơn vị':>7} {'Số liệu hợp lệ':>15} {'Số liệu lỗi':>12}  Lưu lúc")
+    for p in data["periods"]:
+        click.echo(f"  {p['period']:<8} {p['units']:>7} {p['accepted']:>15} {p['rejected']:>12}  {p['run_time']}")
+    click.echo(f"Các đơn vị ({len(data['units'])}):")
+    width = max(len(u["code"]) for u in data["units"])
+    for u in data["units"]:
+        click.echo(f"  {u['code']:<{width}}  {u['name']} – {len(u['periods'])} kỳ: {', '.join(u['periods'])}")
+    click.echo("Xem số liệu một đơn vị qua các kỳ: consolidate history --unit MÃ")
+
+
+def _print_series(data: dict) -> None:
+    """One row per field, one column per period: the unit's figures over time; a rejected figure as "lỗi"."""
+    periods = data["periods"]
+    click.echo(f"{data['unit']['name']} (mã {data['unit']['code']}): số liệu qua {len(periods)} kỳ, lịch sử {data['store']}")
+    rows: dict[str, dict[str, str]] = {}
+    for v in data["values"]:
+        shown = format_number(v["value"]) if v["status"] == ACCEPTED else f"lỗi ({v['problem']})"
+        rows.setdefault(v["label"], {})[v["period"]] = shown
+    width = max(len(label) for label in rows)
+    cols = [max(len(p), *(len(r.get(p, "")) for r in rows.values())) for p in periods]
+    click.echo(f"  {'Chỉ tiêu':<{width}}  " + "  ".join(f"{p:>{w}}" for p, w in zip(periods, cols)))
+    for label, by_period in rows.items():
+        click.echo(f"  {label:<{width}}  " + "  ".join(f"{by_period.get(p, '–'):>{w}}" for p, w in zip(periods, cols)))
 
 
 # `init --cap`: the level, as a clerk says it, with or without its accents

@@ -18,7 +18,7 @@ from ..core.periods import period_key, report_period
 from ..core.records import Record, Source
 from ..core.results import REPORTED, HistoryView, RunResult
 from ..core.template import FORM2, FORM2_INDICATORS
-from .store import HistoryError, HistoryStore, open_store, store_label
+from .store import HistoryStore, NoHistoryYet, open_store, store_label
 
 
 def tool_version() -> str:
@@ -78,10 +78,8 @@ def read_past(target: str | Path, period: str) -> tuple[HistoryView, list[Record
     view = HistoryView(period, store_label(target))
     try:
         store = open_store(target, create=False)
-    except HistoryError as exc:
-        if "chưa có lịch sử" in exc.reason:  # the first run: nothing to compare with, nothing wrong
-            return view, []
-        raise
+    except NoHistoryYet:  # the first run: nothing to compare with, nothing wrong
+        return view, []
     with store:
         return _past(store, view)
 

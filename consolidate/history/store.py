@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 import sqlalchemy as sa
 
 from ..core.formats import HISTORY_NAME
-from ..core.observations import ACCEPTED, REJECTED, Observation
+from ..core.observations import ACCEPTED, REJECTED, HistoryError, Observation
 from ..core.periods import period_key, previous_period
 from .schema import NewerSchema, VERSION, migrate, observation, period_table, lock_writers
 
@@ -24,12 +24,8 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 _DELETE_CHUNK = 500  # unit codes per DELETE … IN (…): well under every driver's parameter limit
 
 
-class HistoryError(Exception):
-    """The store could not be opened, read or written; the message, in Vietnamese, says why."""
-
-    def __init__(self, store: str, reason: str) -> None:
-        super().__init__(f"{store}: {reason}")
-        self.store, self.reason = store, reason
+class NoHistoryYet(HistoryError):
+    """The store is a file that does not exist yet: no run has recorded anything there."""
 
 
 def store_label(target: str | Path) -> str:
@@ -60,7 +56,7 @@ def _engine(target: str | Path, create: bool) -> sa.Engine:
         url = sa.URL.create("sqlite", database=str(path))  # no escaping: a Vietnamese or spaced path stays as it is
     if path is not None:
         if not path.exists() and not create:
-            raise HistoryError(label, "chưa có lịch sử ở đây (chưa lần chạy nào ghi vào tệp này)")
+            raise NoHistoryYet(label, "chưa có lịch sử ở đây (chưa lần chạy nào ghi vào tệp này)")
         if path.is_dir():
             raise HistoryError(label, "đây là một thư mục, không phải tệp lịch sử")
         if create:
