@@ -8,7 +8,9 @@ nothing of the store. The small charts are inline SVG in the style of ``charts.p
 from __future__ import annotations
 
 import html
+from pathlib import PurePath
 
+from ..core.periods import sorted_periods
 from ..core.results import HistoryView, RunResult
 from ..core.template import FORM1, FORM1_LABELS, FORM2, FORM2_INDICATORS
 from .charts import BAR, FONT, number
@@ -80,20 +82,10 @@ def _changes_table(result: RunResult, view: HistoryView) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def trends_section(result: RunResult) -> str:
-    """The section, or "" for a run without a history."""
-    view = result.history
-    if view is None:
-        return ""
-    periods = sorted({p for series in view.trends.values() for p, _ in series})
-    out = ['<h2 id="lich-su">Diễn biến qua các kỳ báo cáo</h2>',
-           f"<p>Kỳ báo cáo này: <b>{_esc(view.period)}</b>. Lịch sử: {_esc(view.store)}"
-           + (f" ({len(periods)} kỳ có số liệu Biểu mẫu 2)." if periods else ".") + "</p>"]
-    if len(periods) < 2:
-        out.append('<p class="note">Lịch sử chưa có kỳ nào khác để so sánh; biểu đồ diễn biến sẽ có từ kỳ sau.</p>')
-    out.append("<p>Giá trị chung của huyện (kết quả sau khi chuyển giao, tỷ lệ %) qua các kỳ, tính như Biểu mẫu 2 "
-               "từ số liệu hợp lệ đã lưu của từng kỳ.</p>")
-    out.append('<div style="display: flex; flex-wrap: wrap; gap: 0 1.5rem">')  # the small charts side by side
+def _charts(view: HistoryView) -> str:
+    out = ["<p>Giá trị chung của huyện (kết quả sau khi chuyển giao, tỷ lệ %) qua các kỳ, tính như Biểu mẫu 2 "
+           "từ số liệu hợp lệ đã lưu của từng kỳ.</p>",
+           '<div style="display: flex; flex-wrap: wrap; gap: 0 1.5rem">']  # the small charts side by side
     for n, ind in enumerate(FORM2_INDICATORS, start=1):
         series = view.trends.get(ind.key, [])
         out.append(f'<figure id="dien-bien-{n}" style="max-width: {WIDTH}px"><h3>{n}. {_esc(ind.label)}</h3>')
@@ -105,6 +97,27 @@ def trends_section(result: RunResult) -> str:
             out.append("<figcaption>Chưa có số liệu hợp lệ của chỉ tiêu này ở kỳ nào.</figcaption>")
         out.append("</figure>")
     out.append("</div>")
+    return "\n".join(out)
+
+
+def trends_section(result: RunResult) -> str:
+    """The section, or "" for a run without a history."""
+    view = result.history
+    if view is None:
+        return ""
+    periods = sorted_periods(p for series in view.trends.values() for p, _ in series)
+    # a file by its name only (the page is the same wherever the outputs go); a server by its URL (no password)
+    store = view.store if "://" in view.store else PurePath(view.store).name
+    out = ['<h2 id="lich-su">Diễn biến qua các kỳ báo cáo</h2>',
+           f"<p>Kỳ báo cáo này: <b>{_esc(view.period)}</b>. Lịch sử: {_esc(store)}"
+           + (f" ({len(periods)} kỳ có số liệu Biểu mẫu 2)." if periods else ".") + "</p>"]
+    if len(periods) < 2:  # one point draws nothing worth a chart
+        values = "; ".join(f"{ind.label}: {number(series[0][1])} %" for ind in FORM2_INDICATORS
+                           if (series := view.trends.get(ind.key)))
+        out.append('<p class="note">Lịch sử chưa có kỳ nào khác để so sánh; biểu đồ diễn biến sẽ có từ kỳ sau.'
+                   + (f" Giá trị chung kỳ này: {_esc(values)}." if values else "") + "</p>")
+    else:
+        out.append(_charts(view))
     if view.previous_period is not None:
         out.append(f"<h3>Thay đổi của từng đơn vị so với kỳ trước ({_esc(view.previous_period)})</h3>")
         out.append("<p>Số liệu kỳ này và mức thay đổi so với kỳ trước (điểm %, với Tổng số là số người); "
