@@ -227,6 +227,6 @@ class HistoryStore:
     def _read(self, query: sa.Executable) -> Iterator[tuple]:
         try:
             with self.engine.connect() as conn:
-                return iter(conn.execute(query).tuples().all())
+                return iter(conn.execute(query).all())
         except sa.exc.SQLAlchemyError as exc:
             raise HistoryError(self.label, db_reason(exc)) from None
