@@ -163,18 +163,19 @@ def test_a_store_that_cannot_be_used_is_a_warning_and_every_output_still_lands(i
 # The schema migrates forward -------------------------------------------------------
 
 
-V1 = [  # the store as the first release wrote it, by hand: figures only, no table of periods, no index
+V1 = [  # the store as the first release wrote it, by hand: figures and sources, no table of periods, no index
     "CREATE TABLE schema_version (version INTEGER NOT NULL)",
     "INSERT INTO schema_version (version) VALUES (1)",
+    """CREATE TABLE source (id INTEGER NOT NULL PRIMARY KEY, period VARCHAR(16) NOT NULL, org_unit VARCHAR(64) NOT NULL,
+       unit_name TEXT NOT NULL, file TEXT NOT NULL, sheet TEXT NOT NULL, sha256 VARCHAR(64) NOT NULL,
+       run_time VARCHAR(32) NOT NULL, tool_version VARCHAR(32) NOT NULL)""",
     """CREATE TABLE observation (period VARCHAR(16) NOT NULL, org_unit VARCHAR(64) NOT NULL,
        data_element VARCHAR(128) NOT NULL, status VARCHAR(16) NOT NULL, value_number FLOAT, value_text TEXT,
-       form VARCHAR(16) NOT NULL, item VARCHAR(64) NOT NULL, field VARCHAR(64) NOT NULL, unit_name TEXT NOT NULL,
-       problem VARCHAR(64) NOT NULL, file TEXT NOT NULL, sheet TEXT NOT NULL, cell VARCHAR(16) NOT NULL,
-       sha256 VARCHAR(64) NOT NULL, run_time VARCHAR(32) NOT NULL, tool_version VARCHAR(32) NOT NULL,
+       problem VARCHAR(64), cell VARCHAR(16) NOT NULL, source INTEGER NOT NULL,
        PRIMARY KEY (period, org_unit, data_element, status))""",
-    """INSERT INTO observation VALUES ('2023S2', 'x-phuoc-an', 'form1.computers', 'accepted', 4, NULL, 'form1', '',
-       'computers', 'Xã Phước An', '', 'bao-cao-x-phuoc-an.xlsx', 'Biểu mẫu 1', 'G7', 'ab12', '2024-01-20T08:00:00+00:00',
-       '0.1.0')""",
+    """INSERT INTO source VALUES (1, '2023S2', 'x-phuoc-an', 'Xã Phước An', 'bao-cao-x-phuoc-an.xlsx', 'Biểu mẫu 1',
+       'ab12', '2024-01-20T08:00:00+00:00', '0.1.0')""",
+    "INSERT INTO observation VALUES ('2023S2', 'x-phuoc-an', 'form1.computers', 'accepted', 4, NULL, NULL, 'G7', 1)",
 ]
 
 
@@ -195,7 +196,8 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_its_figures(inbox, tmp_
     with open_store(store) as history:
         assert history.periods() == ["2023S2"]  # the table of periods, filled from the figures already there
         (old,) = history.observations()
-        assert (old.unit_code, old.field_code, old.value, old.cell) == ("x-phuoc-an", "form1.computers", 4.0, "G7")
+        assert old == (old.period, "x-phuoc-an", "Xã Phước An", "form1", "", "computers", 4.0, ACCEPTED, "",
+                       "bao-cao-x-phuoc-an.xlsx", "Biểu mẫu 1", "G7", "ab12", "2024-01-20T08:00:00+00:00", "0.1.0")
     engine = _engine(store)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == VERSION == 2

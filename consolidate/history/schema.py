@@ -22,31 +22,43 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 
+def _source_table(meta: sa.MetaData) -> sa.Table:
+    """Where a unit's figures of one period came from: one row per (period, unit, file, sheet), so that the
+    figures themselves carry a number, not the same five strings ~20 times over (a country's period is
+    ~330,000 figures, read back in under a second)."""
+    return sa.Table(
+        "source", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("period", sa.String(16), nullable=False),
+        sa.Column("org_unit", sa.String(64), nullable=False),
+        sa.Column("unit_name", sa.Text, nullable=False),
+        sa.Column("file", sa.Text, nullable=False),
+        sa.Column("sheet", sa.Text, nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("run_time", sa.String(32), nullable=False),
+        sa.Column("tool_version", sa.String(32), nullable=False),
+        sa.Index("source_period_unit", "period", "org_unit"),
+    )
+
+
 def _observation_table(meta: sa.MetaData) -> sa.Table:
     return sa.Table(
         "observation", meta,
         sa.Column("period", sa.String(16), primary_key=True),
         sa.Column("org_unit", sa.String(64), primary_key=True),
-        sa.Column("data_element", sa.String(128), primary_key=True),
+        sa.Column("data_element", sa.String(128), primary_key=True),  # core.observations.field_code
         sa.Column("status", sa.String(16), primary_key=True),
         sa.Column("value_number", sa.Float(precision=53)),  # a figure (double precision on PostgreSQL too)
         sa.Column("value_text", sa.Text),  # the text a unit typed where a number belongs
-        sa.Column("form", sa.String(16), nullable=False),
-        sa.Column("item", sa.String(64), nullable=False),
-        sa.Column("field", sa.String(64), nullable=False),
-        sa.Column("unit_name", sa.Text, nullable=False),
-        sa.Column("problem", sa.String(64), nullable=False),
-        sa.Column("file", sa.Text, nullable=False),
-        sa.Column("sheet", sa.Text, nullable=False),
+        sa.Column("problem", sa.String(64)),  # the error that rejected it; NULL when accepted
         sa.Column("cell", sa.String(16), nullable=False),
-        sa.Column("sha256", sa.String(64), nullable=False),
-        sa.Column("run_time", sa.String(32), nullable=False),
-        sa.Column("tool_version", sa.String(32), nullable=False),
+        sa.Column("source", sa.Integer, nullable=False),  # source.id: unit name, file, sheet, digest, run
+        sqlite_with_rowid=False,  # SQLite keeps the rows in key order: a period or a unit is read in one sweep
     )
 
 
+source = _source_table(metadata)
 observation = _observation_table(metadata)
-
 
 
 def _period_table(meta: sa.MetaData) -> sa.Table:
@@ -68,8 +80,10 @@ version_table = sa.Table("schema_version", metadata, sa.Column("version", sa.Int
 
 
 def _v1(conn: sa.Connection) -> None:
-    """Version 1 (the first release): the figures alone."""
-    _observation_table(sa.MetaData()).create(conn)
+    """Version 1 (the first release): the figures and their sources."""
+    meta = sa.MetaData()
+    _source_table(meta).create(conn)
+    _observation_table(meta).create(conn)
 
 
 def _v2(conn: sa.Connection) -> None:
@@ -78,7 +92,7 @@ def _v2(conn: sa.Connection) -> None:
     _period_table(sa.MetaData()).create(conn)
     conn.execute(sa.text(
         "INSERT INTO period (code, run_time, tool_version) "
-        "SELECT period, MAX(run_time), MAX(tool_version) FROM observation GROUP BY period"))
+        "SELECT period, MAX(run_time), MAX(tool_version) FROM source GROUP BY period"))
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS observation_unit ON observation (org_unit, period)"))
 
 

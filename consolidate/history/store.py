@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ..core.formats import HISTORY_NAME
 from ..core.observations import ACCEPTED, REJECTED, HistoryError, Observation
 from ..core.periods import period_key, previous_period
-from .schema import NewerSchema, VERSION, migrate, observation, period_table, lock_writers
+from .schema import VERSION, NewerSchema, lock_writers, migrate, observation, period_table, source
 
 STORE_NAME = HISTORY_NAME  # the default store, beside the outputs; no run ever deletes it
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
@@ -103,6 +103,31 @@ def open_store(url: str | Path, create: bool = True) -> HistoryStore:
     return HistoryStore(engine, label)
 
 
+def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[tuple]) -> None:
+    """Insert rows (tuples in the table's column order) as one driver-level executemany of Core's own INSERT.
+
+    ``conn.execute(table.insert(), dicts)`` builds each row's parameters in Python: for a country's
+    ~330,000 figures that took as long again as SQLite's own insert. The statement is still compiled
+    by SQLAlchemy for the dialect; only the rows go to the driver as they are (tuples for a
+    positional paramstyle, SQLite's ``?``; dicts for psycopg's named one).
+    """
+    columns = [c.name for c in table.columns]
+    compiled = table.insert().compile(dialect=conn.dialect)
+    if conn.dialect.positional:
+        order = [columns.index(name) for name in compiled.positiontup]
+        params: list = rows if order == list(range(len(columns))) else [tuple(r[i] for i in order) for r in rows]
+    else:
+        params = [dict(zip(columns, r)) for r in rows]
+    conn.exec_driver_sql(str(compiled), params)
+
+
+def _parts(code: str) -> tuple[str, str, str]:
+    """(form, item, field) of a data element: the inverse of core.observations.field_code."""
+    form, _, rest = code.partition(".")
+    item, _, field = rest.rpartition(".")
+    return form, item, field
+
+
 class HistoryStore:
     """Every stored period's figures: recorded by runs, read back by the run (previous period,
     trends), the ``history`` command and the exports."""
@@ -126,26 +151,34 @@ class HistoryStore:
                run_time: str, tool_version: str) -> int:
         """Replace ``period``'s figures of ``units`` (the units the run read) by ``observations``, in one
         transaction; the number of figures stored. Other units and periods keep theirs."""
-        rows = [{"period": period, "org_unit": o.unit_code, "data_element": o.field_code, "status": o.status,
-                 "value_number": o.value if isinstance(o.value, float) else None,
-                 "value_text": o.value if isinstance(o.value, str) else None,
-                 "form": o.form, "item": o.item, "field": o.field, "unit_name": o.unit_name, "problem": o.problem,
-                 "file": o.file, "sheet": o.sheet, "cell": o.cell, "sha256": o.sha256,
-                 "run_time": o.run_time, "tool_version": o.tool_version} for o in observations]
-        codes = sorted(set(units) | {r["org_unit"] for r in rows})
+        observations = list(observations)
+        codes = sorted(set(units) | {o.unit_code for o in observations})
         try:
             with self.engine.begin() as conn:
-                lock_writers(conn)
+                lock_writers(conn)  # also makes the ids below this writer's alone
                 for start in range(0, len(codes), _DELETE_CHUNK):
-                    conn.execute(observation.delete().where(
-                        observation.c.period == period, observation.c.org_unit.in_(codes[start:start + _DELETE_CHUNK])))
-                if rows:
-                    conn.execute(observation.insert(), rows)
+                    chunk = codes[start:start + _DELETE_CHUNK]
+                    conn.execute(observation.delete().where(observation.c.period == period, observation.c.org_unit.in_(chunk)))
+                    conn.execute(source.delete().where(source.c.period == period, source.c.org_unit.in_(chunk)))
+                if observations:
+                    next_id = int(conn.execute(sa.select(sa.func.max(source.c.id))).scalar() or 0) + 1
+                    sources: dict[tuple, int] = {}
+                    rows = []
+                    for o in observations:
+                        key = (o.unit_code, o.unit_name, o.file, o.sheet, o.sha256, o.run_time, o.tool_version)
+                        ident = sources.get(key)
+                        if ident is None:
+                            ident = sources[key] = next_id + len(sources)
+                        value = o.value
+                        rows.append((period, o.unit_code, o.field_code, o.status, value if isinstance(value, float) else None,
+                                     value if isinstance(value, str) else None, o.problem or None, o.cell, ident))
+                    _insert_many(conn, source, [(ident, period, *key) for key, ident in sources.items()])
+                    _insert_many(conn, observation, rows)
                     conn.execute(period_table.delete().where(period_table.c.code == period))
                     conn.execute(period_table.insert().values(code=period, run_time=run_time, tool_version=tool_version))
         except sa.exc.SQLAlchemyError as exc:
             raise HistoryError(self.label, db_reason(exc)) from None
-        return len(rows)
+        return len(observations)
 
     # Reading -------------------------------------------------------------------------
 
@@ -163,22 +196,31 @@ class HistoryStore:
         """The stored figures, by period (oldest first), unit and field; None = all."""
         if status not in (None, ACCEPTED, REJECTED):
             raise ValueError(f"status must be {ACCEPTED!r}, {REJECTED!r} or None, not {status!r}")
-        c = observation.c
-        query = sa.select(c.period, c.org_unit, c.unit_name, c.form, c.item, c.field, c.value_number, c.value_text,
-                          c.status, c.problem, c.file, c.sheet, c.cell, c.sha256, c.run_time, c.tool_version)
+        c, s = observation.c, source.c
+        query = sa.select(c.period, c.org_unit, c.data_element, c.value_number, c.value_text, c.status, c.problem,
+                          c.cell, c.source)
+        sources = sa.select(s.id, s.unit_name, s.file, s.sheet, s.sha256, s.run_time, s.tool_version)
         if period is not None:
-            query = query.where(c.period == period)
+            query, sources = query.where(c.period == period), sources.where(s.period == period)
         if unit is not None:
-            query = query.where(c.org_unit == unit)
+            query, sources = query.where(c.org_unit == unit), sources.where(s.org_unit == unit)
         if status is not None:
             query = query.where(c.status == status)
         query = query.order_by(c.period, c.org_unit, c.data_element, c.status)
-        new = tuple.__new__  # a country's period is ~330,000 values: no per-row Python constructor
+        try:
+            with self.engine.connect() as conn:
+                where = {ident: rest for ident, *rest in conn.execute(sources)}
+                rows = conn.execute(query).all()
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(self.label, db_reason(exc)) from None
+        parts = {element: _parts(element) for element in {r[2] for r in rows}}
+        new = tuple.__new__  # a country's period is ~330,000 values: no per-row Python constructor, one comprehension
         found = [new(Observation, (p, code, name, form, item, field, text if number is None else number, status_,
-                                   problem, file, sheet, cell, sha, run_time, version))
-                 for (p, code, name, form, item, field, number, text, status_, problem, file, sheet, cell, sha,
-                      run_time, version) in self._read(query)]
-        if period is None and len({o.period for o in found[:1]} | {o.period for o in found[-1:]}) > 1:
+                                   problem or "", file, sheet, cell, sha, run_time, version))
+                 for p, code, element, number, text, status_, problem, cell, ident in rows
+                 for name, file, sheet, sha, run_time, version in (where[ident],)
+                 for form, item, field in (parts[element],)]
+        if period is None and found and found[0].period != found[-1].period:
             found.sort(key=lambda o: period_key(o.period))  # stable: within a period the SQL order stays
         return found
 
@@ -188,8 +230,8 @@ class HistoryStore:
 
     def units(self) -> list[tuple[str, str, list[str]]]:
         """Each stored unit: its code, its latest name, and the periods it has figures for (oldest first)."""
-        c = observation.c
-        rows = self._read(sa.select(c.org_unit, c.period, sa.func.max(c.unit_name)).group_by(c.org_unit, c.period))
+        s = source.c
+        rows = self._read(sa.select(s.org_unit, s.period, sa.func.max(s.unit_name)).group_by(s.org_unit, s.period))
         by_unit: dict[str, tuple[str, list[str]]] = {}
         for code, period, name in rows:
             by_unit.setdefault(code, (name, []))[1].append(period)
@@ -198,31 +240,36 @@ class HistoryStore:
     def period_counts(self) -> list[dict]:
         """Each stored period with its units, accepted and rejected figures, and the last run that recorded it."""
         c = observation.c
-        counts = {(p, s): (n, u) for p, s, n, u in self._read(
-            sa.select(c.period, c.status, sa.func.count(), sa.func.count(sa.distinct(c.org_unit))).group_by(c.period, c.status))}
-        units = dict(self._read(sa.select(c.period, sa.func.count(sa.distinct(c.org_unit))).group_by(c.period)))
+        counts = {(p, s): n for p, s, n in self._read(
+            sa.select(c.period, c.status, sa.func.count()).group_by(c.period, c.status))}
+        units = dict(self._read(sa.select(source.c.period, sa.func.count(sa.distinct(source.c.org_unit)))
+                                .group_by(source.c.period)))
         runs = dict(self._read(sa.select(period_table.c.code, period_table.c.run_time)))
-        return [{"period": p, "units": units.get(p, 0), "accepted": counts.get((p, ACCEPTED), (0, 0))[0],
-                 "rejected": counts.get((p, REJECTED), (0, 0))[0], "run_time": runs.get(p, "")}
-                for p in self.periods()]
+        return [{"period": p, "units": units.get(p, 0), "accepted": counts.get((p, ACCEPTED), 0),
+                 "rejected": counts.get((p, REJECTED), 0), "run_time": runs.get(p, "")} for p in self.periods()]
 
     def values(self, period: str | None = None, form: str | None = None, fields: Iterable[str] | None = None,
                exclude_period: str | None = None) -> list[tuple]:
         """(period, unit code, form, item, field, value) of the accepted numeric figures, nothing else: what the
-        run compares with (the previous period) and draws (the district value over the periods), ~5× cheaper
+        run compares with (the previous period) and draws (the district value over the periods), cheaper
         to read than whole observations."""
         c = observation.c
-        query = sa.select(c.period, c.org_unit, c.form, c.item, c.field, c.value_number).where(
+        query = sa.select(c.period, c.org_unit, c.data_element, c.value_number).where(
             c.status == ACCEPTED, c.value_number.is_not(None))
         if period is not None:
             query = query.where(c.period == period)
         if form is not None:
-            query = query.where(c.form == form)
-        if fields is not None:
-            query = query.where(c.field.in_(list(fields)))
+            query = query.where(c.data_element.startswith(form + "."))
         if exclude_period is not None:
             query = query.where(c.period != exclude_period)
-        return list(self._read(query))
+        wanted = None if fields is None else set(fields)
+        parts: dict[str, tuple[str, str, str]] = {}
+        found = []
+        for p, code, element, value in self._read(query):
+            form_item_field = parts.get(element) or parts.setdefault(element, _parts(element))
+            if wanted is None or form_item_field[2] in wanted:
+                found.append((p, code, *form_item_field, value))
+        return found
 
     def _read(self, query: sa.Executable) -> Iterator[tuple]:
         try:
