@@ -77,7 +77,8 @@ def main() -> None:
               default=Path("outbox"), help="Thư mục ghi kết quả (mặc định: outbox).")
 @_settings_options
 @click.option("--previous", type=VietnamesePath(folder=False), metavar=FILE,
-              help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường.")
+              help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường "
+                   "(không cần khi kỳ trước đã có trong lịch sử).")
 @click.option("--history", "history", metavar=STORE,
               help=f"Nơi lưu lịch sử các kỳ: một tệp SQLite hoặc địa chỉ postgresql://… (mặc định: {HISTORY_NAME} "
                    "trong thư mục kết quả).")
