@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core import problems as P
 from ..core.consolidation import aggregate
-from ..core.observations import ACCEPTED, REJECTED, Observation
+from ..core.observations import ACCEPTED, REJECTED, Observation, field_code
 from ..core.periods import period_key, report_period
 from ..core.records import Record, Source
 from ..core.results import REPORTED, HistoryView, RunResult
@@ -65,9 +65,11 @@ def record_run(result: RunResult, target: str | Path, now: dt.datetime | None = 
     run_time = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     version = tool_version()
     read = [code for code, st in result.status.items() if st.state == REPORTED]
+    district = {field_code(FORM2, ind.key, "after"): (agg.value, agg.count) for ind in FORM2_INDICATORS
+                if (agg := result.consolidated.form2_means[ind.key]["after"]).value is not None}
     with open_store(target) as store:
         view.recorded = store.record(view.period, read, observations_of(result, view.period, run_time, version),
-                                     run_time, version)
+                                     run_time, version, district)
     return view.recorded
 
 
@@ -92,12 +94,17 @@ def _past(store: HistoryStore, view: HistoryView) -> tuple[HistoryView, list[Rec
         for _, code, form, item, field, value in store.values(period=view.previous_period):
             view.previous[(code, form, item, field)] = value
             records.append(Record(form, "", item, field, value, value, where, code))
+    # the district values each period's run recorded; computed from the figures only for periods stored without them
+    stored = store.aggregates(exclude_period=view.period)
+    missing = [p for p in store.periods() if p != view.period and p not in stored]
     pairs: dict[tuple[str, str], dict[str, list]] = {}  # (period, indicator) → unit → [after, weight]
-    for period, code, _, item, field, value in store.values(form=FORM2, fields=("after", "weight_after"),
-                                                            exclude_period=view.period):
-        pairs.setdefault((period, item), {}).setdefault(code, [None, None])[field == "weight_after"] = value
+    if missing:
+        for period, code, _, item, field, value in store.values(form=FORM2, fields=("after", "weight_after"),
+                                                                periods=missing):
+            pairs.setdefault((period, item), {}).setdefault(code, [None, None])[field == "weight_after"] = value
     for ind in FORM2_INDICATORS:
-        series = []
+        element = field_code(FORM2, ind.key, "after")
+        series = [(period, values[element]) for period, values in stored.items() if element in values]
         for (period, item), units in pairs.items():
             if item == ind.key:
                 agg = aggregate([(after, weight) for after, weight in units.values() if after is not None])

@@ -73,6 +73,21 @@ def _period_table(meta: sa.MetaData) -> sa.Table:
 
 period_table = _period_table(metadata)
 
+
+def _aggregate_table(meta: sa.MetaData) -> sa.Table:
+    """The district's own value of each indicator per period, as that period's last run computed it for
+    Biểu mẫu 2: what the page's trends draw, without re-reading every unit's figures of every period."""
+    return sa.Table(
+        "aggregate", meta,
+        sa.Column("period", sa.String(16), primary_key=True),
+        sa.Column("data_element", sa.String(128), primary_key=True),
+        sa.Column("value", sa.Float(precision=53), nullable=False),
+        sa.Column("units", sa.Integer, nullable=False),  # how many units' figures it is over
+    )
+
+
+aggregate_table = _aggregate_table(metadata)
+
 version_table = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
 
@@ -88,8 +103,10 @@ def _v1(conn: sa.Connection) -> None:
 
 def _v2(conn: sa.Connection) -> None:
     """Version 2: a table of stored periods, filled from the sources already there, so that listing the
-    periods (and seeking a unit's figures period by period) never scans ten periods of a country."""
+    periods (and seeking a unit's figures period by period) never scans ten periods of a country; and the
+    district values of each period (empty for the periods stored before: the trends compute those)."""
     _period_table(sa.MetaData()).create(conn)
+    _aggregate_table(sa.MetaData()).create(conn)
     conn.execute(sa.text(
         "INSERT INTO period (code, run_time, tool_version) "
         "SELECT period, MAX(run_time), MAX(tool_version) FROM source GROUP BY period"))

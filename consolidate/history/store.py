@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ..core.formats import HISTORY_NAME
 from ..core.observations import ACCEPTED, REJECTED, HistoryError, Observation, field_code
 from ..core.periods import period_key, previous_period
-from .schema import VERSION, NewerSchema, lock_writers, migrate, observation, period_table, source
+from .schema import VERSION, NewerSchema, aggregate_table, lock_writers, migrate, observation, period_table, source
 
 STORE_NAME = HISTORY_NAME  # the default store, beside the outputs; no run ever deletes it
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
@@ -169,9 +169,10 @@ class HistoryStore:
     # Writing -------------------------------------------------------------------------
 
     def record(self, period: str, units: Iterable[str], observations: Iterable[Observation],
-               run_time: str, tool_version: str) -> int:
+               run_time: str, tool_version: str, aggregates: dict[str, tuple[float, int]] | None = None) -> int:
         """Replace ``period``'s figures of ``units`` (the units the run read) by ``observations``, in one
-        transaction; the number of figures stored. Other units and periods keep theirs."""
+        transaction; the number of figures stored. Other units and periods keep theirs. ``aggregates``
+        (data element → the district's value and how many units it is over) replace the period's."""
         observations = list(observations)
         codes = sorted(set(units) | {o.unit_code for o in observations})
         try:
@@ -207,6 +208,11 @@ class HistoryStore:
                     _insert_many(conn, observation, rows)
                     conn.execute(period_table.delete().where(period_table.c.code == period))
                     conn.execute(period_table.insert().values(code=period, run_time=run_time, tool_version=tool_version))
+                if aggregates is not None:
+                    conn.execute(aggregate_table.delete().where(aggregate_table.c.period == period))
+                    if aggregates:
+                        _insert_many(conn, aggregate_table, [(period, element, float(value), int(count))
+                                                             for element, (value, count) in aggregates.items()])
         except sa.exc.SQLAlchemyError as exc:
             raise HistoryError(self.label, db_reason(exc)) from None
         return len(observations)
@@ -280,7 +286,7 @@ class HistoryStore:
                  "rejected": counts.get((p, REJECTED), 0), "run_time": runs.get(p, "")} for p in self.periods()]
 
     def values(self, period: str | None = None, form: str | None = None, fields: Iterable[str] | None = None,
-               exclude_period: str | None = None) -> list[tuple]:
+               exclude_period: str | None = None, periods: Iterable[str] | None = None) -> list[tuple]:
         """(period, unit code, form, item, field, value) of the accepted numeric figures, nothing else: what the
         run compares with (the previous period) and draws (the district value over the periods), cheaper
         to read than whole observations."""
@@ -291,6 +297,8 @@ class HistoryStore:
             query = query.where(c.period == period)
         if form is not None:
             query = query.where(c.data_element.startswith(form + "."))
+        if periods is not None:
+            query = query.where(c.period.in_(list(periods)))
         if exclude_period is not None:
             query = query.where(c.period != exclude_period)
         wanted = None if fields is None else set(fields)
@@ -300,6 +308,17 @@ class HistoryStore:
             form_item_field = parts.get(element) or parts.setdefault(element, _parts(element))
             if wanted is None or form_item_field[2] in wanted:
                 found.append((p, code, *form_item_field, value))
+        return found
+
+    def aggregates(self, exclude_period: str | None = None) -> dict[str, dict[str, float]]:
+        """period → data element → the district value its last run recorded."""
+        a = aggregate_table.c
+        query = sa.select(a.period, a.data_element, a.value)
+        if exclude_period is not None:
+            query = query.where(a.period != exclude_period)
+        found: dict[str, dict[str, float]] = {}
+        for period, element, value in self._read(query):
+            found.setdefault(period, {})[element] = value
         return found
 
     def _read(self, query: sa.Executable) -> Iterator[tuple]:
