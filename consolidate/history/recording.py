@@ -90,10 +90,11 @@ def _past(store: HistoryStore, view: HistoryView) -> tuple[HistoryView, list[Rec
     view.previous_period = store.previous_period(view.period)
     records = []
     if view.previous_period is not None:
-        where = Source("", "", "")
+        where, new = Source("", "", ""), tuple.__new__
+        previous = view.previous
         for _, code, form, item, field, value in store.values(period=view.previous_period):
-            view.previous[(code, form, item, field)] = value
-            records.append(Record(form, "", item, field, value, value, where, code))
+            previous[(code, form, item, field)] = value
+            records.append(new(Record, (form, "", item, field, value, value, where, code)))
     # the district values each period's run recorded; computed from the figures only for periods stored without them
     stored = store.aggregates(exclude_period=view.period)
     missing = [p for p in store.periods() if p != view.period and p not in stored]

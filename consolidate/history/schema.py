@@ -68,6 +68,9 @@ def _period_table(meta: sa.MetaData) -> sa.Table:
         sa.Column("code", sa.String(16), primary_key=True),
         sa.Column("run_time", sa.String(32), nullable=False),  # the last run that recorded figures of this period
         sa.Column("tool_version", sa.String(32), nullable=False),
+        sa.Column("units", sa.Integer, nullable=False),  # units with figures of this period
+        sa.Column("accepted", sa.Integer, nullable=False),  # figures, by status, counted when recorded
+        sa.Column("rejected", sa.Integer, nullable=False),
     )
 
 
@@ -108,8 +111,11 @@ def _v2(conn: sa.Connection) -> None:
     _period_table(sa.MetaData()).create(conn)
     _aggregate_table(sa.MetaData()).create(conn)
     conn.execute(sa.text(
-        "INSERT INTO period (code, run_time, tool_version) "
-        "SELECT period, MAX(run_time), MAX(tool_version) FROM source GROUP BY period"))
+        "INSERT INTO period (code, run_time, tool_version, units, accepted, rejected) "
+        "SELECT s.period, MAX(s.run_time), MAX(s.tool_version), COUNT(DISTINCT s.org_unit), "
+        "(SELECT COUNT(*) FROM observation o WHERE o.period = s.period AND o.status = 'accepted'), "
+        "(SELECT COUNT(*) FROM observation o WHERE o.period = s.period AND o.status = 'rejected') "
+        "FROM source s GROUP BY s.period"))
 
 
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [_v1, _v2]  # step n brings version n - 1 to n

@@ -206,8 +206,15 @@ class HistoryStore:
                         append((period, o[1], element, o[7], number, text, o[8] or None, o[11], src[0]))
                     _insert_many(conn, source, list(sources.values()))
                     _insert_many(conn, observation, rows)
+                    c = observation.c
+                    counts = dict(conn.execute(sa.select(c.status, sa.func.count()).where(c.period == period)
+                                               .group_by(c.status)).all())
+                    units_now = conn.execute(sa.select(sa.func.count(sa.distinct(source.c.org_unit)))
+                                             .where(source.c.period == period)).scalar()
                     conn.execute(period_table.delete().where(period_table.c.code == period))
-                    conn.execute(period_table.insert().values(code=period, run_time=run_time, tool_version=tool_version))
+                    conn.execute(period_table.insert().values(
+                        code=period, run_time=run_time, tool_version=tool_version, units=units_now,
+                        accepted=counts.get(ACCEPTED, 0), rejected=counts.get(REJECTED, 0)))
                 if aggregates is not None:
                     conn.execute(aggregate_table.delete().where(aggregate_table.c.period == period))
                     if aggregates:
@@ -276,14 +283,10 @@ class HistoryStore:
 
     def period_counts(self) -> list[dict]:
         """Each stored period with its units, accepted and rejected figures, and the last run that recorded it."""
-        c = observation.c
-        counts = {(p, s): n for p, s, n in self._read(
-            sa.select(c.period, c.status, sa.func.count()).group_by(c.period, c.status))}
-        units = dict(self._read(sa.select(source.c.period, sa.func.count(sa.distinct(source.c.org_unit)))
-                                .group_by(source.c.period)))
-        runs = dict(self._read(sa.select(period_table.c.code, period_table.c.run_time)))
-        return [{"period": p, "units": units.get(p, 0), "accepted": counts.get((p, ACCEPTED), 0),
-                 "rejected": counts.get((p, REJECTED), 0), "run_time": runs.get(p, "")} for p in self.periods()]
+        t = period_table.c
+        rows = {r[0]: r for r in self._read(sa.select(t.code, t.units, t.accepted, t.rejected, t.run_time))}
+        return [{"period": p, "units": rows[p][1], "accepted": rows[p][2], "rejected": rows[p][3], "run_time": rows[p][4]}
+                for p in sorted(rows, key=period_key)]
 
     def values(self, period: str | None = None, form: str | None = None, fields: Iterable[str] | None = None,
                exclude_period: str | None = None, periods: Iterable[str] | None = None) -> list[tuple]:
@@ -324,6 +327,6 @@ class HistoryStore:
     def _read(self, query: sa.Executable) -> Iterator[tuple]:
         try:
             with self.engine.connect() as conn:
-                return iter(conn.execute(query).all())
+                return iter(driver_rows(conn, query))
         except sa.exc.SQLAlchemyError as exc:
             raise HistoryError(self.label, db_reason(exc)) from None
