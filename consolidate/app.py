@@ -22,12 +22,12 @@ from .core import problems as P
 from .core.choosing import Candidate, choose, in_error
 from .core.consolidation import consolidate
 from .core.formats import KIND_NAMES, READABLE, display_name, expected_kind
-from .core.observations import Observation
-from .core.periods import period_key
+from .core.observations import HistoryError, Observation
+from .core.periods import period_key, report_period
 from .core.quiet import quiet_cleanup
 from .core.records import Record, Submission
 from .core.registry import Registry, ReportSettings
-from .core.results import MISSING, REPORTED, UNUSABLE, RunResult, UnitStatus
+from .core.results import MISSING, REPORTED, UNUSABLE, HistoryView, RunResult, UnitStatus
 from .core.template import FORM1, FORM1_FIELDS, FORM2_INDICATORS, RATES, WEIGHTS, field_label
 from .core.timings import Timings
 from .read.discover import discover, is_submission, skipped
@@ -193,13 +193,11 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
 # The history of the periods ---------------------------------------------------------
 
 
-def _read_history(target: str | Path, settings: ReportSettings, problems: list[P.Problem]) -> tuple[object, list[Record]]:
+def _read_history(target: str | Path, settings: ReportSettings,
+                  problems: list[P.Problem]) -> tuple[HistoryView, list[Record]]:
     """The history's view of this period (its previous period's figures, the trends); a store that cannot be
     read is one warning in the log and a run without them, never a failed run."""
     from .history.recording import read_past  # lazy: SQLAlchemy only for a run with a history
-    from .core.observations import HistoryError
-    from .core.periods import report_period
-    from .core.results import HistoryView
 
     period = report_period(settings)
     try:
@@ -214,16 +212,24 @@ def record(result: RunResult, target: str | Path) -> P.Problem | None:
     cannot be opened or written does not fail the run: the problem is returned and added to the run's
     problems, so the log, the page and the summary say it, and the outputs are written as usual."""
     from .history.recording import record_run  # lazy: SQLAlchemy only for a run with a history
-    from .core.observations import HistoryError
 
     try:
         record_run(result, target)
-    except HistoryError as exc:
-        problem = P.HistoryNotRecorded(period=result.history.period if result.history else "", store=exc.store,
-                                       reason=exc.reason)
+    except Exception as exc:  # whatever it is, the district's outputs still come first
+        store, reason = ((exc.store, exc.reason) if isinstance(exc, HistoryError)
+                         else (str(target) if isinstance(target, Path) else "", _history_bug(exc)))
+        problem = P.HistoryNotRecorded(period=result.history.period if result.history else report_period(result.settings),
+                                       store=store, reason=reason)
         result.problems.append(problem)
         return problem
     return None
+
+
+def _history_bug(exc: Exception) -> str:
+    """What an unexpected failure while recording was, in Vietnamese (a URL is not repeated: it may hold a password)."""
+    if isinstance(exc, OSError):
+        return f"không ghi được tệp (mã {type(exc).__name__}; kiểm tra ổ đĩa và quyền ghi)"
+    return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"
 
 
 def history(target: str | Path, unit: str | None = None) -> dict:

@@ -139,10 +139,14 @@ def test_no_history_records_nothing(inbox, out):
 # A store that fails does not fail the run ------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["not a database", "unreachable server"])
+@pytest.mark.parametrize("kind", ["not a database", "unreachable server", "folder that cannot be made"])
 def test_a_store_that_cannot_be_used_is_a_warning_and_every_output_still_lands(inbox, tmp_path, kind):
     out = tmp_path / "outbox"
-    if kind == "not a database":
+    if kind == "folder that cannot be made":
+        (tmp_path / "lich-su").write_text("a file where the store's folder should be", encoding="utf-8")
+        store = tmp_path / "lich-su" / "lich-su.sqlite"
+        expected = "không tạo được thư mục chứa tệp lịch sử"
+    elif kind == "not a database":
         store = tmp_path / "lich-su.sqlite"
         store.write_bytes(b"PK\x03\x04 this is a workbook someone renamed, not a database" * 20)
         expected = "không phải cơ sở dữ liệu lịch sử"
@@ -156,7 +160,8 @@ def test_a_store_that_cannot_be_used_is_a_warning_and_every_output_still_lands(i
     logged = {row["code"]: row for row in read_log(out)}
     assert expected in logged["history-not-recorded"]["message"]
     assert "2024S2" in logged["history-not-recorded"]["message"] and "sai-mat-khau" not in result.output
-    assert logged["history-not-read"]["severity"] == "warning"
+    if kind != "folder that cannot be made":  # nothing there yet: nothing to read, and nothing wrong in that
+        assert logged["history-not-read"]["severity"] == "warning"
     assert "Kỳ báo cáo 2024S2: chưa lưu được vào lịch sử (xem cảnh báo history-not-recorded)." in result.output
 
 

@@ -47,7 +47,7 @@ def _engine(target: str | Path, create: bool) -> sa.Engine:
         except sa.exc.ArgumentError:
             raise HistoryError(label, "địa chỉ cơ sở dữ liệu không đúng dạng; ví dụ postgresql://tên:mật-khẩu@máy-chủ/lich_su "
                                       "hoặc đường dẫn tới một tệp .sqlite") from None
-        if url.get_backend_name() == "postgresql" and url.drivername in ("postgresql", "postgres"):
+        if url.drivername in ("postgresql", "postgres"):  # "postgres://" too, as Heroku and others write it
             url = url.set(drivername="postgresql+psycopg")  # psycopg 3, installed with the tool
         elif url.get_backend_name() not in ("sqlite", "postgresql"):
             raise HistoryError(label, "chỉ dùng được tệp SQLite (sqlite:///…) hoặc PostgreSQL (postgresql://…)")
@@ -61,7 +61,10 @@ def _engine(target: str | Path, create: bool) -> sa.Engine:
         if path.is_dir():
             raise HistoryError(label, "đây là một thư mục, không phải tệp lịch sử")
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                raise HistoryError(label, "không tạo được thư mục chứa tệp lịch sử (kiểm tra đường dẫn và quyền ghi)") from None
     options = {}
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}  # a server that does not answer: not forever
