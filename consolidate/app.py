@@ -10,7 +10,6 @@ anything touches the disk. A caller that wants a step profile passes a
 from __future__ import annotations
 
 import difflib
-import gc
 import hashlib
 from contextlib import contextmanager
 from functools import partial
@@ -21,6 +20,7 @@ from .checks import plausibility
 from .core import problems as P
 from .core.choosing import Candidate, choose, in_error
 from .core.consolidation import consolidate
+from .core.cycles import no_cycle_collection
 from .core.formats import KIND_NAMES, READABLE, display_name, expected_kind
 from .core.observations import HistoryError, Observation
 from .core.periods import period_key, report_period
@@ -60,24 +60,6 @@ def _load_checks() -> Callable:
     from .checks.validate import validate_records  # start-up: pandas and pandera load while the workers read
 
     return validate_records
-
-
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector, off while the run builds its rows (and, in the CLI, while the
-    outputs are written and checked from them).
-
-    A country-wide run creates ~230,000 rows, each with its source-cell tuple, none in a cycle;
-    each full collection re-scans all of them, which took a third of the time
-    at N = 10,000. Reference counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def run(

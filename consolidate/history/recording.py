@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..core import problems as P
 from ..core.consolidation import aggregate
+from ..core.cycles import no_cycle_collection
 from ..core.observations import ACCEPTED, REJECTED, Observation, field_code
 from ..core.periods import period_key, report_period
 from ..core.records import Record, Source
@@ -67,7 +68,7 @@ def record_run(result: RunResult, target: str | Path, now: dt.datetime | None = 
     read = [code for code, st in result.status.items() if st.state == REPORTED]
     district = {field_code(FORM2, ind.key, "after"): (agg.value, agg.count) for ind in FORM2_INDICATORS
                 if (agg := result.consolidated.form2_means[ind.key]["after"]).value is not None}
-    with open_store(target) as store:
+    with no_cycle_collection(), open_store(target) as store:  # ~330,000 figures for a country, none in a cycle
         view.recorded = store.record(view.period, read, observations_of(result, view.period, run_time, version),
                                      run_time, version, district)
     return view.recorded
@@ -82,7 +83,7 @@ def read_past(target: str | Path, period: str) -> tuple[HistoryView, list[Record
         store = open_store(target, create=False)
     except NoHistoryYet:  # the first run: nothing to compare with, nothing wrong
         return view, []
-    with store:
+    with no_cycle_collection(), store:  # the previous period: ~330,000 records for a country, none in a cycle
         return _past(store, view)
 
 
