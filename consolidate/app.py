@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 from .checks import plausibility
 from .core import problems as P
@@ -193,18 +192,41 @@ def record(result: RunResult, target: str | Path) -> P.Problem | None:
     """Store the run's figures under its period in the history at ``target`` (a path or a URL). A store that
     cannot be opened or written does not fail the run: the problem is returned and added to the run's
     problems, so the log, the page and the summary say it, and the outputs are written as usual."""
-    from .history.recording import record_run  # lazy: SQLAlchemy only for a run with a history
+    finish = prepare_record(result, target)
+    if finish is not None:
+        finish()
+    return next((p for p in result.problems if p.code == P.HistoryNotRecorded.code), None)
 
-    try:
-        record_run(result, target)
-    except Exception as exc:  # whatever it is, the district's outputs still come first
+
+def prepare_record(result: RunResult, target: str | Path) -> Callable[[], None] | None:
+    """``record`` in two steps, for ``write(meanwhile=…)``: the store is opened and checked now (a store that
+    cannot be used is the warning ``history-not-recorded``, in every output, and None is returned); the
+    function returned stores the figures, while the other core finishes the merged workbook. Should that
+    step fail (a full disk, a lost server), the warning reaches the terminal and ``--json``, not the log."""
+    from .history.recording import prepare_recording  # lazy: SQLAlchemy only for a run with a history
+
+    def failed(exc: Exception) -> None:
         store, reason = ((exc.store, exc.reason) if isinstance(exc, HistoryError)
                          else (str(target) if isinstance(target, Path) else "", _history_bug(exc)))
-        problem = P.HistoryNotRecorded(period=result.history.period if result.history else report_period(result.settings),
-                                       store=store, reason=reason)
-        result.problems.append(problem)
-        return problem
-    return None
+        result.problems.append(P.HistoryNotRecorded(
+            period=result.history.period if result.history else report_period(result.settings), store=store,
+            reason=reason))
+
+    try:
+        store_figures = prepare_recording(result, target)
+    except Exception as exc:  # whatever it is, the district's outputs still come first
+        failed(exc)
+        return None
+
+    def finish() -> None:
+        try:
+            store_figures()
+        except Exception as exc:  # as above: a warning, never a failed run
+            if result.history is not None:
+                result.history.recorded = None
+            failed(exc)
+
+    return finish
 
 
 def _history_bug(exc: Exception) -> str:
@@ -340,16 +362,19 @@ def _check(paths: list[Path], registry: Registry, settings: ReportSettings) -> l
 # Writing, templates and examples ------------------------------------------------
 
 
-def write(result: RunResult, out: Path, timings: Timings | None = None) -> tuple[Outputs, list[str]]:
+def write(result: RunResult, out: Path, timings: Timings | None = None,
+          meanwhile: Callable[[], None] | None = None) -> tuple[Outputs, list[str]]:
     """Write every output of a run into ``out`` and check that nothing was lost: the paths written and
-    the accounting check's complaints (empty when every file and unit is accounted for)."""
+    the accounting check's complaints (empty when every file and unit is accounted for). ``meanwhile``
+    (recording the history) runs once this process's outputs are written, while the other core finishes
+    the merged workbook."""
     # The writers are imported when needed (start-up): `consolidate --help` and `check` stay quick.
     from .core.accounting import violations
     from .write.outputs import write_outputs
 
     timings = timings or Timings()
     with no_cycle_collection():  # the run's rows are only read from here on
-        paths = write_outputs(result, out, timings)
+        paths = write_outputs(result, out, timings, meanwhile)
         with timings.step("accounting"):
             unaccounted = violations(result)
     return paths, unaccounted

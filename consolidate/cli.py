@@ -115,9 +115,10 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
                          history=store)
         if bar is not None:
             bar.render_finish()
-        if store is not None:
-            app.record(result, store)  # before the outputs: a store that fails is a line of the log, not a failed run
-        paths, unaccounted = app.write(result, out)
+        # the store is opened before the outputs (a store that fails is a line of the log, not a failed run);
+        # the figures are stored while the other core finishes the merged workbook
+        record = app.prepare_record(result, store) if store is not None else None
+        paths, unaccounted = app.write(result, out, meanwhile=record)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
         from .write.files import OutputError  # start-up: only when a run failed
 

@@ -165,6 +165,24 @@ def test_a_store_that_cannot_be_used_is_a_warning_and_every_output_still_lands(i
     assert "Kỳ báo cáo 2024S2: chưa lưu được vào lịch sử (xem cảnh báo history-not-recorded)." in result.output
 
 
+def test_a_store_that_fails_while_the_figures_are_stored_is_still_only_a_warning(inbox, tmp_path, monkeypatch):
+    """The store opens, then the server goes away (or the disk fills) while the workbook is being finished."""
+    from consolidate.history.store import HistoryStore
+
+    def lost(*args, **kwargs):
+        raise HistoryError("postgresql://tinh:***@may-chu/lich_su", "không kết nối được máy chủ cơ sở dữ liệu")
+
+    monkeypatch.setattr(HistoryStore, "record", lost)
+    out = tmp_path / "outbox"
+    result = run(inbox, out, str(tmp_path / "lich-su.sqlite"), "--json")
+    assert result.exit_code == 1  # the sample's one error, as without a history
+    summary = json.loads(result.output)
+    assert summary["history"]["recorded"] is None
+    (warning,) = [p for p in summary["problems"] if p["code"] == "history-not-recorded"]
+    assert "không kết nối được máy chủ" in warning["message"] and warning["severity"] == "warning"
+    assert {p.name for p in out.iterdir()} >= {"tong-hop-tuy-phuoc.xlsx", "tong-hop-tuy-phuoc.html", "phan-hoi"}
+
+
 # The schema migrates forward -------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from ..core import problems as P
 from ..core.consolidation import aggregate
@@ -59,8 +60,10 @@ def observations_of(result: RunResult, period: str, run_time: str, version: str)
     return found
 
 
-def record_run(result: RunResult, target: str | Path, now: dt.datetime | None = None) -> int:
-    """Store the run's figures under its period in the store at ``target``; how many. HistoryError if it cannot."""
+def prepare_recording(result: RunResult, target: str | Path, now: dt.datetime | None = None) -> Callable[[], int]:
+    """Open (and migrate) the store at ``target`` now, so that whatever is wrong with it is known before the
+    outputs are written (HistoryError); the function that then stores the run's figures under its period
+    and returns how many. The CLI calls that one while the other core finishes the merged workbook."""
     view = result.history or HistoryView(report_period(result.settings), store_label(target))
     result.history = view
     run_time = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
@@ -68,10 +71,21 @@ def record_run(result: RunResult, target: str | Path, now: dt.datetime | None = 
     read = [code for code, st in result.status.items() if st.state == REPORTED]
     district = {field_code(FORM2, ind.key, "after"): (agg.value, agg.count) for ind in FORM2_INDICATORS
                 if (agg := result.consolidated.form2_means[ind.key]["after"]).value is not None}
-    with no_cycle_collection(), open_store(target) as store:  # ~330,000 figures for a country, none in a cycle
-        view.recorded = store.record(view.period, read, observations_of(result, view.period, run_time, version),
-                                     run_time, version, district)
-    return view.recorded
+    store = open_store(target)
+    store.engine.dispose()  # no connection held open across the fork of the workbook's writer
+
+    def record() -> int:
+        with no_cycle_collection(), store:  # ~330,000 figures for a country, none in a cycle
+            view.recorded = store.record(view.period, read, observations_of(result, view.period, run_time, version),
+                                         run_time, version, district)
+        return view.recorded
+
+    return record
+
+
+def record_run(result: RunResult, target: str | Path, now: dt.datetime | None = None) -> int:
+    """Store the run's figures under its period in the store at ``target``; how many. HistoryError if it cannot."""
+    return prepare_recording(result, target, now)()
 
 
 def read_past(target: str | Path, period: str) -> tuple[HistoryView, list[Record]]:
