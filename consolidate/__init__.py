@@ -8,6 +8,12 @@ What another program needs to run a consolidation or check a file without the CL
     settings = consolidate.load_config("cau-hinh.toml")[0]    # or consolidate.default_settings()
     result = consolidate.run(Path("inbox"), registry, settings)  # a RunResult: problems, statuses, merged tables
     consolidate.write_outputs(result, Path("outbox"))         # workbook, CSV log, HTML page, feedback copies
+
+    # with the history of the periods (issue 17): compare with the stored previous period, record this one
+    result = consolidate.run(Path("inbox"), registry, settings, history="outbox/lich-su.sqlite")
+    consolidate.record(result, "outbox/lich-su.sqlite")      # a store that fails: a warning in result.problems
+    with consolidate.open_store("outbox/lich-su.sqlite") as store:
+        store.periods(), store.observations(period="2024S2")
     for submission, problems in consolidate.check([Path("bao-cao.xlsx")]):
         ...
 
@@ -28,6 +34,10 @@ _silence()  # openpyxl's reading warnings are noise on a clerk's console (see co
 _API = {
     "run": "app",
     "check": "app",
+    "record": "app",
+    "open_store": "history",
+    "HistoryStore": "history",
+    "Observation": "core.observations",
     "no_cycle_collection": "app",
     "write_outputs": "write.outputs",
     "Outputs": "write.outputs",

@@ -9,22 +9,25 @@ anything touches the disk. A caller that wants a step profile passes a
 
 from __future__ import annotations
 
-import gc
+import difflib
 import hashlib
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 from .checks import plausibility
 from .core import problems as P
 from .core.choosing import Candidate, choose, in_error
 from .core.consolidation import consolidate
+from .core.cycles import no_cycle_collection
 from .core.formats import KIND_NAMES, READABLE, display_name, expected_kind
+from .core.observations import HistoryError, Observation
+from .core.periods import period_key, report_period
 from .core.quiet import quiet_cleanup
 from .core.records import Record, Submission
 from .core.registry import Registry, ReportSettings
-from .core.results import MISSING, REPORTED, UNUSABLE, InboxFile, RunResult, UnitStatus
+from .core.results import MISSING, REPORTED, UNUSABLE, HistoryView, InboxFile, RunResult, UnitStatus
+from .core.template import FORM1, FORM1_FIELDS, FORM2_INDICATORS, RATES, WEIGHTS, field_label
 from .core.timings import Timings
 from .read.discover import discover, is_submission, skipped
 from .read.loading import VANISHED
@@ -37,7 +40,8 @@ from .write.feedback.content import needs_feedback
 if TYPE_CHECKING:
     from .write.outputs import Outputs
 
-__all__ = ["ConfigError", "Timings", "check", "feedback_copy", "init", "load", "no_cycle_collection", "run", "template", "write"]
+__all__ = ["ConfigError", "Timings", "check", "feedback_copy", "history_store", "init", "load", "no_cycle_collection",
+           "record", "run", "template", "write"]
 
 
 def load(units_file: Path | None = None, config_file: Path | None = None) -> tuple[Registry, ReportSettings]:
@@ -57,24 +61,6 @@ def _load_checks() -> Callable:
     return validate_records
 
 
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector, off while the run builds its rows (and, in the CLI, while the
-    outputs are written and checked from them).
-
-    A country-wide run creates ~230,000 rows, each with its source-cell tuple, none in a cycle;
-    each full collection re-scans all of them, which took a third of the time
-    at N = 10,000. Reference counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def run(
     inbox: Path,
     registry: Registry | None = None,
@@ -82,15 +68,18 @@ def run(
     previous: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     timings: Timings | None = None,
+    history: str | Path | None = None,
 ) -> RunResult:
     """The whole check-and-merge, in memory; ``progress(done, total)`` is told after each file read,
-    ``timings`` (if given) gets each step's duration."""
+    ``timings`` (if given) gets each step's duration. With a ``history`` store (a path or a URL), the
+    previous period's figures come from it when no ``previous`` file is given, and ``result.history``
+    carries the period and the trends; nothing is recorded (``record`` does that)."""
     with no_cycle_collection(), quiet_cleanup():
-        return _run(inbox, registry, settings, previous, progress, timings or Timings())
+        return _run(inbox, registry, settings, previous, progress, timings or Timings(), history)
 
 
 def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None, previous: Path | None,
-         progress: Callable[[int, int], None] | None, timings: Timings) -> RunResult:
+         progress: Callable[[int, int], None] | None, timings: Timings, history: str | Path | None = None) -> RunResult:
     registry = registry or default_registry()
     settings = settings or default_settings()
     problems: list[P.Problem] = []
@@ -154,8 +143,11 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     problems.extend(found)
     with timings.step("plausibility"):
         problems.extend(plausibility.outliers(records, flagged))
+        view, past = _read_history(history, settings, problems) if history is not None else (None, [])
         if previous is not None:
             problems.extend(plausibility.changes(records, read_previous(previous, registry), flagged))
+        elif past:
+            problems.extend(plausibility.changes(records, past, flagged))
 
     # Completeness (a whole district missing is one entry), then the merged tables
     for group, members in registry.groups():
@@ -170,7 +162,112 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     problems.extend(keep_checked_bytes(submissions, problems))
     with timings.step("consolidate"):
         consolidated = consolidate(registry, records, problems, dict(settings.targets))
-    return RunResult(registry, settings, files, submissions, problems, consolidated, used, status)
+    result = RunResult(registry, settings, files, submissions, problems, consolidated, used, status)
+    if view is not None:
+        from .history.recording import add_current  # lazy: SQLAlchemy only for a run with a history
+
+        add_current(view, result)
+        result.history = view
+    return result
+
+
+# The history of the periods ---------------------------------------------------------
+
+
+def _read_history(target: str | Path, settings: ReportSettings,
+                  problems: list[P.Problem]) -> tuple[HistoryView, list[Record]]:
+    """The history's view of this period (its previous period's figures, the trends); a store that cannot be
+    read is one warning in the log and a run without them, never a failed run."""
+    from .history.recording import read_past  # lazy: SQLAlchemy only for a run with a history
+
+    period = report_period(settings)
+    try:
+        return read_past(target, period)
+    except HistoryError as exc:
+        problems.append(P.HistoryNotRead(store=exc.store, reason=exc.reason))
+        return HistoryView(period, exc.store), []
+
+
+def record(result: RunResult, target: str | Path) -> P.Problem | None:
+    """Store the run's figures under its period in the history at ``target`` (a path or a URL). A store that
+    cannot be opened or written does not fail the run: the problem is returned and added to the run's
+    problems, so the log, the page and the summary say it, and the outputs are written as usual."""
+    finish = prepare_record(result, target)
+    if finish is not None:
+        finish()
+    return next((p for p in result.problems if p.code == P.HistoryNotRecorded.code), None)
+
+
+def prepare_record(result: RunResult, target: str | Path) -> Callable[[], None] | None:
+    """``record`` in two steps, for ``write(meanwhile=…)``: the store is opened and checked now (a store that
+    cannot be used is the warning ``history-not-recorded``, in every output, and None is returned); the
+    function returned stores the figures, while the other core finishes the merged workbook. Should that
+    step fail (a full disk, a lost server), the warning reaches the terminal and ``--json``, not the log."""
+    from .history.recording import prepare_recording  # lazy: SQLAlchemy only for a run with a history
+
+    def failed(exc: Exception) -> None:
+        store, reason = ((exc.store, exc.reason) if isinstance(exc, HistoryError)
+                         else (str(target) if isinstance(target, Path) else "", _history_bug(exc)))
+        result.problems.append(P.HistoryNotRecorded(
+            period=result.history.period if result.history else report_period(result.settings), store=store,
+            reason=reason))
+
+    try:
+        store_figures = prepare_recording(result, target)
+    except Exception as exc:  # whatever it is, the district's outputs still come first
+        failed(exc)
+        return None
+
+    def finish() -> None:
+        try:
+            store_figures()
+        except Exception as exc:  # as above: a warning, never a failed run
+            if result.history is not None:
+                result.history.recorded = None
+            failed(exc)
+
+    return finish
+
+
+def _history_bug(exc: Exception) -> str:
+    """What an unexpected failure while recording was, in Vietnamese (a URL is not repeated: it may hold a password)."""
+    if isinstance(exc, OSError):
+        return f"không ghi được tệp (mã {type(exc).__name__}; kiểm tra ổ đĩa và quyền ghi)"
+    return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"
+
+
+def history(target: str | Path, unit: str | None = None) -> dict:
+    """What the history at ``target`` holds, as plain data: its periods and units, or (``unit``, a code) that
+    unit's figures over the periods. HistoryError when there is no store to read; LookupError, with a
+    Vietnamese message, for a unit the store has no figures of."""
+    from .history import open_store  # lazy: SQLAlchemy only for the commands that read the history
+
+    with open_store(target, create=False) as store:
+        label = store.label
+        if unit is None:
+            return {"store": label, "periods": store.period_counts(),
+                    "units": [{"code": code, "name": name, "periods": periods} for code, name, periods in store.units()]}
+        found = store.observations(unit=unit.strip())
+        if not found:
+            known = [code for code, _, _ in store.units()]
+            close = difflib.get_close_matches(unit.strip(), known, n=3, cutoff=0.6)
+            hint = f" Có phải: {', '.join(close)}?" if close else " Gõ “consolidate history” để xem các mã đã lưu."
+            raise LookupError(f"lịch sử {label} không có số liệu nào của đơn vị mã “{unit}”.{hint}")
+    periods = sorted({o.period for o in found}, key=period_key)
+    return {"store": label, "unit": {"code": found[-1].unit_code, "name": found[-1].unit_name}, "periods": periods,
+            "values": [{"period": o.period, "form": o.form, "item": o.item, "field": o.field, "field_code": o.field_code,
+                        "label": field_label(o.form, o.field, o.item), "value": o.value, "status": o.status,
+                        "problem": o.problem, "file": o.file, "sheet": o.sheet, "cell": o.cell}
+                       for o in sorted(found, key=lambda o: _field_order(o))]}
+
+
+def _field_order(o: Observation) -> tuple:
+    """Biểu mẫu 1's columns, then Biểu mẫu 2's indicators and rates, in the template's order; then the period."""
+    form1 = {f.key: n for n, f in enumerate(FORM1_FIELDS)}
+    items = {i.key: n for n, i in enumerate(FORM2_INDICATORS)}
+    fields = {f: n for n, f in enumerate((*RATES, *WEIGHTS))}
+    where = (0, form1.get(o.field, 99), 0) if o.form == FORM1 else (1, items.get(o.item, 99), fields.get(o.field, 99))
+    return (*where, period_key(o.period))
 
 
 # The bytes behind the feedback copies ---------------------------------------------
@@ -277,16 +374,19 @@ def _check(paths: list[Path], registry: Registry, settings: ReportSettings) -> l
 # Writing, templates and examples ------------------------------------------------
 
 
-def write(result: RunResult, out: Path, timings: Timings | None = None) -> tuple[Outputs, list[str]]:
+def write(result: RunResult, out: Path, timings: Timings | None = None,
+          meanwhile: Callable[[], None] | None = None) -> tuple[Outputs, list[str]]:
     """Write every output of a run into ``out`` and check that nothing was lost: the paths written and
-    the accounting check's complaints (empty when every file and unit is accounted for)."""
+    the accounting check's complaints (empty when every file and unit is accounted for). ``meanwhile``
+    (recording the history) runs once this process's outputs are written, while the other core finishes
+    the merged workbook."""
     # The writers are imported when needed (start-up): `consolidate --help` and `check` stay quick.
     from .core.accounting import violations
     from .write.outputs import write_outputs
 
     timings = timings or Timings()
     with no_cycle_collection():  # the run's rows are only read from here on
-        paths = write_outputs(result, out, timings)
+        paths = write_outputs(result, out, timings, meanwhile)
         with timings.step("accounting"):
             unaccounted = violations(result)
     return paths, unaccounted

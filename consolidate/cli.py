@@ -16,12 +16,16 @@ from . import app
 from .console import (EXIT_INTERRUPTED, FILE, FOLDER, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, ValueRefused,
                       VietnameseGroup, VietnamesePath)
 from .core import problems as P
+from .core.formats import HISTORY_NAME
+from .core.numbers import format_number
+from .core.observations import ACCEPTED, HistoryError
 from .core.registry import Registry, ReportSettings
 from .core.records import Submission
 from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from .core.summary import summarize
 
 EXIT_OK, EXIT_ERRORS, EXIT_FATAL = 0, 1, 2
+STORE = "TỆP_HOẶC_URL"
 SHOWN_PROBLEMS = 20
 COLORS = {P.ERROR: "red", P.WARNING: "yellow", P.INFO: "cyan"}
 
@@ -75,17 +79,28 @@ def main() -> None:
               default=Path("outbox"), help="Thư mục ghi kết quả (mặc định: outbox).")
 @_settings_options
 @click.option("--previous", type=VietnamesePath(folder=False), metavar=FILE,
-              help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường.")
+              help="Bảng tổng hợp kỳ trước, để cảnh báo số liệu thay đổi bất thường "
+                   "(không cần khi kỳ trước đã có trong lịch sử).")
+@click.option("--history", "history", metavar=STORE,
+              help=f"Nơi lưu lịch sử các kỳ: một tệp SQLite hoặc địa chỉ postgresql://… (mặc định: {HISTORY_NAME} "
+                   "trong thư mục kết quả).")
+@click.option("--no-history", is_flag=True, help="Không đọc và không ghi lịch sử các kỳ.")
 @click.option("--quiet", "-q", is_flag=True, help="Không in gì, chỉ trả mã thoát (dùng trong script).")
 @click.option("--json", "as_json", is_flag=True, help="In bản tóm tắt dạng JSON (dùng cho chương trình khác).")
 def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | None, previous: Path | None,
-        quiet: bool, as_json: bool) -> None:
+        history: str | None, no_history: bool, quiet: bool, as_json: bool) -> None:
     """Đọc, kiểm tra và tổng hợp mọi báo cáo trong THƯ_MỤC (thư mục chứa các tệp nhận về).
+
+    Số liệu của kỳ báo cáo được lưu vào lịch sử (mặc định lich-su.sqlite trong thư mục kết quả);
+    kỳ trước trong lịch sử được dùng để cảnh báo thay đổi lớn.
 
     Ví dụ: consolidate run inbox/ --out outbox/
     """
     if _inside(out, inbox):
         raise CommandRefused("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
+    if history is not None and no_history:
+        raise CommandRefused("Chỉ dùng một trong hai tùy chọn --history và --no-history.")
+    store = None if no_history else _store(history, out)
     with app.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
         registry, settings = _load(units_file, config_file)
     bar = None
@@ -98,10 +113,14 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
 
     show_progress = not quiet and not as_json and sys.stderr.isatty()
     try:
-        result = app.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None)
+        result = app.run(inbox, registry, settings, previous=previous, progress=progress if show_progress else None,
+                         history=store)
         if bar is not None:
             bar.render_finish()
-        paths, unaccounted = app.write(result, out)
+        # the store is opened before the outputs (a store that fails is a line of the log, not a failed run);
+        # the figures are stored while the other core finishes the merged workbook
+        record = app.prepare_record(result, store) if store is not None else None
+        paths, unaccounted = app.write(result, out, meanwhile=record)
     except Exception as exc:  # a bug or a full disk: say so plainly, exit 2
         from .write.files import OutputError  # start-up: only when a run failed
 
@@ -126,6 +145,11 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_FATAL)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+def _store(history: str | None, out: Path) -> str | Path:
+    """The history store an option names (a path or a URL, as typed), else the default one beside the outputs."""
+    return history if history else out / HISTORY_NAME
 
 
 def _fatal_reason(exc: Exception) -> str:
@@ -183,9 +207,24 @@ def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
     rest = summary["errors"] + summary["warnings"] - len(shown)
     if rest > 0:
         click.echo(f"  … và {rest} mục khác, xem nhật ký lỗi.")
+    _print_history(result)
     click.echo("Kết quả:")
     for path in summary["outputs"].values():
         click.echo(f"  {path}")
+
+
+def _print_history(result: RunResult) -> None:
+    """Which period the run recorded, where, and which stored period it was compared with."""
+    view = result.history
+    if view is None:
+        return
+    if view.recorded is not None:
+        click.echo(f"Kỳ báo cáo {view.period}: đã lưu {view.recorded} số liệu vào lịch sử {view.store}.")
+    else:
+        click.secho(f"Kỳ báo cáo {view.period}: chưa lưu được vào lịch sử (xem cảnh báo {P.HistoryNotRecorded.code}).",
+                    fg="yellow")
+    if view.previous_period is not None:
+        click.echo(f"So sánh với kỳ trước trong lịch sử: {view.previous_period}.")
 
 
 @main.command(short_help="Kiểm tra tệp báo cáo của đơn vị trước khi gửi.")
@@ -268,6 +307,66 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
     click.echo(f"Đã tạo {len(paths)} tệp mẫu trong {out}:")
     for p in paths:
         click.echo(f"  {p.name}")
+
+
+@main.command(short_help="Xem lịch sử số liệu các kỳ: các kỳ và đơn vị đã lưu, hoặc số liệu một đơn vị qua các kỳ.")
+@click.option("--unit", "unit", metavar="MÃ", help="Mã đơn vị (như trong danh sách đơn vị) để xem số liệu qua các kỳ.")
+@click.option("--history", "history", metavar=STORE,
+              help=f"Nơi lưu lịch sử: một tệp SQLite hoặc địa chỉ postgresql://… (mặc định: outbox/{HISTORY_NAME}).")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (dùng cho chương trình khác).")
+def history(unit: str | None, history: str | None, as_json: bool) -> None:
+    """Xem lịch sử số liệu đã lưu qua các lần chạy: các kỳ, các đơn vị, hoặc số liệu của một đơn vị qua các kỳ.
+
+    \b
+    Ví dụ:
+      consolidate history
+      consolidate history --unit x-phuoc-an
+      consolidate history --history postgresql://tinh:mat-khau@may-chu/lich_su --json
+    """
+    try:
+        data = app.history(history or Path("outbox") / HISTORY_NAME, unit)
+    except LookupError as exc:
+        raise CommandRefused(str(exc.args[0])) from None
+    except HistoryError as exc:
+        click.secho(f"Không đọc được lịch sử {exc.store}: {exc.reason}.", fg="red", err=True)
+        sys.exit(EXIT_FATAL)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif unit is None:
+        _print_stored(data)
+    else:
+        _print_series(data)
+
+
+def _print_stored(data: dict) -> None:
+    click.echo(f"Lịch sử: {data['store']}")
+    if not data["periods"]:
+        click.echo("Chưa có kỳ nào được lưu.")
+        return
+    click.echo(f"Các kỳ đã lưu ({len(data['periods'])}):")
+    click.echo(f"  {'Kỳ':<8} {'Đơn vị':>7} {'Số liệu hợp lệ':>15} {'Số liệu lỗi':>12}  Lưu lúc")
+    for p in data["periods"]:
+        click.echo(f"  {p['period']:<8} {p['units']:>7} {p['accepted']:>15} {p['rejected']:>12}  {p['run_time']}")
+    click.echo(f"Các đơn vị ({len(data['units'])}):")
+    width = max(len(u["code"]) for u in data["units"])
+    for u in data["units"]:
+        click.echo(f"  {u['code']:<{width}}  {u['name']} – {len(u['periods'])} kỳ: {', '.join(u['periods'])}")
+    click.echo("Xem số liệu một đơn vị qua các kỳ: consolidate history --unit MÃ")
+
+
+def _print_series(data: dict) -> None:
+    """One row per field, one column per period: the unit's figures over time; a rejected figure as "lỗi"."""
+    periods = data["periods"]
+    click.echo(f"{data['unit']['name']} (mã {data['unit']['code']}): số liệu qua {len(periods)} kỳ, lịch sử {data['store']}")
+    rows: dict[str, dict[str, str]] = {}
+    for v in data["values"]:
+        shown = format_number(v["value"]) if v["status"] == ACCEPTED else f"lỗi ({v['problem']})"
+        rows.setdefault(v["label"], {})[v["period"]] = shown
+    width = max(len(label) for label in rows)
+    cols = [max(len(p), *(len(r.get(p, "")) for r in rows.values())) for p in periods]
+    click.echo(f"  {'Chỉ tiêu':<{width}}  " + "  ".join(f"{p:>{w}}" for p, w in zip(periods, cols)))
+    for label, by_period in rows.items():
+        click.echo(f"  {label:<{width}}  " + "  ".join(f"{by_period.get(p, '–'):>{w}}" for p, w in zip(periods, cols)))
 
 
 # `init --cap`: the level, as a clerk says it, with or without its accents

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from consolidate.cli import main
+from consolidate.core.formats import HISTORY_NAME
 from consolidate.core.problems import SEVERITY_LABELS
 from consolidate.write.sample import make_sample_inbox
 
@@ -70,10 +71,12 @@ def merged(out: Path, data_only: bool = True) -> openpyxl.Workbook:
 
 
 def checksums(folder: Path) -> dict[str, str]:
+    """Every file's digest, but the history store's (lich-su.sqlite): a database that records each run's
+    time, not an output of the run (tests/test_history.py checks what it holds)."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != HISTORY_NAME
     }
 
 

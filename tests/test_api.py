@@ -25,11 +25,15 @@ def test_every_public_name_resolves():
 
 def test_a_run_through_the_api_writes_what_the_cli_writes(inbox, tmp_path):
     assert run_cli("run", inbox, "--out", tmp_path / "cli").exit_code == 1  # the sample has one error
-    result = consolidate.run(inbox, consolidate.default_registry(), consolidate.default_settings())
+    store = tmp_path / "api" / "lich-su.sqlite"  # the history the CLI keeps beside its outputs by default
+    result = consolidate.run(inbox, consolidate.default_registry(), consolidate.default_settings(), history=store)
+    assert consolidate.record(result, store) is None
     paths = consolidate.write_outputs(result, tmp_path / "api")
     assert set(paths) == {"workbook", "log", "html"}
     assert len(result.errors) == 1
     assert checksums(tmp_path / "api") == checksums(tmp_path / "cli")
+    with consolidate.open_store(store) as api, consolidate.open_store(tmp_path / "cli" / "lich-su.sqlite") as cli:
+        assert [o[:-2] for o in api.observations()] == [o[:-2] for o in cli.observations()]  # but the run's time
 
 
 def test_checking_one_file_through_the_api(inbox):

@@ -38,6 +38,7 @@ READABLE = {"xlsx", "xls", "ods", "xlsb"}
 FEEDBACK_DIR = "phan-hoi"
 LOG_PREFIX, LOG_SUFFIX = "nhat-ky-loi-", ".csv"
 SUMMARY_PREFIX, PAGE_SUFFIX = "tong-hop-", ".html"
+HISTORY_NAME = "lich-su.sqlite"  # the default history store, beside the outputs; no run deletes it (issue 17)
 
 
 def sniff(path: Path) -> str:

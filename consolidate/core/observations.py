@@ -38,6 +38,15 @@ class Observation(NamedTuple):
         return field_code(self.form, self.item, self.field)
 
 
+class HistoryError(Exception):
+    """The history store could not be opened, read or written; ``reason``, in Vietnamese, says why.
+    Here, beside the value it stores, so that the CLI can catch it without loading the store's libraries."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(f"{store}: {reason}")
+        self.store, self.reason = store, reason
+
+
 def field_code(form: str, item: str, field: str) -> str:
     """A stable code for one kind of value, used as the data element in every export.
 

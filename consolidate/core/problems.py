@@ -567,5 +567,25 @@ class UploadForged(Problem):
     hint = "Mở lại đường liên kết của đơn vị, chọn tệp và bấm “Gửi báo cáo” trên trang đó."
 
 
+@_register
+class HistoryNotRecorded(Problem):
+    code = "history-not-recorded"
+    severity = WARNING
+    title = "Không ghi được lịch sử"
+    template = ("Không ghi được số liệu kỳ {period} vào lịch sử ({store}): {reason}. "
+                "Bảng tổng hợp và các tệp kết quả khác vẫn được ghi đầy đủ.")
+    hint = "Kiểm tra đường dẫn hoặc địa chỉ cơ sở dữ liệu ở --history (quyền ghi, mật khẩu, máy chủ) rồi chạy lại."
+
+
+@_register
+class HistoryNotRead(Problem):
+    code = "history-not-read"
+    severity = WARNING
+    title = "Không đọc được lịch sử"
+    template = ("Không đọc được lịch sử ({store}): {reason}. Lần chạy này không so sánh với kỳ trước "
+                "và trang HTML không có diễn biến qua các kỳ.")
+    hint = "Kiểm tra đường dẫn hoặc địa chỉ cơ sở dữ liệu ở --history rồi chạy lại; hoặc so sánh bằng --previous TỆP."
+
+
 def has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == ERROR for p in problems)

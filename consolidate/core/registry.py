@@ -187,6 +187,7 @@ class ReportSettings:
     form2_notes: tuple[str, ...] = ()
     targets: tuple[tuple[str, float], ...] = ()  # (indicator key, province target %) where known
     upload_limit_mb: float = 10.0  # the largest file a unit may send through `consolidate serve`
+    period: str = ""  # the DHIS2 period code the history records the figures under ("" = core.periods' default)
 
     def target(self, indicator: str) -> float | None:
         return dict(self.targets).get(indicator)

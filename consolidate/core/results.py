@@ -37,6 +37,19 @@ class UnitStatus:
 
 
 @dataclass
+class HistoryView:
+    """What the history store says about this run: the period its figures are recorded under, the stored
+    period before it and that period's figures, and each indicator's district value over the periods."""
+
+    period: str
+    store: str = ""  # the store's path or URL (without a password), for messages
+    previous_period: str | None = None
+    previous: dict[tuple[str, str, str, str], float] = field(default_factory=dict)  # (unit code, form, item, field) → value
+    trends: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # indicator → (period, district value), oldest first
+    recorded: int | None = None  # figures this run stored; None until recorded (or when it could not be)
+
+
+@dataclass
 class RunResult:
     registry: Registry
     settings: ReportSettings
@@ -46,6 +59,7 @@ class RunResult:
     consolidated: Consolidated
     used: dict[str, str] = field(default_factory=dict)  # unit code → file name used
     status: dict[str, UnitStatus] = field(default_factory=dict)  # unit code → status
+    history: HistoryView | None = None  # set when the run reads or records a history store
 
     @property
     def errors(self) -> list[P.Problem]:

@@ -31,6 +31,9 @@ def summarize(result: RunResult, outputs: dict[str, Path]) -> dict:
             for (code, severity), n in sorted(by_code.items(), key=lambda kv: (-_rank(kv[0][1]), kv[0][0]))
         ],
         "outputs": {kind: str(path) for kind, path in outputs.items()},
+        "history": None if result.history is None else {
+            "period": result.history.period, "store": result.history.store, "recorded": result.history.recorded,
+            "previous_period": result.history.previous_period},
         "problems": [p.as_row() for p in result.problems],
     }
 

@@ -16,12 +16,14 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+from ..core.periods import EXAMPLES, parse_period
 from ..core.registry import DEFAULT_DATA, ReportSettings
 from ..core.template import FORM2_INDICATORS
 from ..core.text import clean, fold
 from .units import MAX_BYTES, ConfigError
 
-_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "upload_limit_mb", "form1", "form2")
+_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "period", "upload_limit_mb", "form1",
+             "form2")
 MAX_UPLOAD_MB = 1024  # upload_limit_mb: a report is ~10 kB; more than this is a typo
 _FORM1_KEYS = ("title",)
 _FORM2_KEYS = ("title", "period_before", "period_after", "notes", "targets")
@@ -159,6 +161,8 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
             raise _wrong(path, lines, ("upload_limit_mb",), value,
                          f"một số MB lớn hơn 0 và không quá {MAX_UPLOAD_MB}, không có ngoặc kép, ví dụ upload_limit_mb = 10")
         values["upload_limit_mb"] = float(value)
+    if (value := get(("period",))) is not _MISSING:
+        values["period"] = _period(path, lines, value)
     if (value := get(("form2", "notes"))) is not _MISSING:
         if isinstance(value, str):
             value = [value]
@@ -208,6 +212,15 @@ def _date(path: Path, lines: KeyLines, value: object) -> dt.date:
             except ValueError:
                 pass
     raise _wrong(path, lines, ("report_date",), value, "một ngày viết năm-tháng-ngày, ví dụ report_date = 2024-08-09")
+
+
+def _period(path: Path, lines: KeyLines, value: object) -> str:
+    """A DHIS2 period code ("2024S1"); a bare year or month may be written without quotes (period = 2024)."""
+    code = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    period = parse_period(clean(code)) if isinstance(code, str) else None
+    if period is None:
+        raise _wrong(path, lines, ("period",), value, f"một mã kỳ báo cáo theo DHIS2 trong dấu ngoặc kép: {EXAMPLES}")
+    return period.code
 
 
 def _targets(path: Path, lines: KeyLines, value: object) -> tuple[tuple[str, float], ...]:

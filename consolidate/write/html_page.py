@@ -16,6 +16,7 @@ from ..core import problems as P
 from .charts import caption, chart, indicator_bars
 from .feedback.patched import feedback_dir
 from .files import atomic_target
+from .html_trends import trends_section
 from ..core.results import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
 from ..core.template import FORM2_INDICATORS
 
@@ -243,7 +244,9 @@ def render(result: RunResult, feedback_links: dict[str, str] | None = None) -> s
             f'<li><a href="#{g.anchor}">{esc(g.title)}</a> ({g.counts})</li>' for g in groups
         ) + "</ul>")
     out.append("</li>")
-    out.append('<li><a href="#bieu-do">Biểu đồ Biểu mẫu 2 theo đơn vị</a></li></ul></nav>')
+    out.append('<li><a href="#bieu-do">Biểu đồ Biểu mẫu 2 theo đơn vị</a></li>')
+    out.append('<li><a href="#lich-su">Diễn biến qua các kỳ báo cáo</a></li>' if result.history else "")
+    out.append("</ul></nav>")
 
     # Completeness
     out.append('<h2 id="tinh-hinh">Tình hình nhận báo cáo</h2>')
@@ -298,6 +301,7 @@ def render(result: RunResult, feedback_links: dict[str, str] | None = None) -> s
             "<th>Kết quả sau khi chuyển giao (%)</th><th>Chỉ tiêu UBND tỉnh giao (%)</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></details></figure>"
         )
+    out.append(trends_section(result))  # "" without a history
     out.append("</body>\n</html>\n")
     return unicodedata.normalize("NFC", "\n".join(x for x in out if x))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
 from . import background
 from ..core import problems as P
@@ -41,7 +42,8 @@ def output_paths(result: RunResult, out: Path) -> dict[str, Path]:
     }
 
 
-def write_outputs(result: RunResult, out: Path, timings: Timings | None = None) -> Outputs:
+def write_outputs(result: RunResult, out: Path, timings: Timings | None = None,
+                  meanwhile: Callable[[], None] | None = None) -> Outputs:
     """Write every output: the merged workbook on the other core, while the log, the units'
     feedback copies and the HTML page (which links the copies made) are written here; at
     N = 10,000 the two halves take about as long (~3.3 s each).
@@ -49,7 +51,8 @@ def write_outputs(result: RunResult, out: Path, timings: Timings | None = None) 
     One run at a time writes into ``out`` (output_lock), and every file is
     written to a temporary first: the set replaces the previous one only when
     all of it is ready, and not at all when one file cannot be replaced
-    (files.OutputError, which names it). ``timings`` (if given) gets each step's duration.
+    (files.OutputError, which names it). ``timings`` (if given) gets each step's duration;
+    ``meanwhile`` (if given) is called after this process's outputs, before waiting for the workbook.
     """
     timings = timings or Timings()
     with timings.step("write.check_folder"):
@@ -68,6 +71,9 @@ def write_outputs(result: RunResult, out: Path, timings: Timings | None = None) 
                 feedback = write_feedback(result, out, timings)
             with timings.step("write.html"):
                 write_html_summary(result, paths["html"], feedback)
+            if meanwhile is not None:  # the caller's own work (recording the history) while the workbook is finished
+                with timings.step("write.meanwhile"):
+                    meanwhile()
         finally:
             with timings.step("write.workbook.wait"):  # what is left of the other core's work
                 workbook_written()  # its error, if any, is the run's error; never leave the child behind

@@ -1,0 +1,337 @@
+"""The history store: every period's figures in one database, SQLite beside the outputs or a province's PostgreSQL.
+
+One code path (SQLAlchemy Core) serves both. Recording a period replaces that period's
+figures for the units the run read, in one transaction: a re-run leaves no duplicates, and
+the other units and periods are untouched. What cannot be opened or written is a
+``HistoryError`` with a Vietnamese reason, which the run turns into one line of its log.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+
+from ..core.cycles import no_cycle_collection
+from ..core.formats import HISTORY_NAME
+from ..core.observations import ACCEPTED, REJECTED, HistoryError, Observation, field_code
+from ..core.periods import period_key, previous_period
+from .schema import VERSION, NewerSchema, aggregate_table, lock_writers, migrate, observation, period_table, source
+
+STORE_NAME = HISTORY_NAME  # the default store, beside the outputs; no run ever deletes it
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise (?connect_timeout=…)
+_DELETE_CHUNK = 500  # unit codes per DELETE … IN (…): well under every driver's parameter limit
+
+
+class NoHistoryYet(HistoryError):
+    """The store is a file that does not exist yet: no run has recorded anything there."""
+
+
+def store_label(target: str | Path) -> str:
+    """How messages name a store: its path, or its URL without the password."""
+    if isinstance(target, str) and _URL.match(target):
+        try:
+            return sa.make_url(target).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return target
+    return str(target)
+
+
+def _engine(target: str | Path, create: bool) -> sa.Engine:
+    label = store_label(target)
+    if isinstance(target, str) and _URL.match(target):
+        try:
+            url = sa.make_url(target)
+        except sa.exc.ArgumentError:
+            raise HistoryError(label, "địa chỉ cơ sở dữ liệu không đúng dạng; ví dụ postgresql://tên:mật-khẩu@máy-chủ/lich_su "
+                                      "hoặc đường dẫn tới một tệp .sqlite") from None
+        if url.drivername in ("postgresql", "postgres"):  # "postgres://" too, as Heroku and others write it
+            url = url.set(drivername="postgresql+psycopg")  # psycopg 3, installed with the tool
+        elif url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise HistoryError(label, "chỉ dùng được tệp SQLite (sqlite:///…) hoặc PostgreSQL (postgresql://…)")
+        path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") else None
+    else:
+        path = Path(target)
+        url = sa.URL.create("sqlite", database=str(path))  # no escaping: a Vietnamese or spaced path stays as it is
+    if path is not None:
+        if not path.exists() and not create:
+            raise NoHistoryYet(label, "chưa có lịch sử ở đây (chưa lần chạy nào ghi vào tệp này)")
+        if path.is_dir():
+            raise HistoryError(label, "đây là một thư mục, không phải tệp lịch sử")
+        if create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                raise HistoryError(label, "không tạo được thư mục chứa tệp lịch sử (kiểm tra đường dẫn và quyền ghi)") from None
+    options = {}
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}  # a server that does not answer: not forever
+    try:
+        return sa.create_engine(url, **options)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise HistoryError(label, f"không dùng được địa chỉ này (mã {type(exc).__name__})") from None
+
+
+def db_reason(exc: BaseException) -> str:
+    """What went wrong with a database, in Vietnamese (the driver's own text is English); its type as a code."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, NewerSchema):
+        return (f"lịch sử được ghi bởi phiên bản mới hơn của chương trình (lược đồ số {exc.version}, "
+                f"phiên bản này chỉ đọc được đến số {VERSION}); hãy cập nhật chương trình")
+    if "not a database" in text or "malformed" in text:
+        return "tệp này không phải cơ sở dữ liệu lịch sử, hoặc đã hỏng"
+    if "locked" in text or "busy" in text:
+        return "cơ sở dữ liệu đang bị chương trình khác khóa; đợi chương trình đó xong rồi chạy lại"
+    if "readonly" in text or "read-only" in text or "permission denied" in text:
+        return "không có quyền ghi vào cơ sở dữ liệu"
+    if "unable to open" in text:
+        return "không mở được tệp (kiểm tra thư mục và quyền ghi)"
+    if "password" in text or "authentication" in text:
+        return "máy chủ từ chối tên đăng nhập hoặc mật khẩu"
+    if "does not exist" in text and "database" in text:
+        return "máy chủ không có cơ sở dữ liệu mang tên này"
+    if isinstance(exc, sa.exc.OperationalError):
+        return "không kết nối được máy chủ cơ sở dữ liệu (kiểm tra địa chỉ, cổng và mạng)"
+    return f"lỗi cơ sở dữ liệu (mã {type(getattr(exc, 'orig', None) or exc).__name__})"
+
+
+def open_store(url: str | Path, create: bool = True) -> HistoryStore:
+    """The store at a path (an SQLite file) or a URL (``sqlite:///…``, ``postgresql://…``), migrated
+    forward; ``create=False`` refuses a file that does not exist yet (reading an empty history says nothing)."""
+    label = store_label(url)
+    engine = _engine(url, create)
+    try:
+        migrate(engine)
+    except (sa.exc.SQLAlchemyError, NewerSchema, OSError) as exc:
+        engine.dispose()
+        raise HistoryError(label, db_reason(exc)) from None
+    return HistoryStore(engine, label)
+
+
+def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[tuple]) -> None:
+    """Insert rows (tuples in the table's column order) as one driver-level executemany of Core's own INSERT.
+
+    ``conn.execute(table.insert(), dicts)`` builds each row's parameters in Python: for a country's
+    ~330,000 figures that took as long again as SQLite's own insert. The statement is still compiled
+    by SQLAlchemy for the dialect; only the rows go to the driver as they are (tuples for a
+    positional paramstyle, SQLite's ``?``; dicts for psycopg's named one).
+    """
+    columns = [c.name for c in table.columns]
+    compiled = table.insert().compile(dialect=conn.dialect)
+    if conn.dialect.positional:
+        order = [columns.index(name) for name in compiled.positiontup]
+        params: list = rows if order == list(range(len(columns))) else [tuple(r[i] for i in order) for r in rows]
+    else:
+        params = [dict(zip(columns, r)) for r in rows]
+    conn.exec_driver_sql(str(compiled), params)
+
+
+def driver_rows(conn: sa.Connection, query: sa.Select) -> list[tuple]:
+    """A query's rows as the driver returns them (plain tuples): SQLAlchemy compiles the statement for the
+    dialect, but a country's ~330,000 rows skip the Row objects (a third of the time to read a period).
+    Only for columns whose driver values need no conversion (text, integers, double precision)."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if conn.dialect.positional:
+        return conn.exec_driver_sql(str(compiled), tuple(params[name] for name in compiled.positiontup)).cursor.fetchall()
+    return conn.exec_driver_sql(str(compiled), params).cursor.fetchall()
+
+
+def _in_stored_periods() -> sa.ColumnElement[bool]:
+    """``period IN (the stored periods)``: with it a unit's figures are a few seeks on the primary key
+    (period, unit, …), one per period, without an index of their own."""
+    return observation.c.period.in_(sa.select(period_table.c.code))
+
+
+def _parts(code: str) -> tuple[str, str, str]:
+    """(form, item, field) of a data element: the inverse of core.observations.field_code."""
+    form, _, rest = code.partition(".")
+    item, _, field = rest.rpartition(".")
+    return form, item, field
+
+
+class HistoryStore:
+    """Every stored period's figures: recorded by runs, read back by the run (previous period,
+    trends), the ``history`` command and the exports."""
+
+    def __init__(self, engine: sa.Engine, label: str) -> None:
+        self.engine, self.label = engine, label
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connections (on Windows an SQLite file stays locked while one is open)."""
+        self.engine.dispose()
+
+    # Writing -------------------------------------------------------------------------
+
+    def record(self, period: str, units: Iterable[str], observations: Iterable[Observation],
+               run_time: str, tool_version: str, aggregates: dict[str, tuple[float, int]] | None = None) -> int:
+        """Replace ``period``'s figures of ``units`` (the units the run read) by ``observations``, in one
+        transaction; the number of figures stored. Other units and periods keep theirs. ``aggregates``
+        (data element → the district's value and how many units it is over) replace the period's."""
+        observations = list(observations)
+        codes = sorted(set(units) | {o.unit_code for o in observations})
+        try:
+            with self.engine.begin() as conn:
+                lock_writers(conn)  # also makes the ids below this writer's alone
+                for start in range(0, len(codes), _DELETE_CHUNK):
+                    chunk = codes[start:start + _DELETE_CHUNK]
+                    conn.execute(observation.delete().where(observation.c.period == period, observation.c.org_unit.in_(chunk)))
+                    conn.execute(source.delete().where(source.c.period == period, source.c.org_unit.in_(chunk)))
+                if observations:
+                    next_id = int(conn.execute(sa.select(sa.func.max(source.c.id))).scalar() or 0) + 1
+                    sources: dict[tuple, tuple] = {}  # (unit, file, sheet) → its source row; one run, one name and digest a file
+                    elements: dict[tuple, str] = {}
+                    rows = []
+                    append = rows.append
+                    for o in observations:  # ~330,000 for a country: plain tuple indexing, no per-row helper calls
+                        key = (o[1], o[9], o[10])
+                        src = sources.get(key)
+                        if src is None:
+                            src = sources[key] = (next_id + len(sources), period, o[1], o[2], o[9], o[10], o[12], o[13], o[14])
+                        element = elements.get(o[3:6])
+                        if element is None:
+                            element = elements[o[3:6]] = field_code(o[3], o[4], o[5])
+                        value = o[6]
+                        if value.__class__ is float or value is None:
+                            number, text = value, None
+                        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                            number, text = float(value), None
+                        else:
+                            number, text = None, str(value)
+                        append((period, o[1], element, o[7], number, text, o[8] or None, o[11], src[0]))
+                    _insert_many(conn, source, list(sources.values()))
+                    _insert_many(conn, observation, rows)
+                    c = observation.c
+                    counts = dict(conn.execute(sa.select(c.status, sa.func.count()).where(c.period == period)
+                                               .group_by(c.status)).all())
+                    units_now = conn.execute(sa.select(sa.func.count(sa.distinct(source.c.org_unit)))
+                                             .where(source.c.period == period)).scalar()
+                    conn.execute(period_table.delete().where(period_table.c.code == period))
+                    conn.execute(period_table.insert().values(
+                        code=period, run_time=run_time, tool_version=tool_version, units=units_now,
+                        accepted=counts.get(ACCEPTED, 0), rejected=counts.get(REJECTED, 0)))
+                if aggregates is not None:
+                    conn.execute(aggregate_table.delete().where(aggregate_table.c.period == period))
+                    if aggregates:
+                        _insert_many(conn, aggregate_table, [(period, element, float(value), int(count))
+                                                             for element, (value, count) in aggregates.items()])
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(self.label, db_reason(exc)) from None
+        return len(observations)
+
+    # Reading -------------------------------------------------------------------------
+
+    def periods(self) -> list[str]:
+        """The stored periods, oldest first (2024 before 2024S1 before 2024Q3 before 202408)."""
+        rows = self._read(sa.select(period_table.c.code))
+        return sorted((r[0] for r in rows), key=period_key)
+
+    def previous_period(self, period: str) -> str | None:
+        """The stored period that ``period``'s figures are compared with (core.periods.previous_period)."""
+        return previous_period(period, self.periods())
+
+    def observations(self, period: str | None = None, unit: str | None = None,
+                     status: str | None = None) -> list[Observation]:
+        """The stored figures, by period (oldest first), unit and field; None = all."""
+        if status not in (None, ACCEPTED, REJECTED):
+            raise ValueError(f"status must be {ACCEPTED!r}, {REJECTED!r} or None, not {status!r}")
+        c, s = observation.c, source.c
+        # the unit and the period come with the source row: fewer strings for the driver to decode per figure
+        query = sa.select(c.data_element, c.value_number, c.value_text, c.status, c.problem, c.cell, c.source)
+        sources = sa.select(s.id, s.period, s.org_unit, s.unit_name, s.file, s.sheet, s.sha256, s.run_time, s.tool_version)
+        if period is not None:
+            query, sources = query.where(c.period == period), sources.where(s.period == period)
+        if unit is not None:
+            query, sources = query.where(_in_stored_periods(), c.org_unit == unit), sources.where(s.org_unit == unit)
+        if status is not None:
+            query = query.where(c.status == status)
+        query = query.order_by(c.period, c.org_unit, c.data_element, c.status)
+        with no_cycle_collection():  # ~330,000 tuples, none in a cycle: the collector took 60 % of the time
+            try:
+                with self.engine.connect() as conn:
+                    where = {ident: rest for ident, *rest in driver_rows(conn, sources)}
+                    rows = driver_rows(conn, query)
+            except sa.exc.SQLAlchemyError as exc:
+                raise HistoryError(self.label, db_reason(exc)) from None
+            parts = {element: _parts(element) for element in {r[0] for r in rows}}
+            new = tuple.__new__  # no per-row Python constructor, one comprehension
+            found = [new(Observation, (p, code, name, form, item, field, text if number is None else number, status_,
+                                       problem or "", file, sheet, cell, sha, run_time, version))
+                     for element, number, text, status_, problem, cell, ident in rows
+                     for p, code, name, file, sheet, sha, run_time, version in (where[ident],)
+                     for form, item, field in (parts[element],)]
+        if period is None and found and found[0].period != found[-1].period:
+            found.sort(key=lambda o: period_key(o.period))  # stable: within a period the SQL order stays
+        return found
+
+    def series(self, unit: str) -> list[Observation]:
+        """One unit's accepted figures over every stored period, oldest first."""
+        return self.observations(unit=unit, status=ACCEPTED)
+
+    def units(self) -> list[tuple[str, str, list[str]]]:
+        """Each stored unit: its code, its latest name, and the periods it has figures for (oldest first)."""
+        s = source.c
+        rows = self._read(sa.select(s.org_unit, s.period, sa.func.max(s.unit_name)).group_by(s.org_unit, s.period))
+        by_unit: dict[str, tuple[str, list[str]]] = {}
+        for code, period, name in rows:
+            by_unit.setdefault(code, (name, []))[1].append(period)
+        return [(code, name, sorted(periods, key=period_key)) for code, (name, periods) in sorted(by_unit.items())]
+
+    def period_counts(self) -> list[dict]:
+        """Each stored period with its units, accepted and rejected figures, and the last run that recorded it."""
+        t = period_table.c
+        rows = {r[0]: r for r in self._read(sa.select(t.code, t.units, t.accepted, t.rejected, t.run_time))}
+        return [{"period": p, "units": rows[p][1], "accepted": rows[p][2], "rejected": rows[p][3], "run_time": rows[p][4]}
+                for p in sorted(rows, key=period_key)]
+
+    def values(self, period: str | None = None, form: str | None = None, fields: Iterable[str] | None = None,
+               exclude_period: str | None = None, periods: Iterable[str] | None = None) -> list[tuple]:
+        """(period, unit code, form, item, field, value) of the accepted numeric figures, nothing else: what the
+        run compares with (the previous period) and draws (the district value over the periods), cheaper
+        to read than whole observations."""
+        c = observation.c
+        query = sa.select(c.period, c.org_unit, c.data_element, c.value_number).where(
+            c.status == ACCEPTED, c.value_number.is_not(None))
+        if period is not None:
+            query = query.where(c.period == period)
+        if form is not None:
+            query = query.where(c.data_element.startswith(form + "."))
+        if periods is not None:
+            query = query.where(c.period.in_(list(periods)))
+        if exclude_period is not None:
+            query = query.where(c.period != exclude_period)
+        wanted = None if fields is None else set(fields)
+        parts: dict[str, tuple[str, str, str]] = {}
+        found = []
+        for p, code, element, value in self._read(query):
+            form_item_field = parts.get(element) or parts.setdefault(element, _parts(element))
+            if wanted is None or form_item_field[2] in wanted:
+                found.append((p, code, *form_item_field, value))
+        return found
+
+    def aggregates(self, exclude_period: str | None = None) -> dict[str, dict[str, float]]:
+        """period → data element → the district value its last run recorded."""
+        a = aggregate_table.c
+        query = sa.select(a.period, a.data_element, a.value)
+        if exclude_period is not None:
+            query = query.where(a.period != exclude_period)
+        found: dict[str, dict[str, float]] = {}
+        for period, element, value in self._read(query):
+            found.setdefault(period, {})[element] = value
+        return found
+
+    def _read(self, query: sa.Executable) -> Iterator[tuple]:
+        try:
+            with self.engine.connect() as conn:
+                return iter(driver_rows(conn, query))
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(self.label, db_reason(exc)) from None
