@@ -97,7 +97,7 @@ class ExportUnitUnmapped(Problem):
     code = "export-unit-unmapped"
     severity = WARNING
     title = "Đơn vị chưa có mã DHIS2"
-    template = "Đơn vị “{unit}” ({unit_code}) chưa có mã đơn vị DHIS2: {count} giá trị không được xuất."
+    template = "Đơn vị “{unit_name}” ({unit_code}) chưa có mã đơn vị DHIS2: {count} giá trị không được xuất."
     hint = "Điền cột “Mã đơn vị DHIS2 (orgUnit)” ở dòng “{unit_code}” của tệp {mapping} rồi xuất lại."
 
 

@@ -71,7 +71,8 @@ def data_values(observations: Iterable[Observation], mapping: Dhis2Mapping) -> t
     result.problems = (
         [P.ExportPeriodInvalid(period=p, count=n, examples=EXAMPLES) for p, n in bad_periods.items()]
         + [P.ExportFieldUnmapped(field=c, label=labels[c], count=n, mapping=mapping.name) for c, n in no_field.items()]
-        + [P.ExportUnitUnmapped(unit=names[u] or u, unit_code=u, count=n, mapping=mapping.name)
+        + [P.ExportUnitUnmapped(unit=names[u] or u, unit_name=names[u] or u, unit_code=u, count=n,
+                                  mapping=mapping.name)
            for u, n in no_unit.items()]
     )
     return values, result
