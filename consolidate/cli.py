@@ -18,6 +18,7 @@ from .core.registry import Registry, ReportSettings
 from .core.records import Submission
 from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from .core.summary import summarize
+from .export import FORMATS as EXPORT_FORMATS, PERIOD_EXAMPLES, is_dhis2_period
 
 EXIT_OK, EXIT_ERRORS, EXIT_FATAL = 0, 1, 2
 SHOWN_PROBLEMS = 20
@@ -278,42 +279,30 @@ def init(folder: Path, level: str, force: bool) -> None:
     click.echo("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))
 
 
-# `export --format`: the formats, with what each is for (the help lists them)
-EXPORT_FORMATS = {
-    "csv": "bảng CSV dạng dài, mỗi dòng một giá trị (mở bằng Excel)",
-    "datapackage": "gói dữ liệu Frictionless: bảng CSV kèm datapackage.json mô tả các cột",
-    "dhis2-json": "giá trị dữ liệu DHIS2 (dataValueSets) dạng JSON, theo mã",
-    "dhis2-csv": "giá trị dữ liệu DHIS2 (dataValueSets) dạng CSV, theo mã",
-}
+
 DEFAULT_HISTORY = Path("outbox") / "lich-su.sqlite"  # where `run` records by default (its --out is outbox)
 
 
 def _export_format(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
-    """One of EXPORT_FORMATS, any case; said in Vietnamese otherwise (click.Choice's refusal is English)."""
+    """One of the export formats, any case; said in Vietnamese otherwise (click.Choice's refusal is English)."""
     if value is None:  # not `required=True`: click would print "[required]" in the help
         raise click.MissingParameter(ctx=ctx, param=param)
-    fmt = value.strip().lower()
-    if fmt not in EXPORT_FORMATS:
+    if value.strip().lower() not in EXPORT_FORMATS:
         raise ValueRefused(f"“{value}” không phải định dạng xuất; chọn một trong: {', '.join(EXPORT_FORMATS)}")
-    return fmt
+    return value.strip().lower()
 
 
 def _export_period(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A DHIS2 period code, checked before the store is opened."""
-    from .export import PERIOD_EXAMPLES, is_dhis2_period  # start-up: only for the export command
-
-    if value is None:
-        return None
-    period = value.strip()
-    if not is_dhis2_period(period):
+    if value is not None and not is_dhis2_period(value.strip()):
         raise ValueRefused(f"“{value}” không phải mã kỳ của DHIS2; ví dụ {PERIOD_EXAMPLES}")
-    return period
+    return value.strip() if value else None
 
 
 @main.command(short_help="Xuất số liệu đã lưu trong lịch sử ra CSV, gói dữ liệu hoặc DHIS2.")
 @click.option("--format", "fmt", callback=_export_format, metavar="ĐỊNH_DẠNG",
               help="Bắt buộc: csv, datapackage, dhis2-json hoặc dhis2-csv.")
-@click.option("--period", default=None, callback=_export_period, metavar="KỲ",
+@click.option("--period", callback=_export_period, metavar="KỲ",
               help="Chỉ xuất một kỳ, theo mã kỳ của DHIS2 (2024S1, 2024Q3, 202408, 2024); mặc định: mọi kỳ đã lưu.")
 @click.option("--history", default=str(DEFAULT_HISTORY), metavar="TỆP_HOẶC_URL",
               help=f"Kho lịch sử: tệp SQLite hoặc địa chỉ postgresql://… (mặc định: {DEFAULT_HISTORY}).")
@@ -324,15 +313,9 @@ def _export_period(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
               default=Path("outbox/xuat"), help="Thư mục ghi tệp xuất (mặc định: outbox/xuat).")
 def export(fmt: str, period: str | None, history: str, mapping: Path | None, units_file: Path | None, out: Path) -> None:
-    """Xuất số liệu đã lưu trong lịch sử (do lệnh run ghi) ra tệp cho Excel, nhà phân tích hoặc DHIS2.
-
-    \b
-    Định dạng:
-      csv          bảng CSV dạng dài: kỳ, đơn vị, biểu mẫu, chỉ tiêu, giá trị, trạng thái, tệp, trang tính, ô
-      datapackage  bảng CSV đó kèm datapackage.json (gói dữ liệu Frictionless)
-      dhis2-json   giá trị dữ liệu DHIS2 dạng JSON, theo mã (idScheme=code)
-      dhis2-csv    giá trị dữ liệu DHIS2 dạng CSV, theo mã (idScheme=code)
-    Chỉ số liệu hợp lệ được xuất sang DHIS2; giá trị chưa có mã trong tệp ánh xạ được liệt kê, không bị đoán mã.
+    """Xuất số liệu đã lưu trong lịch sử (do lệnh run ghi): csv (bảng dạng dài, mỗi dòng một giá trị),
+    datapackage (bảng đó kèm datapackage.json), dhis2-json hoặc dhis2-csv (giá trị dữ liệu DHIS2 theo mã,
+    idScheme=code; chỉ số liệu hợp lệ, giá trị chưa có mã trong tệp ánh xạ được liệt kê, không bị đoán mã).
 
     \b
     Ví dụ:
@@ -347,18 +330,12 @@ def export(fmt: str, period: str | None, history: str, mapping: Path | None, uni
     except Exception as exc:  # a store that cannot be opened, a full disk: say so plainly, exit 2
         click.secho(f"Lỗi nghiêm trọng, không xuất được: {_fatal_reason(exc)}.", fg="red", err=True)
         sys.exit(EXIT_FATAL)
-    periods = ", ".join(result.periods) if result.periods else "không có"
-    click.echo(f"Đã xuất {result.exported} giá trị ({EXPORT_FORMATS[fmt]}), kỳ: {periods}.")
+    click.echo(f"Đã xuất {result.exported} giá trị ({fmt}), kỳ: {', '.join(result.periods) or 'không có'}.")
     if result.rejected:
         click.echo(f"Không gửi sang DHIS2 {result.rejected} giá trị bị lỗi: chỉ số liệu hợp lệ được xuất.")
-    if result.blank:
-        click.echo(f"Bỏ qua {result.blank} ô trống (đơn vị không nhập).")
     if result.problems:
         click.secho(f"Chưa xuất {result.unmapped} giá trị vì thiếu mã DHIS2 hoặc kỳ không hợp lệ:", fg="yellow", bold=True)
         for p in result.problems:
-            click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {p.message}")
-            click.echo(f"      Cách sửa: {p.how_to_fix}")
-    click.echo("Kết quả:")
-    for path in result.paths:
-        click.echo(f"  {path}")
+            click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {p.message}\n      Cách sửa: {p.how_to_fix}")
+    click.echo("Kết quả:\n" + "\n".join(f"  {path}" for path in result.paths))
     sys.exit(EXIT_ERRORS if result.problems else EXIT_OK)
