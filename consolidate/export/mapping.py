@@ -25,7 +25,7 @@ from ..core.observations import field_code
 from ..core.registry import Registry
 from ..core.template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES, WEIGHTS, field_label
 from ..core.text import fold
-from ..settings.units import ConfigError
+from ..settings.units import ConfigError, decode_csv
 from .output import excel_safe, write_atomically
 
 MAPPING_CSV = "dhis2-anh-xa.csv"
@@ -82,7 +82,7 @@ def read_mapping(path: Path) -> Dhis2Mapping:
     data = path.read_bytes()
     if len(data) > MAX_BYTES:
         raise ConfigError(path, f"tệp quá lớn ({len(data) >> 20} MB) để là một tệp ánh xạ.")
-    rows = _rows(path, _decode(path, data))
+    rows = _rows(path, decode_csv(path, data))
     header_at = next((i for i, (_, cells) in enumerate(rows) if any(c.strip() for c in cells)), None)
     if header_at is None:
         raise ConfigError(path, "tệp trống, không có dòng tiêu đề.")
@@ -123,16 +123,6 @@ def _clean(text: str) -> str:
     """A cell as typed, in NFC, without the surrounding spaces or a leading ' that Excel hides."""
     text = unicodedata.normalize("NFC", text).strip()
     return text[1:] if text.startswith("'") else text
-
-
-def _decode(path: Path, data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text"
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, "không phải văn bản UTF-8; trong Excel chọn Lưu thành “CSV UTF-8 (Comma delimited)” "
-                                "rồi thử lại.", line=data[: exc.start].count(b"\n") + 1) from None
 
 
 def _rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
