@@ -26,17 +26,17 @@ from .core.records import Record, Submission
 from .core.registry import Registry, ReportSettings
 from .core.results import MISSING, REPORTED, UNUSABLE, RunResult, UnitStatus
 from .core.timings import Timings
+from .export import (DHIS2_FORMATS, MAPPING_CSV, ExportError, ExportResult, export_observations, read_mapping,
+                     write_mapping_template)
 from .read.discover import discover, is_submission, skipped
 from .read.loading import VANISHED
 from .read.pool import read_files
 from .read.prepare import prepare, read_previous
 from .settings.report import default_settings, load_config
 from .settings.units import ConfigError, default_registry, load_registry
-from .export.output import ExportError
 from .write.feedback.content import needs_feedback
 
 if TYPE_CHECKING:
-    from .export import ExportResult
     from .write.outputs import Outputs
 
 __all__ = ["ConfigError", "ExportError", "Timings", "check", "export", "init", "load", "no_cycle_collection", "run", "template",
@@ -291,9 +291,8 @@ def template(registry: Registry, settings: ReportSettings, out: Path) -> list[Pa
 
 
 def init(folder: Path, overwrite: bool = False, level: str = "huyen") -> list[Path]:
-    """Commented example files (units table, settings) to edit, for a district ("huyen") or a province ("tinh");
-    ConfigError if one exists and not ``overwrite``."""
-    from .export.mapping import MAPPING_CSV, write_mapping_template  # start-up: only when examples are made
+    """Commented example files (units table, settings) to edit, for a district ("huyen") or a province ("tinh"),
+    and the DHIS2 mapping of that units table's codes (for ``export``); ConfigError if one exists and not ``overwrite``."""
     from .write.examples import UNITS_CSV, write_examples  # start-up: XlsxWriter only when examples are made
 
     mapping = Path(folder) / MAPPING_CSV  # the DHIS2 mapping for `consolidate export`, from the same units
@@ -315,8 +314,6 @@ def export(fmt: str, out: Path, history: str | Path, *, period: str | None = Non
     Vietnamese, when there is nothing to export: no store at that path, no such period, a DHIS2
     format without a mapping file; ConfigError for a mapping file that cannot be read.
     """
-    from .export import DHIS2_FORMATS, export_observations, read_mapping  # start-up: only when exporting
-
     if fmt in DHIS2_FORMATS and mapping is None:
         raise ExportError(f"Định dạng {fmt} cần tệp ánh xạ mã DHIS2 (--mapping): tạo tệp bằng lệnh "
                           "“consolidate init THƯ_MỤC”, điền các mã DHIS2 rồi chạy lại.")
