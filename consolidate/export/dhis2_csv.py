@@ -2,8 +2,9 @@
 ``dataelement,period,orgunit,catoptcombo,attroptcombo,value,storedby,lastupdated,comment,followup``
 then one data value per line, codes rather than ids (``idScheme=code``).
 
-DHIS2 reads the columns by position and skips the header line. The file is plain UTF-8 without a
-byte-order mark: it is for the server, and the mark would sit in front of the first column's name.
+DHIS2 reads the columns in this order and takes the first line for the header. The file is plain
+UTF-8 without a byte-order mark: it is for the server, and the mark would sit in front of the first
+column's name.
 Only the comment (a file name a unit chose) is guarded against Excel formulas; a code or a number is
 sent exactly as it is.
 """
