@@ -29,6 +29,8 @@ from .core.registry import Registry, ReportSettings
 from .core.results import MISSING, REPORTED, UNUSABLE, HistoryView, InboxFile, RunResult, UnitStatus
 from .core.template import FORM1, FORM1_FIELDS, FORM2_INDICATORS, RATES, WEIGHTS, field_label
 from .core.timings import Timings
+from .export import (DHIS2_FORMATS, MAPPING_CSV, ExportError, ExportResult, export_observations, read_mapping,
+                     write_mapping_template)
 from .read.discover import discover, is_submission, skipped
 from .read.loading import VANISHED
 from .read.pool import read_files
@@ -40,8 +42,8 @@ from .write.feedback.content import needs_feedback
 if TYPE_CHECKING:
     from .write.outputs import Outputs
 
-__all__ = ["ConfigError", "Timings", "check", "feedback_copy", "history_store", "init", "load", "no_cycle_collection",
-           "record", "run", "template", "write"]
+__all__ = ["ConfigError", "ExportError", "Timings", "check", "export", "feedback_copy", "history_store", "init", "load",
+           "no_cycle_collection", "record", "run", "template", "write"]
 
 
 def load(units_file: Path | None = None, config_file: Path | None = None) -> tuple[Registry, ReportSettings]:
@@ -408,8 +410,43 @@ def template(registry: Registry, settings: ReportSettings, out: Path) -> list[Pa
 
 
 def init(folder: Path, overwrite: bool = False, level: str = "huyen") -> list[Path]:
-    """Commented example files (units table, settings) to edit, for a district ("huyen") or a province ("tinh");
-    ConfigError if one exists and not ``overwrite``."""
-    from .write.examples import write_examples  # start-up: XlsxWriter only when examples are made
+    """Commented example files (units table, settings) to edit, for a district ("huyen") or a province ("tinh"),
+    and the DHIS2 mapping of that units table's codes (for ``export``); ConfigError if one exists and not ``overwrite``."""
+    from .write.examples import UNITS_CSV, write_examples  # start-up: XlsxWriter only when examples are made
 
-    return write_examples(folder, level=level, overwrite=overwrite)
+    mapping = Path(folder) / MAPPING_CSV  # the DHIS2 mapping for `consolidate export`, from the same units
+    if mapping.exists() and not overwrite:
+        raise ConfigError(mapping, f"đã có trong thư mục {folder}; không ghi đè lên tệp đã có. "
+                                   "Xóa hoặc đổi tên tệp này, hoặc chọn thư mục khác.")
+    written = write_examples(folder, level=level, overwrite=overwrite)
+    return [*written, write_mapping_template(load_registry(Path(folder) / UNITS_CSV), mapping)]
+
+
+# Exports ----------------------------------------------------------------------------
+
+
+def export(fmt: str, out: Path, history: str | Path, *, period: str | None = None, mapping: Path | None = None,
+           registry: Registry | None = None) -> ExportResult:
+    """Write the stored values of ``period`` (every period when None) in format ``fmt`` into ``out``.
+
+    ``history`` is the store a run recorded into: a path (SQLite) or a URL. ExportError, in
+    Vietnamese, when there is nothing to export: no store at that path, no such period, a DHIS2
+    format without a mapping file; ConfigError for a mapping file that cannot be read.
+    """
+    if fmt in DHIS2_FORMATS and mapping is None:
+        raise ExportError(f"Định dạng {fmt} cần tệp ánh xạ mã DHIS2 (--mapping): tạo tệp bằng lệnh "
+                          "“consolidate init THƯ_MỤC”, điền các mã DHIS2 rồi chạy lại.")
+    dhis2_mapping = read_mapping(mapping) if mapping is not None and fmt in DHIS2_FORMATS else None
+    if "://" not in str(history) and not Path(history).is_file():  # opening would create an empty store
+        raise ExportError(f"Chưa có lịch sử số liệu tại {history}: chạy “consolidate run” trước "
+                          "(lịch sử được lưu trong thư mục kết quả), hoặc chỉ đúng tệp bằng --history.")
+    from .history import open_store  # lazy: the history store (and SQLAlchemy) loads only when exporting
+
+    with open_store(history) as store:
+        observations = store.observations(period=period)
+        stored = store.periods()
+    if not observations:
+        have = ", ".join(stored) if stored else "chưa có kỳ nào"
+        raise ExportError(f"Lịch sử không có số liệu của kỳ {period} (các kỳ đã lưu: {have})." if period
+                          else "Lịch sử chưa có số liệu nào: chạy “consolidate run” trước.")
+    return export_observations(observations, fmt, out, registry=registry, mapping=dhis2_mapping)

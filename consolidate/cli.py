@@ -23,6 +23,7 @@ from .core.registry import Registry, ReportSettings
 from .core.records import Submission
 from .core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from .core.summary import summarize
+from .export import FORMATS as EXPORT_FORMATS, PERIOD_EXAMPLES, is_dhis2_period
 
 EXIT_OK, EXIT_ERRORS, EXIT_FATAL = 0, 1, 2
 STORE = "TỆP_HOẶC_URL"
@@ -502,3 +503,63 @@ def links(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
         click.echo("Đã cấp đường liên kết mới cho trang của văn thư; đường liên kết cũ không còn dùng được.")
     click.echo(f"Đã ghi đường liên kết của các đơn vị vào {opened.links}")
     click.echo(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")
+
+DEFAULT_HISTORY = Path("outbox") / "lich-su.sqlite"  # where `run` records by default (its --out is outbox)
+
+
+def _export_format(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """One of the export formats, any case; said in Vietnamese otherwise (click.Choice's refusal is English)."""
+    if value is None:  # not `required=True`: click would print "[required]" in the help
+        raise click.MissingParameter(ctx=ctx, param=param)
+    if value.strip().lower() not in EXPORT_FORMATS:
+        raise ValueRefused(f"“{value}” không phải định dạng xuất; chọn một trong: {', '.join(EXPORT_FORMATS)}")
+    return value.strip().lower()
+
+
+def _export_period(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A DHIS2 period code, checked before the store is opened."""
+    if value is not None and not is_dhis2_period(value.strip()):
+        raise ValueRefused(f"“{value}” không phải mã kỳ của DHIS2; ví dụ {PERIOD_EXAMPLES}")
+    return value.strip() if value else None
+
+
+@main.command(short_help="Xuất số liệu đã lưu trong lịch sử ra CSV, gói dữ liệu hoặc DHIS2.")
+@click.option("--format", "fmt", callback=_export_format, metavar="ĐỊNH_DẠNG",
+              help="Bắt buộc: csv, datapackage, dhis2-json hoặc dhis2-csv.")
+@click.option("--period", callback=_export_period, metavar="KỲ",
+              help="Chỉ xuất một kỳ, theo mã kỳ của DHIS2 (2024S1, 2024Q3, 202408, 2024); mặc định: mọi kỳ đã lưu.")
+@click.option("--history", default=str(DEFAULT_HISTORY), metavar="TỆP_HOẶC_URL",
+              help=f"Kho lịch sử: tệp SQLite hoặc địa chỉ postgresql://… (mặc định: {DEFAULT_HISTORY}).")
+@click.option("--mapping", type=VietnamesePath(folder=False), metavar=FILE,
+              help="Tệp ánh xạ mã DHIS2 (dhis2-anh-xa.csv do lệnh init tạo); bắt buộc với dhis2-json và dhis2-csv.")
+@click.option("--units", "units_file", type=VietnamesePath(folder=False), metavar=FILE,
+              help="Danh sách đơn vị (.csv hoặc .xlsx), để điền tên đơn vị còn thiếu trong lịch sử.")
+@click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
+              default=Path("outbox/xuat"), help="Thư mục ghi tệp xuất (mặc định: outbox/xuat).")
+def export(fmt: str, period: str | None, history: str, mapping: Path | None, units_file: Path | None, out: Path) -> None:
+    """Xuất số liệu đã lưu trong lịch sử (do lệnh run ghi): csv (bảng dạng dài, mỗi dòng một giá trị),
+    datapackage (bảng đó kèm datapackage.json), dhis2-json hoặc dhis2-csv (giá trị dữ liệu DHIS2 theo mã,
+    idScheme=code; chỉ số liệu hợp lệ, giá trị chưa có mã trong tệp ánh xạ được liệt kê, không bị đoán mã).
+
+    \b
+    Ví dụ:
+      consolidate export --format csv --period 2024S1 --out xuat/
+      consolidate export --format dhis2-json --mapping cau-hinh/dhis2-anh-xa.csv --out xuat/
+    """
+    registry = _load(units_file, None)[0] if units_file else None
+    try:
+        result = app.export(fmt, out, history, period=period, mapping=mapping, registry=registry)
+    except (app.ExportError, app.ConfigError) as exc:
+        raise CommandRefused(str(exc)) from None
+    except Exception as exc:  # a store that cannot be opened, a full disk: say so plainly, exit 2
+        click.secho(f"Lỗi nghiêm trọng, không xuất được: {_fatal_reason(exc)}.", fg="red", err=True)
+        sys.exit(EXIT_FATAL)
+    click.echo(f"Đã xuất {result.exported} giá trị ({fmt}), kỳ: {', '.join(result.periods) or 'không có'}.")
+    if result.rejected:
+        click.echo(f"Không gửi sang DHIS2 {result.rejected} giá trị bị lỗi: chỉ số liệu hợp lệ được xuất.")
+    if result.problems:
+        click.secho(f"Chưa xuất {result.unmapped} giá trị vì thiếu mã DHIS2 hoặc kỳ không hợp lệ:", fg="yellow", bold=True)
+        for p in result.problems:
+            click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {p.message}\n      Cách sửa: {p.how_to_fix}")
+    click.echo("Kết quả:\n" + "\n".join(f"  {path}" for path in result.paths))
+    sys.exit(EXIT_ERRORS if result.problems else EXIT_OK)

@@ -5,7 +5,8 @@ Rules (issue 14; the map is in README "How it is built"):
 1. Nothing imports ``cli`` except ``__main__``.
 2. ``core`` imports only the standard library.
 3. ``read``, ``checks``, ``settings`` and ``ooxml`` import only ``core``; ``read`` may use ``ooxml``.
-4. ``write`` does not import ``read``.
+4. ``write`` does not import ``read``; ``export`` imports only ``core`` and ``settings`` (and beside ``write``,
+   neither imports the other).
 5. pandas and pandera are imported only in ``checks`` (and ``consolidate.schemas``), XlsxWriter only in ``write``.
 6. No private name crosses a module boundary: no ``from .x import _name`` and no ``x._name`` on a
    module of the package imported under the name ``x`` (dunder names are not private).
@@ -166,7 +167,8 @@ def test_function_level_imports_say_they_save_start_up_time():
     assert wrong == [], "an import inside a function needs a comment saying why (start-up time): " + "; ".join(wrong)
 
 
-@pytest.mark.parametrize("package", ["core", "settings", "read", "checks", "ooxml", "write", "write/feedback", "web"])
+@pytest.mark.parametrize("package", ["core", "settings", "read", "checks", "ooxml", "write", "write/feedback", "web", "history",
+                                     "export"])
 def test_each_sub_package_says_what_it_owns(package):
     doc = ast.get_docstring(parsed(PACKAGE / package / "__init__.py"))
     assert doc and len(doc.splitlines()) == 1, f"{package}/__init__.py needs a one-line docstring"

@@ -61,7 +61,7 @@ def test_a_new_district_starts_from_init_and_runs_with_its_config(inbox, out, tm
     folder = tmp_path / "cau-hinh"
     result = run_cli("init", folder)
     assert result.exit_code == 0
-    assert sorted(p.name for p in folder.iterdir()) == ["cau-hinh.toml", "don-vi.csv", "don-vi.xlsx"]
+    assert sorted(p.name for p in folder.iterdir()) == ["cau-hinh.toml", "dhis2-anh-xa.csv", "don-vi.csv", "don-vi.xlsx"]
     assert run_cli("init", folder).exit_code == 2  # never overwrites a clerk's edited files silently
     assert run_cli("init", folder, "--force").exit_code == 0
 

@@ -17,7 +17,7 @@ CLICK_ENGLISH = ("Usage:", "Options:", "Commands:", "Show this message and exit"
                  "No such command", "Did you mean", "Try '", "for help", "Invalid value", "Aborted!",
                  "requires an argument", "does not take a value", "unexpected extra argument", "is a file",
                  "is a directory", "[OPTIONS]", "COMMAND [ARGS]", "DIRECTORY", "FILE", ", version ")
-COMMANDS = ("run", "check", "template", "init")
+COMMANDS = ("run", "check", "template", "init", "export")
 
 
 def assert_vietnamese(text: str) -> None:
@@ -56,7 +56,7 @@ def test_the_version_is_vietnamese():
     (("run",), "Lỗi: Thiếu THƯ_MỤC."),
     (("run", "khong-co-thu-muc"), "Lỗi: THƯ_MỤC: không tìm thấy thư mục “khong-co-thu-muc”."),
     (("run", "--bogus", "x"), "Lỗi: Không có tùy chọn “--bogus”"),
-    (("bogus",), "Lỗi: Không có lệnh “bogus”; các lệnh là: check, history, init, links, run, serve, template."),
+    (("bogus",), "Lỗi: Không có lệnh “bogus”; các lệnh là: check, export, history, init, links, run, serve, template."),
     (("check",), "Lỗi: Thiếu TỆP..."),
     (("check", "khong-co.xlsx"), "Lỗi: TỆP...: không tìm thấy tệp “khong-co.xlsx”."),
     (("check", "--units", "khong-co.csv", "khong-co.xlsx"), "Lỗi: --units: không tìm thấy tệp “khong-co.csv”."),

@@ -90,6 +90,37 @@ def _register(cls: type[Problem]) -> type[Problem]:
     return cls
 
 
+# Exports (consolidate export) ---------------------------------------------------
+# A value the DHIS2 files leave out; one problem per field, unit or period, with the count.
+
+
+@_register
+class ExportFieldUnmapped(Problem):
+    code = "export-field-unmapped"
+    severity = WARNING
+    title = "Chỉ tiêu chưa có mã DHIS2"
+    template = "Chỉ tiêu “{label}” ({field}) chưa có mã phần tử dữ liệu DHIS2: {count} giá trị không được xuất."
+    hint = "Điền cột “Mã phần tử dữ liệu DHIS2 (dataElement)” ở dòng “{field}” của tệp {mapping} rồi xuất lại."
+
+
+@_register
+class ExportUnitUnmapped(Problem):
+    code = "export-unit-unmapped"
+    severity = WARNING
+    title = "Đơn vị chưa có mã DHIS2"
+    template = "Đơn vị “{unit_name}” ({unit_code}) chưa có mã đơn vị DHIS2: {count} giá trị không được xuất."
+    hint = "Điền cột “Mã đơn vị DHIS2 (orgUnit)” ở dòng “{unit_code}” của tệp {mapping} rồi xuất lại."
+
+
+@_register
+class ExportPeriodInvalid(Problem):
+    code = "export-period-invalid"
+    severity = WARNING
+    title = "Kỳ báo cáo không theo mã kỳ của DHIS2"
+    template = "Kỳ “{period}” không phải mã kỳ của DHIS2: {count} giá trị không được xuất."
+    hint = "Ghi kỳ theo mã của DHIS2, ví dụ {examples}, trong khóa period của tệp cấu hình rồi chạy lại kỳ đó."
+
+
 # Files ---------------------------------------------------------------------
 
 

@@ -115,7 +115,7 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     data = path.read_bytes()
     if len(data) > MAX_BYTES:
         raise ConfigError(path, f"tệp quá lớn ({len(data) >> 20} MB) để là một bảng đơn vị.")
-    text = _decode(path, data)
+    text = decode_csv(path, data)
     first, _, rest = text.partition("\n")
     start = 0
     if re.fullmatch(r"sep=.", first.strip(), flags=re.IGNORECASE):  # Excel's hint line, e.g. "sep=;"
@@ -136,7 +136,9 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _decode(path: Path, data: bytes) -> str:
+def decode_csv(path: Path, data: bytes) -> str:
+    """A CSV a clerk saved from Excel as text: UTF-16 ("Unicode Text") or UTF-8 with or without the mark;
+    ConfigError, saying how to save it, for a legacy code page (also the DHIS2 mapping file's reader)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text"
         return data.decode("utf-16")
     try:

@@ -1,0 +1,172 @@
+"""The DHIS2 mapping file: our field and unit codes beside the DHIS2 codes they are sent as.
+
+``consolidate init`` writes ``dhis2-anh-xa.csv`` with every field (its Vietnamese label) and every
+reporting unit (its name) listed and the DHIS2 columns empty; the clerk fills them in Excel from the
+province's DHIS2 (data element and category option combo codes for a field, the org unit code for a
+unit) and passes the file to ``consolidate export --mapping``. A CSV with a byte-order mark opens
+in Excel with its Vietnamese intact, and Excel saves it back as CSV; the reader also takes the ';'
+that Excel writes where the decimal separator is a comma (Vietnamese Windows) and a tab.
+
+A field whose data element is left empty, or a unit whose org unit is, is not mapped: its values are
+left out of the DHIS2 files and reported, never sent under a guessed code. The category option combo
+may stay empty: DHIS2 then files the value under the data element's default combo.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.observations import field_code
+from ..core.registry import Registry
+from ..core.template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES, WEIGHTS, field_label
+from ..core.text import fold
+from ..settings.units import ConfigError, decode_csv
+from .output import excel_safe, write_atomically
+
+MAPPING_CSV = "dhis2-anh-xa.csv"
+KIND, CODE, NAME = "Loại", "Mã", "Tên"
+DATA_ELEMENT = "Mã phần tử dữ liệu DHIS2 (dataElement)"
+COMBO = "Mã tổ hợp phân tổ DHIS2 (categoryOptionCombo)"
+ORG_UNIT = "Mã đơn vị DHIS2 (orgUnit)"
+HEADER = (KIND, CODE, NAME, DATA_ELEMENT, COMBO, ORG_UNIT)
+FIELD_KIND, UNIT_KIND = "Chỉ tiêu", "Đơn vị"
+MAX_BYTES = 20 << 20  # a mapping of 10,000 units is ~1 MB
+
+
+def all_fields() -> list[tuple[str, str]]:
+    """(field code, Vietnamese label) of every value a unit reports, in the forms' order."""
+    fields = [(field_code(FORM1, "", f.key), f"Biểu mẫu 1 – {f.label}") for f in FORM1_FIELDS]
+    for ind in FORM2_INDICATORS:
+        fields += [(field_code(FORM2, ind.key, key), f"Biểu mẫu 2 – {field_label(FORM2, key, ind.key)}")
+                   for key in (*RATES, *WEIGHTS)]
+    return fields
+
+
+@dataclass(frozen=True)
+class Dhis2Mapping:
+    """The filled-in part of a mapping file: field code → (data element, combo), unit code → org unit."""
+
+    fields: dict[str, tuple[str, str]] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    name: str = MAPPING_CSV  # the file's name, for messages
+
+
+def mapping_template_text(registry: Registry) -> str:
+    """The mapping file to fill: a row per field, then a row per reporting unit, DHIS2 codes empty."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for code, label in all_fields():
+        writer.writerow([FIELD_KIND, code, label, "", "", ""])
+    for unit in registry.reporting_units():
+        writer.writerow([UNIT_KIND, excel_safe(unit.code), excel_safe(unit.name), "", "", ""])
+    return buffer.getvalue()
+
+
+def write_mapping_template(registry: Registry, path: Path) -> Path:
+    """``dhis2-anh-xa.csv`` (UTF-8 with a byte-order mark, so Excel shows Vietnamese), written atomically."""
+    return write_atomically(Path(path), mapping_template_text(registry).encode("utf-8-sig"))
+
+
+def read_mapping(path: Path) -> Dhis2Mapping:
+    """The DHIS2 codes a clerk filled in; ConfigError (file, line, column, in Vietnamese) for a file
+    that cannot be read as one, so a typo never turns into a wrong code sent to DHIS2."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, "không tìm thấy tệp ánh xạ này; tạo tệp bằng lệnh “consolidate init THƯ_MỤC”.")
+    data = path.read_bytes()
+    if len(data) > MAX_BYTES:
+        raise ConfigError(path, f"tệp quá lớn ({len(data) >> 20} MB) để là một tệp ánh xạ.")
+    rows = _rows(path, decode_csv(path, data))
+    header_at = next((i for i, (_, cells) in enumerate(rows) if any(c.strip() for c in cells)), None)
+    if header_at is None:
+        raise ConfigError(path, "tệp trống, không có dòng tiêu đề.")
+    line, header = rows[header_at]
+    columns = _columns(path, line, header)
+    known = dict(all_fields())
+    fields: dict[str, tuple[str, str]] = {}
+    units: dict[str, str] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for line, cells in rows[header_at + 1:]:
+        def cell(column: str) -> str:
+            i = columns.get(column)
+            return _clean(cells[i]) if i is not None and i < len(cells) else ""
+
+        if not any(c.strip() for c in cells):
+            continue
+        kind, code = fold(cell(KIND)), cell(CODE)
+        if kind not in (fold(FIELD_KIND), fold(UNIT_KIND)):
+            raise ConfigError(path, f"loại “{cell(KIND)}” không rõ; ghi “{FIELD_KIND}” hoặc “{UNIT_KIND}”.",
+                              line=line, column=KIND)
+        if not code:
+            raise ConfigError(path, "thiếu mã.", line=line, column=CODE)
+        if (kind, code) in seen:
+            raise ConfigError(path, f"mã “{code}” đã có ở dòng {seen[kind, code]}.", line=line, column=CODE)
+        seen[kind, code] = line
+        if kind == fold(FIELD_KIND):
+            if code not in known:
+                raise ConfigError(path, f"“{code}” không phải mã chỉ tiêu nào của biểu mẫu; giữ nguyên cột "
+                                        f"“{CODE}” như tệp do “consolidate init” tạo.", line=line, column=CODE)
+            if cell(DATA_ELEMENT):
+                fields[code] = (cell(DATA_ELEMENT), cell(COMBO))
+        elif cell(ORG_UNIT):
+            units[code] = cell(ORG_UNIT)
+    return Dhis2Mapping(fields, units, path.name)
+
+
+def _clean(text: str) -> str:
+    """A cell as typed, in NFC, without the surrounding spaces or a leading ' that Excel hides."""
+    text = unicodedata.normalize("NFC", text).strip()
+    return text[1:] if text.startswith("'") else text
+
+
+def _rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """(line as the clerk sees it, cells) for every record, with the delimiter Excel used."""
+    first, _, rest = text.partition("\n")
+    start = 0
+    if re.fullmatch(r"sep=.", first.strip(), flags=re.IGNORECASE):  # Excel's hint line, e.g. "sep=;"
+        delimiter, text, start = first.strip()[4], rest, 1
+    else:
+        head = next((line for line in text.splitlines() if line.strip()), "")
+        delimiter = max((",", ";", "\t"), key=lambda d: (len(_columns_found(next(csv.reader([head], delimiter=d)))),
+                                                         head.count(d)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, line = [], start
+    try:
+        for record in reader:
+            rows.append((line + 1, record))
+            line = start + reader.line_num
+    except csv.Error as exc:
+        raise ConfigError(path, f"không đọc được dòng này như bảng CSV ({exc}).", line=line + 1) from None
+    return rows
+
+
+# What a header cell must contain, folded (no accents, lower case), to be that column: the DHIS2
+# name in brackets is enough, so "dataElement" alone or a translated header still works.
+_HEADER_KEYS = {KIND: ("loai",), CODE: ("ma",), NAME: ("ten",), DATA_ELEMENT: ("dataelement",),
+                COMBO: ("categoryoptioncombo",), ORG_UNIT: ("orgunit",)}
+
+
+def _columns_found(cells: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        key = fold(_clean(cell)).replace(" ", "")
+        for column, words in _HEADER_KEYS.items():
+            exact = column in (KIND, CODE, NAME)
+            if column not in found and any(key == w if exact else w in key for w in words):
+                found[column] = i
+    return found
+
+
+def _columns(path: Path, line: int, cells: list[str]) -> dict[str, int]:
+    found = _columns_found(cells)
+    missing = [c for c in (KIND, CODE, DATA_ELEMENT, COMBO, ORG_UNIT) if c not in found]
+    if missing:
+        raise ConfigError(path, "thiếu cột " + ", ".join(f"“{c}”" for c in missing)
+                          + "; giữ nguyên dòng tiêu đề như tệp do “consolidate init” tạo.", line=line)
+    return found
