@@ -318,7 +318,7 @@ def test_the_page_draws_each_indicator_over_the_periods_and_each_unit_s_change(i
     assert re.search(r'id="dien-bien-2".*?<figcaption>(.*?)</figcaption>', again, re.S).group(1) == payment
     assert "Thay đổi của từng đơn vị so với kỳ trước (2024S1)" in section
     an = re.search(r"<tr><td>Xã Phước An</td>(.*?)</tr>", section).group(1)
-    assert "<td>60 (−33,6)</td>" in an
+    assert "<td>60,0 (−33,6)</td>" in an
     assert unicodedata_nfc(html)
 
 

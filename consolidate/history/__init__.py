@@ -1,8 +1,7 @@
-"""The history of every period's figures (issue 17): the store, its schema and what a run records and reads back.
+"""The history of every period's figures (issue 17): the store, its schema and what a run records and reads back."""
 
-SQLAlchemy lives here and nowhere else; the rest of the tool sees ``open_store``, ``HistoryStore``
-and the shared ``core.observations.Observation``.
-"""
+# SQLAlchemy lives here and nowhere else; the rest of the tool sees ``open_store``, ``HistoryStore``
+# and the shared ``core.observations.Observation``.
 
 from .store import STORE_NAME, HistoryError, HistoryStore, open_store, store_label
 

@@ -1,0 +1,151 @@
+"""The history of the periods and the exports, as library calls: record a run's period, read it back, write it out.
+
+Apart from ``app`` so that the job's own calls stay short; ``app`` re-exports these. SQLAlchemy is
+imported only when one of them runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Callable
+
+from .core import problems as P
+from .core.observations import HistoryError, Observation
+from .core.periods import period_key, report_period
+from .core.records import Record
+from .core.registry import Registry, ReportSettings
+from .core.results import HistoryView, RunResult
+from .core.template import FORM1, FORM1_FIELDS, FORM2_INDICATORS, RATES, WEIGHTS, field_label
+from .export import DHIS2_FORMATS, ExportError, ExportResult, export_observations, read_mapping
+
+__all__ = ["ExportError", "export", "history", "prepare_record", "read_history", "record"]
+
+
+# The history of the periods ---------------------------------------------------------
+
+
+def read_history(target: str | Path, settings: ReportSettings,
+                  problems: list[P.Problem]) -> tuple[HistoryView, list[Record]]:
+    """The history's view of this period (its previous period's figures, the trends); a store that cannot be
+    read is one warning in the log and a run without them, never a failed run."""
+    from .history.recording import read_past  # lazy: SQLAlchemy only for a run with a history
+
+    period = report_period(settings)
+    try:
+        return read_past(target, period)
+    except HistoryError as exc:
+        problems.append(P.HistoryNotRead(store=exc.store, reason=exc.reason))
+        return HistoryView(period, exc.store), []
+
+
+def record(result: RunResult, target: str | Path) -> P.Problem | None:
+    """Store the run's figures under its period in the history at ``target`` (a path or a URL). A store that
+    cannot be opened or written does not fail the run: the problem is returned and added to the run's
+    problems, so the log, the page and the summary say it, and the outputs are written as usual."""
+    finish = prepare_record(result, target)
+    if finish is not None:
+        finish()
+    return next((p for p in result.problems if p.code == P.HistoryNotRecorded.code), None)
+
+
+def prepare_record(result: RunResult, target: str | Path) -> Callable[[], None] | None:
+    """``record`` in two steps, for ``write(meanwhile=…)``: the store is opened and checked now (a store that
+    cannot be used is the warning ``history-not-recorded``, in every output, and None is returned); the
+    function returned stores the figures, while the other core finishes the merged workbook. Should that
+    step fail (a full disk, a lost server), the warning reaches the terminal and ``--json``, not the log."""
+    from .history.recording import prepare_recording  # lazy: SQLAlchemy only for a run with a history
+
+    def failed(exc: Exception) -> None:
+        store, reason = ((exc.store, exc.reason) if isinstance(exc, HistoryError)
+                         else (str(target) if isinstance(target, Path) else "", _history_bug(exc)))
+        result.problems.append(P.HistoryNotRecorded(
+            period=result.history.period if result.history else report_period(result.settings), store=store,
+            reason=reason))
+
+    try:
+        store_figures = prepare_recording(result, target)
+    except Exception as exc:  # whatever it is, the district's outputs still come first
+        failed(exc)
+        return None
+
+    def finish() -> None:
+        try:
+            store_figures()
+        except Exception as exc:  # as above: a warning, never a failed run
+            if result.history is not None:
+                result.history.recorded = None
+            failed(exc)
+
+    return finish
+
+
+def _history_bug(exc: Exception) -> str:
+    """What an unexpected failure while recording was, in Vietnamese (a URL is not repeated: it may hold a password)."""
+    if isinstance(exc, OSError):
+        return f"không ghi được tệp (mã {type(exc).__name__}; kiểm tra ổ đĩa và quyền ghi)"
+    return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"
+
+
+def history(target: str | Path, unit: str | None = None) -> dict:
+    """What the history at ``target`` holds, as plain data: its periods and units, or (``unit``, a code) that
+    unit's figures over the periods. HistoryError when there is no store to read; LookupError, with a
+    Vietnamese message, for a unit the store has no figures of."""
+    from .history import open_store  # lazy: SQLAlchemy only for the commands that read the history
+
+    with open_store(target, create=False) as store:
+        label = store.label
+        if unit is None:
+            return {"store": label, "periods": store.period_counts(),
+                    "units": [{"code": code, "name": name, "periods": periods} for code, name, periods in store.units()]}
+        found = store.observations(unit=unit.strip())
+        if not found:
+            known = [code for code, _, _ in store.units()]
+            close = difflib.get_close_matches(unit.strip(), known, n=3, cutoff=0.6)
+            hint = f" Có phải: {', '.join(close)}?" if close else " Gõ “consolidate history” để xem các mã đã lưu."
+            raise LookupError(f"lịch sử {label} không có số liệu nào của đơn vị mã “{unit}”.{hint}")
+    periods = sorted({o.period for o in found}, key=period_key)
+    return {"store": label, "unit": {"code": found[-1].unit_code, "name": found[-1].unit_name}, "periods": periods,
+            "values": [{"period": o.period, "form": o.form, "item": o.item, "field": o.field, "field_code": o.field_code,
+                        "label": field_label(o.form, o.field, o.item), "value": o.value, "status": o.status,
+                        "problem": o.problem, "file": o.file, "sheet": o.sheet, "cell": o.cell}
+                       for o in sorted(found, key=lambda o: _field_order(o))]}
+
+
+def _field_order(o: Observation) -> tuple:
+    """Biểu mẫu 1's columns, then Biểu mẫu 2's indicators and rates, in the template's order; then the period."""
+    form1 = {f.key: n for n, f in enumerate(FORM1_FIELDS)}
+    items = {i.key: n for n, i in enumerate(FORM2_INDICATORS)}
+    fields = {f: n for n, f in enumerate((*RATES, *WEIGHTS))}
+    where = (0, form1.get(o.field, 99), 0) if o.form == FORM1 else (1, items.get(o.item, 99), fields.get(o.field, 99))
+    return (*where, period_key(o.period))
+
+
+# Exports ----------------------------------------------------------------------------
+
+
+def export(fmt: str, out: Path, history: str | Path, *, period: str | None = None, mapping: Path | None = None,
+           registry: Registry | None = None) -> ExportResult:
+    """Write the stored values of ``period`` (every period when None) in format ``fmt`` into ``out``.
+
+    ``history`` is the store a run recorded into: a path (SQLite) or a URL. ExportError, in
+    Vietnamese, when there is nothing to export: no store at that path, no such period, a DHIS2
+    format without a mapping file; ConfigError for a mapping file that cannot be read.
+    """
+    if fmt in DHIS2_FORMATS and mapping is None:
+        raise ExportError(f"Định dạng {fmt} cần tệp ánh xạ mã DHIS2 (--mapping): tạo tệp bằng lệnh "
+                          "“consolidate init THƯ_MỤC”, điền các mã DHIS2 rồi chạy lại.")
+    dhis2_mapping = read_mapping(mapping) if mapping is not None and fmt in DHIS2_FORMATS else None
+    if "://" not in str(history) and not Path(history).is_file():  # opening would create an empty store
+        raise ExportError(f"Chưa có lịch sử số liệu tại {history}: chạy “consolidate run” trước "
+                          "(lịch sử được lưu trong thư mục kết quả), hoặc chỉ đúng tệp bằng --history.")
+    from .history import open_store  # lazy: the history store (and SQLAlchemy) loads only when exporting
+
+    with open_store(history) as store:
+        observations = store.observations(period=period)
+        stored = store.periods()
+    if not observations:
+        have = ", ".join(stored) if stored else "chưa có kỳ nào"
+        raise ExportError(f"Lịch sử không có số liệu của kỳ {period} (các kỳ đã lưu: {have})." if period
+                          else "Lịch sử chưa có số liệu nào: chạy “consolidate run” trước.")
+    return export_observations(observations, fmt, out, registry=registry, mapping=dhis2_mapping)
