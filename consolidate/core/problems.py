@@ -30,6 +30,9 @@ class Problem:
     # What the unit that filled the file does, in its own file: its feedback copy and ``check``.
     # Empty when the clerk's hint already fits the unit (it names only the unit's own file).
     unit_hint: ClassVar[str] = ""
+    # Told only to the clerk, never to a unit: problems of the clerk's own run (the history store, an
+    # export), which no file of a unit carries into its feedback copy or its ``check``.
+    clerk_only: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -97,6 +100,7 @@ def _register(cls: type[Problem]) -> type[Problem]:
 @_register
 class ExportFieldUnmapped(Problem):
     code = "export-field-unmapped"
+    clerk_only = True
     severity = WARNING
     title = "Chỉ tiêu chưa có mã DHIS2"
     template = "Chỉ tiêu “{label}” ({field}) chưa có mã phần tử dữ liệu DHIS2: {count} giá trị không được xuất."
@@ -106,6 +110,7 @@ class ExportFieldUnmapped(Problem):
 @_register
 class ExportUnitUnmapped(Problem):
     code = "export-unit-unmapped"
+    clerk_only = True
     severity = WARNING
     title = "Đơn vị chưa có mã DHIS2"
     template = "Đơn vị “{unit_name}” ({unit_code}) chưa có mã đơn vị DHIS2: {count} giá trị không được xuất."
@@ -115,6 +120,7 @@ class ExportUnitUnmapped(Problem):
 @_register
 class ExportPeriodInvalid(Problem):
     code = "export-period-invalid"
+    clerk_only = True
     severity = WARNING
     title = "Kỳ báo cáo không theo mã kỳ của DHIS2"
     template = "Kỳ “{period}” không phải mã kỳ của DHIS2: {count} giá trị không được xuất."
@@ -601,6 +607,7 @@ class UploadForged(Problem):
 @_register
 class HistoryNotRecorded(Problem):
     code = "history-not-recorded"
+    clerk_only = True
     severity = WARNING
     title = "Không ghi được lịch sử"
     template = ("Không ghi được số liệu kỳ {period} vào lịch sử ({store}): {reason}. "
@@ -611,6 +618,7 @@ class HistoryNotRecorded(Problem):
 @_register
 class HistoryNotRead(Problem):
     code = "history-not-read"
+    clerk_only = True
     severity = WARNING
     title = "Không đọc được lịch sử"
     template = ("Không đọc được lịch sử ({store}): {reason}. Lần chạy này không so sánh với kỳ trước "
