@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import importlib.util
 import io
 import os
 import re
@@ -215,6 +216,12 @@ def test_an_inbox_that_cannot_be_written_is_a_vietnamese_refusal_with_nothing_sa
     assert district.opened.place.state.uploads("x-phuoc-an") == []
 
 
+def _os_file_locks() -> bool:
+    return any(importlib.util.find_spec(name) is not None for name in ("fcntl", "msvcrt"))
+
+
+@pytest.mark.skipif(not _os_file_locks(), reason="this Python has neither fcntl nor msvcrt (the Windows-like simulation "
+                    "removes fcntl and cannot add msvcrt, which real Windows has): no lock between processes to test")
 def test_links_renew_in_another_process_and_an_upload_at_that_moment_both_stay(district, monkeypatch):
     """The server records an upload while `consolidate links --renew` (another process: another ServerState,
     its own thread lock) renews a link: neither write may undo the other."""
