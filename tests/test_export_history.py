@@ -1,8 +1,7 @@
 """Exports end to end (issue 17): run two periods into a history store, then `consolidate export` each format.
 
-The store comes from issue 17's History half (``consolidate.history``, another branch until the
-merge); without it this module is skipped, with the reason. tests/test_export.py checks each format's
-rules over observations built in memory.
+Both stores, as the history tests: an SQLite file and a real PostgreSQL database (tests/stores.py).
+tests/test_export.py checks each format's rules over observations built in memory.
 """
 
 from __future__ import annotations
@@ -19,9 +18,8 @@ from consolidate.export.periods import is_dhis2_period
 from consolidate.export.tidy import TIDY_COLUMNS
 from consolidate.write.sample import make_sample_inbox
 from conftest import run_cli, set_cells, unit_file
+from stores import KINDS, history_store
 
-pytest.importorskip("consolidate.history",
-                    reason="the history store (consolidate.history, issue 17's History half) is not on this branch yet")
 
 AN, SON = "x-phuoc-an", "x-phuoc-son"
 
@@ -38,13 +36,17 @@ def rows_of(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-@pytest.fixture(scope="module")
-def stored(tmp_path_factory) -> dict:
+@pytest.fixture(scope="module", params=KINDS)
+def stored(request, tmp_path_factory) -> dict:
     """Two periods recorded: 2024S1 from the sample inbox, 2024S2 with Phước An's computers changed to 42."""
     tmp = tmp_path_factory.mktemp("lich-su")
+    with history_store(request.param, tmp) as store:
+        yield record_two_periods(tmp, store)
+
+
+def record_two_periods(tmp: Path, store: str) -> dict:
     inbox = tmp / "inbox"
     make_sample_inbox(inbox)
-    store = tmp / "lich-su.sqlite"
     computers_s1 = openpyxl.load_workbook(unit_file(inbox, AN))["Biểu mẫu 1"]["G7"].value
     first = run_cli("run", inbox, "--out", tmp / "ky-1", "--config", settings_for(tmp, "2024S1"), "--history", store)
     assert first.exit_code == 1, first.output  # Phước Sơn's Tổng số 7 ≠ 6 is in the sample on purpose

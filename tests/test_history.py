@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import secrets
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from conftest import read_log, run_cli, set_cells, unit_file
+from stores import KINDS, history_store
 from consolidate.core.observations import ACCEPTED, REJECTED, HistoryError
 from consolidate.core.periods import default_period, parse_period, previous_period, sorted_periods
 from consolidate.history import open_store
@@ -27,32 +26,14 @@ from consolidate.history.schema import VERSION
 from consolidate.settings.report import default_settings, load_config
 from consolidate.settings.units import ConfigError
 
-POSTGRES = os.environ.get("CONSOLIDATE_TEST_POSTGRES", "")
-NO_POSTGRES = ("no PostgreSQL server: set CONSOLIDATE_TEST_POSTGRES to a URL whose role may create databases "
-               "(.ci/run installs and starts one when it runs as root with apt-get)")
 FIGURES = 14 * (8 + 5 * 5)  # 14 units × (Biểu mẫu 1's 8 columns + 5 indicators × 5 values)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def store(request, tmp_path: Path) -> str:
     """Where the history goes: an SQLite file, or a fresh database on the PostgreSQL server."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "lich su" / "lịch-sử.sqlite")  # a space and Vietnamese letters in the path
-        return
-    if not POSTGRES:
-        pytest.skip(NO_POSTGRES)
-    admin = sa.create_engine(sa.make_url(POSTGRES).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    name = f"consolidate_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {sa.make_url(POSTGRES).render_as_string()} did not answer: {exc.orig}")
-    yield sa.make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with history_store(request.param, tmp_path) as url:
+        yield url
 
 
 def config(tmp_path: Path, period: str) -> Path:
