@@ -15,6 +15,8 @@ import pytest
 
 from conftest import Text, run_cli, set_cells
 from consolidate import app
+from consolidate.core.formats import HISTORY_NAME
+from consolidate.history import open_store
 from consolidate.core.results import REPORTED
 from consolidate.web.links import LINKS_NAME
 from consolidate.web.state import STATE_NAME
@@ -286,6 +288,10 @@ def test_the_clerks_page_shows_completeness_runs_the_job_and_offers_the_outputs(
     with zipfile.ZipFile(io.BytesIO(client.get(f"{clerk}/tai/feedback").data)) as zf:
         assert [n for n in zf.namelist() if n.startswith("x-phuoc-son-")]
     assert (district.out / LINKS_NAME).exists() and (district.out / STATE_NAME).exists()  # a run deletes neither
+    # the same job as `consolidate run`: the period's figures are in the history beside the outputs
+    with open_store(district.out / HISTORY_NAME, create=False) as history:
+        assert history.periods() == ["2024S2"]
+        assert {o.unit_code for o in history.observations()} == {"x-phuoc-son", "x-phuoc-an"}
 
 
 def test_one_consolidation_at_a_time_and_uploads_go_on_while_it_runs(district, monkeypatch):

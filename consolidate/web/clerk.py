@@ -2,7 +2,8 @@
 
 Completeness is ``app.run``'s ``RunResult.status`` on the inbox as it is now (the facts the merged
 workbook's "Tình trạng nộp" sheet lists), recomputed only when the inbox changed. The button runs
-``app.run`` and ``app.write`` into --out in a background thread, so uploads go on meanwhile; a second
+``app.run`` and ``app.write`` into --out in a background thread, so uploads go on meanwhile (recording the
+period in the history beside the outputs, as ``consolidate run`` does); a second
 press while one runs is told so (and two processes are kept apart by the output lock of write/lock.py).
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path, PureWindowsPath  # a Windows name has either separator
 
 from .. import app
 from ..core import problems as P
-from ..core.formats import FEEDBACK_DIR, LOG_PREFIX, LOG_SUFFIX, PAGE_SUFFIX, SUMMARY_PREFIX
+from ..core.formats import FEEDBACK_DIR, HISTORY_NAME, LOG_PREFIX, LOG_SUFFIX, PAGE_SUFFIX, SUMMARY_PREFIX
 from ..core.results import REPORTED, RunResult
 from .uploads import Place
 
@@ -134,8 +135,9 @@ class Consolidation:
     def _work(self) -> None:
         state = self.last
         try:
-            result = app.run(self.place.inbox, self.place.registry, self.place.settings)
-            _, state.unaccounted = app.write(result, self.place.out)
+            store = self.place.out / HISTORY_NAME  # as `consolidate run --out DIR` records the period
+            result = app.run(self.place.inbox, self.place.registry, self.place.settings, history=store)
+            _, state.unaccounted = app.write(result, self.place.out, meanwhile=app.prepare_record(result, store))
             state.errors, state.warnings = len(result.errors), len(result.warnings)
         except Exception as exc:  # noqa: BLE001 - shown on the clerk's page; the server goes on
             state.failure = _failure(exc)
