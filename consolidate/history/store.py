@@ -112,13 +112,17 @@ def open_store(url: str | Path, create: bool = True) -> HistoryStore:
 
 
 def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[tuple]) -> None:
-    """Insert rows (tuples in the table's column order) as one driver-level executemany of Core's own INSERT.
+    """Insert rows (tuples in the table's column order): PostgreSQL's COPY, else one driver-level
+    executemany of Core's own INSERT.
 
     ``conn.execute(table.insert(), dicts)`` builds each row's parameters in Python: for a country's
     ~330,000 figures that took as long again as SQLite's own insert. The statement is still compiled
     by SQLAlchemy for the dialect; only the rows go to the driver as they are (tuples for a
-    positional paramstyle, SQLite's ``?``; dicts for psycopg's named one).
+    positional paramstyle, SQLite's ``?``; dicts for a named one).
     """
+    if conn.dialect.driver == "psycopg":
+        _copy_rows(conn, table, rows)
+        return
     columns = [c.name for c in table.columns]
     compiled = table.insert().compile(dialect=conn.dialect)
     if conn.dialect.positional:
@@ -127,6 +131,24 @@ def _insert_many(conn: sa.Connection, table: sa.Table, rows: list[tuple]) -> Non
     else:
         params = [dict(zip(columns, r)) for r in rows]
     conn.exec_driver_sql(str(compiled), params)
+
+
+def _copy_rows(conn: sa.Connection, table: sa.Table, rows: list[tuple]) -> None:
+    """``COPY table (columns) FROM STDIN`` through psycopg's own connection, inside the transaction of
+    ``conn``: a country's period in a fraction of executemany's time (9.7 s with named parameters). The
+    values are adapted as psycopg adapts a query's parameters, so what is stored is the same. A driver
+    error becomes SQLAlchemy's (``DBAPIError``), as it would from ``conn.execute``."""
+    quote = conn.dialect.identifier_preparer
+    statement = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in table.columns)}) "
+                 "FROM STDIN")
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi.Error) from None
 
 
 def driver_rows(conn: sa.Connection, query: sa.Select) -> list[tuple]:
