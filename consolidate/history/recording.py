@@ -50,13 +50,17 @@ def figure_rows(result: RunResult, period: str, run_time: str, version: str) -> 
         append = rows.append
 
         def add(code: str, records: Iterable[Record]) -> None:
+            last_file = last_sheet = ident = None
             for rec in records:  # ~330,000 for a country: plain tuple indexing
                 where = rec[6]
                 file, sheet, cell = where
-                src = sources.get((code, file, sheet))
-                if src is None:
-                    src = sources[(code, file, sheet)] = (first_id + len(sources), period, code, names.get(code, rec[1]),
-                                                          file, sheet, sha.get(file, ""), run_time, version)
+                if file is not last_file or sheet is not last_sheet:  # a unit's figures: one or two sheets
+                    src = sources.get((code, file, sheet))
+                    if src is None:
+                        src = sources[(code, file, sheet)] = (first_id + len(sources), period, code,
+                                                              names.get(code, rec[1]), file, sheet, sha.get(file, ""),
+                                                              run_time, version)
+                    last_file, last_sheet, ident = file, sheet, src[0]
                 key = (rec[0], rec[2], rec[3])
                 element = elements.get(key)
                 if element is None:
@@ -68,9 +72,9 @@ def figure_rows(result: RunResult, period: str, run_time: str, version: str) -> 
                     number, text = stored_value(value)
                 if where in errors:
                     problem = next(p.code for p in flags[where] if p.severity == P.ERROR)
-                    append((period, code, element, REJECTED, number, text, problem or None, cell, src[0]))
+                    append((period, code, element, REJECTED, number, text, problem or None, cell, ident))
                 else:
-                    append((period, code, element, ACCEPTED, number, text, None, cell, src[0]))
+                    append((period, code, element, ACCEPTED, number, text, None, cell, ident))
 
         for code, fields in c.form1.items():
             add(code, fields.values())
