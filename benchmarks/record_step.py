@@ -34,7 +34,6 @@ def main() -> None:
     result = consolidate.run(inbox, consolidate.load_registry(units), settings)
     targets = {"SQLite": lambda: str(args.cache / "record-step.sqlite")}
     if args.postgres:
-        sys.path.insert(0, str(HERE))
         from history import postgres_database  # only when PostgreSQL is measured
 
         url, drop = postgres_database(args.postgres)
