@@ -10,17 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..core import problems as P
 from ..core.consolidation import aggregate
 from ..core.cycles import no_cycle_collection
-from ..core.observations import ACCEPTED, REJECTED, Observation, field_code
+from ..core.observations import ACCEPTED, REJECTED, field_code
 from ..core.periods import period_key, report_period
 from ..core.records import Record, Source
 from ..core.results import REPORTED, HistoryView, RunResult
 from ..core.template import FORM2, FORM2_INDICATORS
-from .store import HistoryStore, NoHistoryYet, open_store, store_label
+from .store import FigureRows, HistoryStore, NoHistoryYet, open_store, store_label, stored_value
 
 
 def tool_version() -> str:
@@ -30,34 +30,60 @@ def tool_version() -> str:
         return "0+unknown"
 
 
-def observations_of(result: RunResult, period: str, run_time: str, version: str) -> list[Observation]:
-    """Every figure the run merged, as the history keeps it: accepted, or rejected with its error's code."""
+def figure_rows(result: RunResult, period: str, run_time: str, version: str) -> FigureRows:
+    """What ``HistoryStore.record`` stores for the run, built straight from its records in one pass: the
+    units with figures, and the function giving the source rows (ids from the one it is given) and the
+    figures' rows. The rows ``record`` would build from the run's ``Observation`` tuples, without the
+    ~330,000 intermediate tuples of a country (the figure's unit, name, file, sheet, digest, run and
+    version go to its source row once)."""
     c = result.consolidated
     names = {u.code: u.name for u in c.units}
     sha = {sub.name: sub.sha256 for sub in result.submissions}
-    errors = c.errors
-    new = tuple.__new__
-    found = []
+    units = {code for code, fields in c.form1.items() if fields}
+    units.update(code for code, items in c.form2.items() if any(items.values()))
 
-    def add(code: str, rec: Record) -> None:
-        file, sheet, cell = rec.source
-        if rec.source in errors:
-            status = REJECTED
-            problem = next(p.code for p in c.flags[rec.source] if p.severity == P.ERROR)
-        else:
-            status, problem = ACCEPTED, ""
-        found.append(new(Observation, (period, code, names.get(code, rec.unit), rec.form, rec.item, rec.field,
-                                       rec.value, status, problem, file, sheet, cell, sha.get(file, ""),
-                                       run_time, version)))
+    def build(first_id: int) -> tuple[list[tuple], list[tuple]]:
+        errors, flags = c.errors, c.flags
+        sources: dict[tuple, tuple] = {}  # (unit, file, sheet) → its source row
+        elements: dict[tuple, str] = {}
+        rows: list[tuple] = []
+        append = rows.append
 
-    for code, fields in c.form1.items():
-        for rec in fields.values():
-            add(code, rec)
-    for code, items in c.form2.items():
-        for rates in items.values():
-            for rec in rates.values():
-                add(code, rec)
-    return found
+        def add(code: str, records: Iterable[Record]) -> None:
+            last_file = last_sheet = ident = None
+            for rec in records:  # ~330,000 for a country: plain tuple indexing
+                where = rec[6]
+                file, sheet, cell = where
+                if file is not last_file or sheet is not last_sheet:  # a unit's figures: one or two sheets
+                    src = sources.get((code, file, sheet))
+                    if src is None:
+                        src = sources[(code, file, sheet)] = (first_id + len(sources), period, code,
+                                                              names.get(code, rec[1]), file, sheet, sha.get(file, ""),
+                                                              run_time, version)
+                    last_file, last_sheet, ident = file, sheet, src[0]
+                key = (rec[0], rec[2], rec[3])
+                element = elements.get(key)
+                if element is None:
+                    element = elements[key] = field_code(*key)
+                value = rec[4]
+                if value.__class__ is float or value is None:
+                    number, text = value, None
+                else:
+                    number, text = stored_value(value)
+                if where in errors:
+                    problem = next(p.code for p in flags[where] if p.severity == P.ERROR)
+                    append((period, code, element, REJECTED, number, text, problem or None, cell, ident))
+                else:
+                    append((period, code, element, ACCEPTED, number, text, None, cell, ident))
+
+        for code, fields in c.form1.items():
+            add(code, fields.values())
+        for code, items in c.form2.items():
+            for rates in items.values():
+                add(code, rates.values())
+        return list(sources.values()), rows
+
+    return FigureRows(units, build)
 
 
 def prepare_recording(result: RunResult, target: str | Path, now: dt.datetime | None = None) -> Callable[[], int]:
@@ -76,7 +102,7 @@ def prepare_recording(result: RunResult, target: str | Path, now: dt.datetime | 
 
     def record() -> int:
         with no_cycle_collection(), store:  # ~330,000 figures for a country, none in a cycle
-            view.recorded = store.record(view.period, read, observations_of(result, view.period, run_time, version),
+            view.recorded = store.record(view.period, read, figure_rows(result, view.period, run_time, version),
                                          run_time, version, district)
         return view.recorded
 
