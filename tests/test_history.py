@@ -348,3 +348,15 @@ def test_history_says_in_vietnamese_what_it_cannot_show(tmp_path, store):
     assert empty.exit_code == 0 and "Chưa có kỳ nào được lưu." in empty.output
     unknown = run_cli("history", "--history", store, "--unit", "x-phuoc-xyz")
     assert unknown.exit_code == 2 and "không có số liệu nào của đơn vị mã “x-phuoc-xyz”" in unknown.output
+
+
+def test_a_trend_s_first_label_stays_clear_of_the_axis_ticks():
+    """A value near 100 % was labelled right over the "100" tick: "10094,0" on the page."""
+    from consolidate.write.html_trends import LEFT, trend_svg  # only this test draws a chart by itself
+
+    svg = trend_svg([("2024S1", 94.0), ("2024S2", 95.5), ("2025S1", 99.7)], "Tỷ lệ nộp hồ sơ trực tuyến")
+    labels = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" font-size="10" stroke="white"[^>]*>([^<]+)<', svg)
+    assert [text for _, text in labels] == ["94,0", "95,5", "99,7"]
+    digit = 10 * 0.64  # DejaVu Sans digits at font-size 10, a little wide
+    for x, text in labels:
+        assert float(x) - len(text) * digit / 2 > LEFT - 6 + 2, (x, text)  # the ticks end at LEFT - 6 (text-anchor end)

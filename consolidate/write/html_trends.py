@@ -18,6 +18,7 @@ from .charts import BAR, FONT, number
 # Geometry of one small chart, in CSS pixels.
 WIDTH, HEIGHT = 420, 190
 LEFT, RIGHT, TOP, BOTTOM = 44, 20, 16, 40
+INSET = 26  # the first and last points stand this far inside the axes: their labels clear the 0–100 ticks
 
 
 def _esc(text: object) -> str:
@@ -30,7 +31,7 @@ def trend_svg(series: list[tuple[str, float]], title: str) -> str:
     top = max([100.0, *(v for _, v in series)])
 
     def x(i: int) -> float:
-        return LEFT + (plot_w / 2 if len(series) == 1 else plot_w * i / (len(series) - 1))
+        return LEFT + (plot_w / 2 if len(series) == 1 else INSET + (plot_w - 2 * INSET) * i / (len(series) - 1))
 
     def y(v: float) -> float:
         return TOP + plot_h * (1 - max(v, 0) / top)
