@@ -181,9 +181,7 @@ def keep_checked_bytes(submissions: list[Submission], problems: list[P.Problem])
     entry in the log (returned, so it reaches every output). Only the files that get a
     copy are held (a few per cent of a country's inbox, ~10 kB each).
     """
-    by_file: dict[str, list[P.Problem]] = {}
-    for p in problems:
-        by_file.setdefault(p.file, []).append(p)
+    by_file = P.by_file(problems)
     changed: list[P.Problem] = []
     for sub in submissions:
         if not needs_feedback(sub, by_file.get(sub.name, [])):

@@ -29,9 +29,7 @@ class FileOrigin:
 
 def origins(result: RunResult) -> list[FileOrigin]:
     """Every inbox file with its checksum and what became of it."""
-    by_file: dict[str, list[P.Problem]] = {}
-    for p in result.problems:
-        by_file.setdefault(p.file, []).append(p)
+    by_file = P.by_file(result.problems)
     used_by: dict[str, list[str]] = {}
     for code, name in result.used.items():
         used_by.setdefault(name, []).append(result.registry_name(code))

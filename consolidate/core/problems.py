@@ -626,5 +626,13 @@ class HistoryNotRead(Problem):
     hint = "Kiểm tra đường dẫn hoặc địa chỉ cơ sở dữ liệu ở --history rồi chạy lại; hoặc so sánh bằng --previous TỆP."
 
 
+def by_file(problems: list[Problem]) -> dict[str, list[Problem]]:
+    """The problems of each file, in the order found: what a feedback copy, the page and the accounting list."""
+    grouped: dict[str, list[Problem]] = {}
+    for p in problems:
+        grouped.setdefault(p.file, []).append(p)
+    return grouped
+
+
 def has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == ERROR for p in problems)

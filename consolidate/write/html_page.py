@@ -144,9 +144,7 @@ def unusable_files(result: RunResult) -> list[tuple[str, list[P.Problem]]]:
     used = set(result.used.values())
     explained = {s.file for s in result.status.values() if s.file}
     left_out = {P.Superseded.code, P.DuplicateFile.code, P.ResubmissionConflict.code}
-    by_file: dict[str, list[P.Problem]] = {}
-    for p in result.problems:
-        by_file.setdefault(p.file, []).append(p)
+    by_file = P.by_file(result.problems)
     found = []
     for f in result.files:
         mine = by_file.get(f.name, [])

@@ -86,9 +86,7 @@ def write_outputs(result: RunResult, out: Path, timings: Timings | None = None,
 def _copies_not_written(result: RunResult, out: Path) -> list[P.Problem]:
     """A log line for each feedback copy that is not made (write_feedback skips it): its name is too
     long to create, or its text so long that the copy would be huge."""
-    by_file: dict[str, list[P.Problem]] = {}
-    for p in result.problems:
-        by_file.setdefault(p.file, []).append(p)
+    by_file = P.by_file(result.problems)
     found = []
     for sub in result.submissions:
         logged = by_file.get(sub.name, [])

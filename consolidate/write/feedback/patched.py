@@ -56,9 +56,7 @@ def write_feedback(result: RunResult, out: Path, timings: Timings | None = None)
     check_feedback_folder(result, out)
     folder = feedback_dir(out)
     inbox_files = _InboxFiles(result.files)
-    by_file: dict[str, list[P.Problem]] = {}
-    for p in result.problems:
-        by_file.setdefault(p.file, []).append(p)
+    by_file = P.by_file(result.problems)
     written: list[Path] = []
     for sub_folder in {(folder / sub.name).parent for sub in result.submissions}:
         if sub_folder.is_dir():
