@@ -15,6 +15,7 @@ import re
 import sys
 import types
 import unicodedata
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ from consolidate.core.observations import ACCEPTED, REJECTED, Observation
 from consolidate.core.registry import Registry, Unit
 from consolidate.export import (DHIS2_FORMATS, FORMATS, Dhis2Mapping, ExportError, export_observations, read_mapping,
                                 write_mapping_template)
-from consolidate.export import datapackage, dhis2, dhis2_csv, dhis2_json, mapping, output, periods, tidy
+from consolidate.core import periods
+from consolidate.export import datapackage, dhis2, dhis2_csv, dhis2_json, mapping, output, tidy
 from consolidate.settings.units import ConfigError, default_registry
 from conftest import run_cli
 
@@ -106,7 +108,7 @@ def test_the_registry_names_a_unit_whose_record_has_no_name(tmp_path):
     assert read_csv(path)[1][2] == "Xã Phước An"
 
 
-@pytest.mark.parametrize("fmt", ["csv", "datapackage"])
+@pytest.mark.parametrize("fmt", ["csv"])  # the Data Package's own CSV is for data tools: no guards (issue 24.7)
 def test_no_text_in_the_csv_can_become_a_formula_in_excel(tmp_path, fmt):
     hostile = [
         obs(unit_code="x-moi", unit_name=HOSTILE_NAME, file="=cmd.xlsx", value=3.0),
@@ -149,15 +151,15 @@ def frictionless():
 
 def test_the_data_package_is_valid_for_frictionless(frictionless, tmp_path):
     result = export_observations(sample(), "datapackage", tmp_path)
-    assert [p.name for p in result.paths] == ["so-lieu.csv", "datapackage.json"]
+    assert [p.name for p in result.paths] == ["goi-so-lieu.csv", "datapackage.json"]
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["type", "note"])
     package = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
     schema = package["resources"][0]["schema"]
-    assert [f["name"] for f in schema["fields"]] == list(tidy.TIDY_COLUMNS)
+    assert [f["name"] for f in schema["fields"]] == list(datapackage.PACKAGE_COLUMNS)
     assert all(f["type"] for f in schema["fields"])
     assert schema["primaryKey"] == ["period", "unit_code", "field"] and schema["missingValues"] == [""]
-    assert package["resources"][0]["path"] == "so-lieu.csv"
+    assert package["resources"][0]["path"] == "goi-so-lieu.csv"
 
 
 def test_frictionless_reads_the_package_back_with_its_vietnamese(frictionless, tmp_path):
@@ -169,16 +171,50 @@ def test_frictionless_reads_the_package_back_with_its_vietnamese(frictionless, t
     assert [r["value"] for r in rows if r["field"] == "form1.computers" and r["unit_code"] == "x-phuoc-son"] == [None]
 
 
+def test_the_package_carries_typed_numbers_and_the_typed_text_apart(frictionless, tmp_path):
+    """Issue 24.7: value is a number column; "7 người" is in value_text, never in value."""
+    export_observations(sample(), "datapackage", tmp_path)
+    rows = frictionless.Package(str(tmp_path / "datapackage.json")).get_resource("so-lieu").read_rows()
+    by_field = {(r["unit_code"], r["field"], r["period"]): r for r in rows}
+    assert by_field["x-phuoc-an", "form2.online_payment.after", "2024S1"]["value"] == Decimal("97.8")
+    son_total = by_field["x-phuoc-son", "form1.total", "2024S1"]
+    assert son_total["value"] is None and son_total["value_text"] == "7 người" and son_total["status"] == "rejected"
+    package = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    assert next(f for f in package["resources"][0]["schema"]["fields"] if f["name"] == "value")["type"] == "number"
+
+
+def test_the_package_has_no_excel_guards_no_bom_and_a_licence_and_an_id(frictionless, tmp_path):
+    """Issue 24.7: the apostrophe belongs to the Excel-facing CSV only; the encoding matches the bytes;
+    licenses and id as the Data Package spec recommends; frictionless validates with no warnings."""
+    export_observations(sample() + [obs(unit_code="=x1", unit_name=HOSTILE_NAME, file="-a.xlsx")], "datapackage",
+                        tmp_path)
+    raw = (tmp_path / "goi-so-lieu.csv").read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    rows = frictionless.Package(str(tmp_path / "datapackage.json")).get_resource("so-lieu").read_rows()
+    hostile = next(r for r in rows if r["unit_code"] == "=x1")
+    assert hostile["unit_name"] == HOSTILE_NAME and hostile["file"] == "-a.xlsx"
+    package = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["resources"][0]["encoding"] == "utf-8"
+    assert package["licenses"][0]["name"] and package["licenses"][0]["path"].startswith("https://")
+    assert re.fullmatch(r"[0-9a-f-]{36}", package["id"])
+    report = frictionless.validate(str(tmp_path / "datapackage.json"))
+    assert report.valid and not report.warnings, (report.warnings, report.flatten(["type", "note"]))
+    again = tmp_path / "again"
+    export_observations(sample() + [obs(unit_code="=x1", unit_name=HOSTILE_NAME, file="-a.xlsx")], "datapackage", again)
+    assert (again / "datapackage.json").read_bytes() == (tmp_path / "datapackage.json").read_bytes()
+
+
 @pytest.mark.parametrize("breakage, error", [
     (lambda text: text + text.splitlines(keepends=True)[1], "primary-key"),  # a row twice
     (lambda text: text.replace("2024S2", "2024H2"), "constraint-error"),  # not a DHIS2 period
     (lambda text: text.replace(",rejected,", ",maybe,"), "constraint-error"),  # not a status
+    (lambda text: text.replace(",97.8,", ",97.8 %,"), "type-error"),  # a value that is not a number
     (lambda text: text.replace("period,unit_code", "period,unit"), "incorrect-label"),  # a renamed column
 ])
 def test_a_broken_package_fails_frictionless_validation(frictionless, tmp_path, breakage, error):
     export_observations(sample(), "datapackage", tmp_path)
-    path = tmp_path / "so-lieu.csv"
-    path.write_text(breakage(path.read_text(encoding="utf-8-sig")), encoding="utf-8-sig", newline="")
+    path = tmp_path / "goi-so-lieu.csv"
+    path.write_text(breakage(path.read_text(encoding="utf-8")), encoding="utf-8", newline="")
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert not report.valid
     assert error in {e[0] for e in report.flatten(["type"])}
@@ -225,8 +261,10 @@ def test_dhis2_csv_has_the_documented_header_and_the_same_values_as_the_json(tmp
     export_observations(observations, "dhis2-json", tmp_path, mapping=mapping)
     result = export_observations(observations, "dhis2-csv", tmp_path, mapping=mapping)
     raw = (tmp_path / "dhis2-gia-tri.csv").read_bytes()
-    assert raw.startswith(b"dataelement,period,orgunit,catoptcombo,attroptcombo,value,storedby,lastupdated,comment,"
-                          b"followup\n")
+    # DHIS2 2.43 reads the columns by these names (dhis2-core DataEntryValue.Input via DataEntryInput.fromCsv);
+    # up to 2.42 by position (CsvDataValueSetReader): the same order serves both.
+    assert raw.startswith(b"dataElement,period,orgUnit,categoryOptionCombo,attributeOptionCombo,value,storedBy,"
+                          b"lastUpdated,comment,followUp\n")
     header, *rows = read_csv(tmp_path / "dhis2-gia-tri.csv", encoding="utf-8")
     assert header == list(dhis2_csv.DHIS2_CSV_HEADER) and len(rows) == result.exported == 6
     assert all(len(r) == 10 for r in rows)
@@ -300,14 +338,16 @@ def test_the_mapping_template_lists_every_field_and_unit_with_the_dhis2_codes_le
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     header, *rows = read_csv(path)
     assert header == list(mapping.HEADER)
+    forms = [r for r in rows if r[0] == "Biểu mẫu"]
     fields = [r for r in rows if r[0] == "Chỉ tiêu"]
     units = [r for r in rows if r[0] == "Đơn vị"]
-    assert len(fields) == 8 + 5 * 5 and len(rows) == len(fields) + len(units)
+    assert [r[1:3] for r in forms] == [["form1", "Biểu mẫu 1"], ["form2", "Biểu mẫu 2"]]
+    assert len(fields) == 8 + 5 * 5 and len(rows) == len(forms) + len(fields) + len(units)
     assert [r[1] for r in fields][:2] == ["form1.total", "form1.staff_own"]
     assert ["Chỉ tiêu", "form2.online_payment.after",
-            "Biểu mẫu 2 – Tỷ lệ thanh toán trực tuyến – (ii) Kết quả sau khi chuyển giao", "", "", ""] in fields
+            "Biểu mẫu 2 – Tỷ lệ thanh toán trực tuyến – (ii) Kết quả sau khi chuyển giao", "", "", "", ""] in fields
     assert [(r[1], r[2]) for r in units] == [(u.code, u.name) for u in registry.reporting_units()]
-    assert all(r[3:] == ["", "", ""] for r in rows)
+    assert all(r[3:] == ["", "", "", ""] for r in rows)
     assert read_mapping(path) == Dhis2Mapping({}, {}, "dhis2-anh-xa.csv")  # nothing filled: nothing mapped
 
 
@@ -341,9 +381,9 @@ def test_a_unit_whose_code_looks_like_a_formula_round_trips_through_the_mapping(
 
 
 @pytest.mark.parametrize("edit, says", [
-    (lambda rows: rows[1].__setitem__(1, "form1.may_tinh"), "“form1.may_tinh” không phải mã chỉ tiêu"),
-    (lambda rows: rows[1].__setitem__(0, "Trường"), "loại “Trường” không rõ"),
-    (lambda rows: rows.append(list(rows[1])), "đã có ở dòng 2"),
+    (lambda rows: rows[3].__setitem__(1, "form1.may_tinh"), "“form1.may_tinh” không phải mã chỉ tiêu"),
+    (lambda rows: rows[3].__setitem__(0, "Trường"), "loại “Trường” không rõ"),
+    (lambda rows: rows.append(list(rows[3])), "đã có ở dòng 4"),
     (lambda rows: rows[0].__setitem__(5, "Ghi chú"), "thiếu cột “Mã đơn vị DHIS2 (orgUnit)”"),
 ])
 def test_a_mapping_file_with_a_mistake_is_refused_with_its_line(tmp_path, edit, says):
@@ -390,7 +430,8 @@ def test_every_format_is_written_atomically_and_a_failed_write_keeps_the_old_fil
     for fmt in FORMATS:
         export_observations(observations, fmt, tmp_path, mapping=full_mapping(observations))
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["datapackage.json", "dhis2-gia-tri.csv", "dhis2-gia-tri.json", "so-lieu.csv"]
+    assert names == ["datapackage.json", "dhis2-da-xuat.json", "dhis2-gia-tri.csv", "dhis2-gia-tri.json",
+                     "goi-so-lieu.csv", "so-lieu.csv"]
     before = (tmp_path / "so-lieu.csv").read_bytes()
 
     def refuse(src, dst):

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from consolidate.export.dhis2_csv import DHIS2_CSV_HEADER
-from consolidate.export.periods import is_dhis2_period
+from consolidate.core.periods import is_dhis2_period
 from consolidate.export.tidy import TIDY_COLUMNS
 from consolidate.write.sample import make_sample_inbox
 from conftest import run_cli, set_cells, unit_file
@@ -81,7 +81,7 @@ def test_one_period_and_the_data_package(stored, tmp_path):
     frictionless = pytest.importorskip("frictionless", reason="frictionless is a test dependency")
     result = export(stored, tmp_path, "--format", "datapackage", "--period", "2024S2")
     assert result.exit_code == 0, result.output
-    assert {r["period"] for r in rows_of(tmp_path / "so-lieu.csv")} == {"2024S2"}
+    assert {r["period"] for r in rows_of(tmp_path / "goi-so-lieu.csv", encoding="utf-8")} == {"2024S2"}
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["type", "note"])
 

@@ -21,7 +21,7 @@ from .dhis2_csv import write_dhis2_csv
 from .dhis2_json import write_dhis2_json
 from .mapping import MAPPING_CSV, Dhis2Mapping, read_mapping, write_mapping_template
 from .output import ExportError, ExportResult
-from .periods import EXAMPLES as PERIOD_EXAMPLES, is_dhis2_period
+from ..core.periods import EXAMPLES as PERIOD_EXAMPLES, canonical_period, is_dhis2_period
 from .tidy import write_tidy_csv
 
 CSV, DATAPACKAGE, DHIS2_JSON, DHIS2_CSV = "csv", "datapackage", "dhis2-json", "dhis2-csv"
@@ -29,7 +29,7 @@ FORMATS = (CSV, DATAPACKAGE, DHIS2_JSON, DHIS2_CSV)
 DHIS2_FORMATS = (DHIS2_JSON, DHIS2_CSV)
 
 __all__ = ["DHIS2_FORMATS", "FORMATS", "MAPPING_CSV", "PERIOD_EXAMPLES", "Dhis2Mapping", "ExportError", "ExportResult",
-           "export_observations", "is_dhis2_period", "read_mapping", "write_mapping_template"]
+           "canonical_period", "export_observations", "is_dhis2_period", "read_mapping", "write_mapping_template"]
 
 
 def export_observations(observations: Iterable[Observation], fmt: str, out: Path, *, registry: Registry | None = None,

@@ -9,7 +9,14 @@ that Excel writes where the decimal separator is a comma (Vietnamese Windows) an
 
 A field whose data element is left empty, or a unit whose org unit is, is not mapped: its values are
 left out of the DHIS2 files and reported, never sent under a guessed code. The category option combo
-may stay empty: DHIS2 then files the value under the data element's default combo.
+may stay empty: DHIS2 then files the value under the data element's default combo. A form's row names
+the DHIS2 data set its values belong to (DHIS2 2.43 refuses a whole import whose data element sits in
+two data sets and no data set is given).
+
+Each DHIS2 column may hold codes or UIDs (the combos DHIS2 generates have no code, so their column is
+filled with UIDs): the column's scheme is UID when every code in it has a UID's shape, CODE otherwise
+(``Dhis2Mapping.scheme``), and the export's command names each column's scheme. Two rows that would
+send values under one DHIS2 key are refused with both lines: DHIS2 2.43 rejects the whole group.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pathlib import Path
 
 from ..core.observations import field_code
 from ..core.registry import Registry
-from ..core.template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES, WEIGHTS, field_label
+from ..core.template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, FORM_SHEETS, RATES, WEIGHTS, field_label
 from ..core.text import fold
 from ..settings.units import ConfigError, decode_csv
 from .output import excel_safe, write_atomically
@@ -33,8 +40,12 @@ KIND, CODE, NAME = "Loại", "Mã", "Tên"
 DATA_ELEMENT = "Mã phần tử dữ liệu DHIS2 (dataElement)"
 COMBO = "Mã tổ hợp phân tổ DHIS2 (categoryOptionCombo)"
 ORG_UNIT = "Mã đơn vị DHIS2 (orgUnit)"
-HEADER = (KIND, CODE, NAME, DATA_ELEMENT, COMBO, ORG_UNIT)
-FIELD_KIND, UNIT_KIND = "Chỉ tiêu", "Đơn vị"
+DATA_SET = "Mã bộ dữ liệu DHIS2 (dataSet)"
+HEADER = (KIND, CODE, NAME, DATA_ELEMENT, COMBO, ORG_UNIT, DATA_SET)
+FIELD_KIND, UNIT_KIND, FORM_KIND = "Chỉ tiêu", "Đơn vị", "Biểu mẫu"
+# A DHIS2 UID: eleven letters and digits, a letter first (dhis2-core CodeGenerator.isValidUid).
+UID_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9]{10}")
+UID, CODE_SCHEME = "UID", "CODE"
 MAX_BYTES = 20 << 20  # a mapping of 10,000 units is ~1 MB
 
 
@@ -49,11 +60,38 @@ def all_fields() -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Dhis2Mapping:
-    """The filled-in part of a mapping file: field code → (data element, combo), unit code → org unit."""
+    """The filled-in part of a mapping file: field code → (data element, combo), unit code → org unit,
+    form → data set; and the export's attribute option combo, if it names one."""
 
     fields: dict[str, tuple[str, str]] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
     name: str = MAPPING_CSV  # the file's name, for messages
+    data_sets: dict[str, str] = field(default_factory=dict)
+    attribute_option_combo: str = ""
+
+    def scheme(self, column: str) -> str:
+        """UID when every code of that DHIS2 column (DATA_ELEMENT, COMBO, ORG_UNIT, DATA_SET) has a UID's
+        shape, else CODE; the attribute option combo counts with the combos (DHIS2 looks both up by
+        ``categoryOptionComboIdScheme``)."""
+        if column == DATA_ELEMENT:
+            codes = [element for element, _ in self.fields.values()]
+        elif column == COMBO:
+            codes = [combo for _, combo in self.fields.values()] + [self.attribute_option_combo]
+        elif column == ORG_UNIT:
+            codes = list(self.units.values())
+        else:
+            codes = list(self.data_sets.values())
+        return id_scheme(codes)
+
+
+def id_scheme(codes: list[str]) -> str:
+    """UID when every non-empty code has a UID's shape (and there is one), else CODE.
+
+    >>> id_scheme(["HllvX50cXC0", "Prlt0C1RF0s"]), id_scheme(["DE_MAY_TINH", "HllvX50cXC0"]), id_scheme([""])
+    ('UID', 'CODE', 'CODE')
+    """
+    codes = [c for c in codes if c]
+    return UID if codes and all(UID_SHAPE.fullmatch(c) for c in codes) else CODE_SCHEME
 
 
 def mapping_template_text(registry: Registry) -> str:
@@ -61,10 +99,12 @@ def mapping_template_text(registry: Registry) -> str:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
+    for form, sheet in FORM_SHEETS.items():
+        writer.writerow([FORM_KIND, form, sheet, "", "", "", ""])
     for code, label in all_fields():
-        writer.writerow([FIELD_KIND, code, label, "", "", ""])
+        writer.writerow([FIELD_KIND, code, label, "", "", "", ""])
     for unit in registry.reporting_units():
-        writer.writerow([UNIT_KIND, excel_safe(unit.code), excel_safe(unit.name), "", "", ""])
+        writer.writerow([UNIT_KIND, excel_safe(unit.code), excel_safe(unit.name), "", "", "", ""])
     return buffer.getvalue()
 
 
@@ -91,7 +131,10 @@ def read_mapping(path: Path) -> Dhis2Mapping:
     known = dict(all_fields())
     fields: dict[str, tuple[str, str]] = {}
     units: dict[str, str] = {}
+    data_sets: dict[str, str] = {}
     seen: dict[tuple[str, str], int] = {}
+    sent_to: dict[tuple[str, ...], int] = {}  # a DHIS2 key → the line that sends values to it first
+    kinds = {fold(FIELD_KIND): FIELD_KIND, fold(UNIT_KIND): UNIT_KIND, fold(FORM_KIND): FORM_KIND}
     for line, cells in rows[header_at + 1:]:
         def cell(column: str) -> str:
             i = columns.get(column)
@@ -99,24 +142,41 @@ def read_mapping(path: Path) -> Dhis2Mapping:
 
         if not any(c.strip() for c in cells):
             continue
-        kind, code = fold(cell(KIND)), cell(CODE)
-        if kind not in (fold(FIELD_KIND), fold(UNIT_KIND)):
-            raise ConfigError(path, f"loại “{cell(KIND)}” không rõ; ghi “{FIELD_KIND}” hoặc “{UNIT_KIND}”.",
-                              line=line, column=KIND)
+        kind, code = kinds.get(fold(cell(KIND))), cell(CODE)
+        if kind is None:
+            raise ConfigError(path, f"loại “{cell(KIND)}” không rõ; ghi “{FIELD_KIND}”, “{UNIT_KIND}” hoặc "
+                                    f"“{FORM_KIND}”.", line=line, column=KIND)
         if not code:
             raise ConfigError(path, "thiếu mã.", line=line, column=CODE)
         if (kind, code) in seen:
             raise ConfigError(path, f"mã “{code}” đã có ở dòng {seen[kind, code]}.", line=line, column=CODE)
         seen[kind, code] = line
-        if kind == fold(FIELD_KIND):
+        if kind == FIELD_KIND:
             if code not in known:
                 raise ConfigError(path, f"“{code}” không phải mã chỉ tiêu nào của biểu mẫu; giữ nguyên cột "
                                         f"“{CODE}” như tệp do “consolidate init” tạo.", line=line, column=CODE)
             if cell(DATA_ELEMENT):
                 fields[code] = (cell(DATA_ELEMENT), cell(COMBO))
+                _send_once(path, sent_to, (FIELD_KIND, *fields[code]), line,
+                           f"phần tử dữ liệu “{fields[code][0]}”, tổ hợp phân tổ “{fields[code][1] or 'mặc định'}”")
+        elif kind == FORM_KIND:
+            if code not in FORM_SHEETS:
+                raise ConfigError(path, f"“{code}” không phải mã biểu mẫu nào ({', '.join(FORM_SHEETS)}).",
+                                  line=line, column=CODE)
+            if cell(DATA_SET):
+                data_sets[code] = cell(DATA_SET)
         elif cell(ORG_UNIT):
             units[code] = cell(ORG_UNIT)
-    return Dhis2Mapping(fields, units, path.name)
+            _send_once(path, sent_to, (UNIT_KIND, units[code]), line, f"đơn vị DHIS2 “{units[code]}”")
+    return Dhis2Mapping(fields, units, path.name, data_sets)
+
+
+def _send_once(path: Path, sent_to: dict[tuple[str, ...], int], key: tuple[str, ...], line: int, what: str) -> None:
+    """Refuse a second row that sends to the same DHIS2 key: DHIS2 2.43 rejects the whole group for it."""
+    if key in sent_to:
+        raise ConfigError(path, f"dòng {sent_to[key]} và dòng {line} cùng gửi số liệu vào {what}: DHIS2 sẽ từ chối "
+                                "cả lần nhập. Mỗi dòng cần một mã DHIS2 riêng; sửa một trong hai dòng.", line=line)
+    sent_to[key] = line
 
 
 def _clean(text: str) -> str:
@@ -149,7 +209,7 @@ def _rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
 # What a header cell must contain, folded (no accents, lower case), to be that column: the DHIS2
 # name in brackets is enough, so "dataElement" alone or a translated header still works.
 _HEADER_KEYS = {KIND: ("loai",), CODE: ("ma",), NAME: ("ten",), DATA_ELEMENT: ("dataelement",),
-                COMBO: ("categoryoptioncombo",), ORG_UNIT: ("orgunit",)}
+                COMBO: ("categoryoptioncombo",), ORG_UNIT: ("orgunit",), DATA_SET: ("dataset",)}
 
 
 def _columns_found(cells: list[str]) -> dict[str, int]:

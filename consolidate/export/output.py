@@ -32,6 +32,9 @@ class ExportResult:
     blank: int = 0  # DHIS2 only: blank cells, never sent (a blank value would delete DHIS2's)
     unmapped: int = 0  # DHIS2 only: values left out because a field or unit has no DHIS2 code
     problems: list[P.Problem] = field(default_factory=list)  # one per missing mapping or bad period
+    zeros: int = 0  # DHIS2 only: values "0" sent (DHIS2 keeps them only where the data element stores zeros)
+    deletions: int = 0  # DHIS2 only: keys sent before for these periods that no longer have a valid value
+    commands: list[str] = field(default_factory=list)  # DHIS2 only: how to send each file (dry run first)
 
 
 def excel_safe(text: str) -> str:
