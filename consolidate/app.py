@@ -32,13 +32,13 @@ from .read.pool import read_files
 from .read.prepare import prepare, read_previous
 from .settings.report import default_settings, load_config
 from .settings.units import ConfigError, default_registry, load_registry
-from .stored import ExportError, export, history, prepare_record, read_history, record
+from .stored import ExportError, ExportResult, export, history, prepare_record, read_history, record
 from .write.feedback.content import needs_feedback
 
 if TYPE_CHECKING:
     from .write.outputs import Outputs
 
-__all__ = ["ConfigError", "ExportError", "Timings", "check", "export", "feedback_copy", "history", "init", "load",
+__all__ = ["ConfigError", "ExportError", "ExportResult", "Timings", "check", "export", "feedback_copy", "history", "init", "load",
            "no_cycle_collection", "prepare_record", "record", "run", "template", "write"]
 
 

@@ -7,6 +7,7 @@ imported only when one of them runs.
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -17,9 +18,14 @@ from .core.records import Record
 from .core.registry import Registry, ReportSettings
 from .core.results import HistoryView, RunResult
 from .core.template import FORM1, FORM1_FIELDS, FORM2_INDICATORS, RATES, WEIGHTS, field_label
-from .export import DHIS2_FORMATS, ExportError, ExportResult, export_observations, read_mapping
+from .export import DHIS2_FORMATS, FORMATS, ExportError, ExportResult, export_observations, read_mapping
+from .export.tidy import TIDY_COLUMNS, tidy_rows
+from .write.tidy_workbook import write_tidy_workbook
 
-__all__ = ["ExportError", "export", "history", "prepare_record", "read_history", "record"]
+XLSX = "xlsx"  # the tidy rows as a workbook: written by ``write`` (XlsxWriter lives there), not by ``export``
+EXPORT_FORMATS = (*FORMATS, XLSX)
+
+__all__ = ["EXPORT_FORMATS", "ExportError", "ExportResult", "export", "history", "prepare_record", "read_history", "record"]
 
 
 # The history of the periods ---------------------------------------------------------
@@ -125,17 +131,21 @@ def _field_order(o: Observation) -> tuple:
 
 
 def export(fmt: str, out: Path, history: str | Path, *, period: str | None = None, mapping: Path | None = None,
-           registry: Registry | None = None) -> ExportResult:
+           registry: Registry | None = None, attribute_option_combo: str = "") -> ExportResult:
     """Write the stored values of ``period`` (every period when None) in format ``fmt`` into ``out``.
 
     ``history`` is the store a run recorded into: a path (SQLite) or a URL. ExportError, in
     Vietnamese, when there is nothing to export: no store at that path, no such period, a DHIS2
-    format without a mapping file; ConfigError for a mapping file that cannot be read.
+    format without a mapping file; ConfigError for a mapping file that cannot be read (or that would send
+    two values under one DHIS2 key). ``attribute_option_combo`` is the DHIS2 attribute option combo every
+    value of a DHIS2 export is filed under (none: DHIS2's default).
     """
     if fmt in DHIS2_FORMATS and mapping is None:
         raise ExportError(f"Định dạng {fmt} cần tệp ánh xạ mã DHIS2 (--mapping): tạo tệp bằng lệnh "
                           "“consolidate init THƯ_MỤC”, điền các mã DHIS2 rồi chạy lại.")
     dhis2_mapping = read_mapping(mapping) if mapping is not None and fmt in DHIS2_FORMATS else None
+    if dhis2_mapping is not None and attribute_option_combo:
+        dhis2_mapping = replace(dhis2_mapping, attribute_option_combo=attribute_option_combo.strip())
     if "://" not in str(history) and not Path(history).is_file():  # opening would create an empty store
         raise ExportError(f"Chưa có lịch sử số liệu tại {history}: chạy “consolidate run” trước "
                           "(lịch sử được lưu trong thư mục kết quả), hoặc chỉ đúng tệp bằng --history.")
@@ -148,4 +158,8 @@ def export(fmt: str, out: Path, history: str | Path, *, period: str | None = Non
         have = ", ".join(stored) if stored else "chưa có kỳ nào"
         raise ExportError(f"Lịch sử không có số liệu của kỳ {period} (các kỳ đã lưu: {have})." if period
                           else "Lịch sử chưa có số liệu nào: chạy “consolidate run” trước.")
+    if fmt == XLSX:
+        path = write_tidy_workbook(tidy_rows(observations, registry), TIDY_COLUMNS, Path(out))
+        return ExportResult(paths=[path], exported=len(observations),
+                            periods=list(dict.fromkeys(o.period for o in observations)))
     return export_observations(observations, fmt, out, registry=registry, mapping=dhis2_mapping)

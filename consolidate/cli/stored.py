@@ -13,7 +13,8 @@ from ..console import FILE, FOLDER, CommandRefused, ValueRefused, VietnamesePath
 from ..core.formats import HISTORY_NAME
 from ..core.numbers import format_number
 from ..core.observations import ACCEPTED, HistoryError
-from ..export import FORMATS as EXPORT_FORMATS, PERIOD_EXAMPLES, is_dhis2_period
+from ..export import PERIOD_EXAMPLES, canonical_period
+from ..stored import EXPORT_FORMATS
 from .group import COLORS, EXIT_ERRORS, EXIT_FATAL, EXIT_OK, STORE, fatal_reason, load_or_refuse, main
 
 DEFAULT_HISTORY = Path("outbox") / HISTORY_NAME  # where `run` records by default (its --out is outbox)
@@ -91,29 +92,37 @@ def _export_format(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _export_period(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A DHIS2 period code, checked before the store is opened."""
-    if value is not None and not is_dhis2_period(value.strip()):
-        raise ValueRefused(f"“{value}” không phải mã kỳ của DHIS2; ví dụ {PERIOD_EXAMPLES}")
-    return value.strip() if value else None
+    """A DHIS2 period code in the form the history stores it (2024-08 → 202408), checked before the store is opened."""
+    if value is None:
+        return None
+    code = canonical_period(value)
+    if code is None:
+        raise ValueRefused(f"“{value}” không phải mã kỳ của DHIS2; các dạng được nhận: {PERIOD_EXAMPLES}")
+    return code
 
 
 @main.command(short_help="Xuất số liệu đã lưu trong lịch sử ra CSV, gói dữ liệu hoặc DHIS2.")
 @click.option("--format", "fmt", callback=_export_format, metavar="ĐỊNH_DẠNG",
-              help="Bắt buộc: csv, datapackage, dhis2-json hoặc dhis2-csv.")
+              help="Bắt buộc: csv, xlsx, datapackage, dhis2-json hoặc dhis2-csv.")
 @click.option("--period", callback=_export_period, metavar="KỲ",
-              help="Chỉ xuất một kỳ, theo mã kỳ của DHIS2 (2024S1, 2024Q3, 202408, 2024); mặc định: mọi kỳ đã lưu.")
+              help="Chỉ xuất một kỳ, theo mã kỳ của DHIS2 (2024S1, 2024Q3, 202408 hoặc 2024-08, 2024); "
+                   "mặc định: mọi kỳ đã lưu.")
 @click.option("--history", default=str(DEFAULT_HISTORY), metavar="TỆP_HOẶC_URL",
               help=f"Kho lịch sử: tệp SQLite hoặc địa chỉ postgresql://… (mặc định: {DEFAULT_HISTORY}).")
 @click.option("--mapping", type=VietnamesePath(folder=False), metavar=FILE,
               help="Tệp ánh xạ mã DHIS2 (dhis2-anh-xa.csv do lệnh init tạo); bắt buộc với dhis2-json và dhis2-csv.")
+@click.option("--attribute-option-combo", "aoc", default="", metavar="MÃ",
+              help="DHIS2: mã (hoặc UID) tổ hợp thuộc tính (attributeOptionCombo) cho mọi giá trị; mặc định: không ghi.")
 @click.option("--units", "units_file", type=VietnamesePath(folder=False), metavar=FILE,
               help="Danh sách đơn vị (.csv hoặc .xlsx), để điền tên đơn vị còn thiếu trong lịch sử.")
 @click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
               default=Path("outbox/xuat"), help="Thư mục ghi tệp xuất (mặc định: outbox/xuat).")
-def export(fmt: str, period: str | None, history: str, mapping: Path | None, units_file: Path | None, out: Path) -> None:
-    """Xuất số liệu đã lưu trong lịch sử (do lệnh run ghi): csv (bảng dạng dài, mỗi dòng một giá trị),
-    datapackage (bảng đó kèm datapackage.json), dhis2-json hoặc dhis2-csv (giá trị dữ liệu DHIS2 theo mã,
-    idScheme=code; chỉ số liệu hợp lệ, giá trị chưa có mã trong tệp ánh xạ được liệt kê, không bị đoán mã).
+def export(fmt: str, period: str | None, history: str, mapping: Path | None, aoc: str, units_file: Path | None,
+           out: Path) -> None:
+    """Xuất số liệu đã lưu trong lịch sử (do lệnh run ghi): csv (bảng dạng dài, mỗi dòng một giá trị, để mở bằng
+    Excel), xlsx (cùng bảng đó dạng sổ Excel, mở thẳng bằng Excel hoặc LibreOffice), datapackage (gói dữ liệu
+    Frictionless: goi-so-lieu.csv kèm datapackage.json), dhis2-json hoặc dhis2-csv (giá trị dữ liệu DHIS2 theo
+    mã hoặc UID trong tệp ánh xạ; chỉ số liệu hợp lệ, giá trị chưa có mã được liệt kê, không bị đoán mã).
 
     \b
     Ví dụ:
@@ -122,7 +131,8 @@ def export(fmt: str, period: str | None, history: str, mapping: Path | None, uni
     """
     registry = load_or_refuse(units_file, None)[0] if units_file else None
     try:
-        result = app.export(fmt, out, history, period=period, mapping=mapping, registry=registry)
+        result = app.export(fmt, out, history, period=period, mapping=mapping, registry=registry,
+                            attribute_option_combo=aoc)
     except (app.ExportError, app.ConfigError) as exc:
         raise CommandRefused(str(exc)) from None
     except Exception as exc:  # a store that cannot be opened, a full disk: say so plainly, exit 2
@@ -135,5 +145,21 @@ def export(fmt: str, period: str | None, history: str, mapping: Path | None, uni
         click.secho(f"Chưa xuất {result.unmapped} giá trị vì thiếu mã DHIS2 hoặc kỳ không hợp lệ:", fg="yellow", bold=True)
         for p in result.problems:
             click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {p.message}\n      Cách sửa: {p.how_to_fix}")
+    _say_dhis2_notes(result)
     click.echo("Kết quả:\n" + "\n".join(f"  {path}" for path in result.paths))
     sys.exit(EXIT_ERRORS if result.problems else EXIT_OK)
+
+
+def _say_dhis2_notes(result: app.ExportResult) -> None:
+    """What a DHIS2 import of these files will do that the clerk would not guess: zeros, stale values, how to send."""
+    if result.zeros:
+        click.echo(f"Có {result.zeros} giá trị bằng 0: DHIS2 chỉ lưu số 0 khi phần tử dữ liệu được đặt “Lưu giá trị 0” "
+                   "(zeroIsSignificant); nếu không, DHIS2 bỏ qua các số 0 này.")
+    if result.deletions:
+        click.secho(f"{result.deletions} giá trị đã xuất lần trước nay không còn số liệu hợp lệ (ô để trống hoặc bị "
+                    "lỗi): DHIS2 vẫn giữ giá trị cũ cho tới khi gửi tệp dhis2-xoa (importStrategy=DELETE).",
+                    fg="yellow")
+    if result.commands:
+        click.echo("Gửi sang DHIS2 (chạy thử với dryRun=true, xem báo cáo nhập rồi bỏ dryRun=true để nhập thật):")
+        for line in result.commands:
+            click.echo(f"  {line}")
