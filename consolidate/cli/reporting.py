@@ -102,6 +102,8 @@ def _store(history: str | None, out: Path) -> str | Path:
 def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
     read, skipped = summary["files_read"], summary["files"] - summary["files_read"]
     click.echo(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {skipped} tệp khác)." if skipped else "."))
+    if summary["districts_expected"] is not None:  # a province over districts: the districts it deals with first
+        click.echo(f"Huyện đã báo cáo: {summary['districts_reported']}/{summary['districts_expected']}.")
     click.echo(f"Đơn vị đã báo cáo: {summary['units_reported']}/{summary['units_expected']}.")
     for state, key in ((MISSING, "units_missing"), (UNUSABLE, "units_unusable")):
         if summary[key]:

@@ -16,6 +16,7 @@ def summarize(result: RunResult, outputs: dict[str, Path]) -> dict:
     for state in (MISSING, UNUSABLE):
         names[state] = _by_district(result, state)
     by_code = Counter((p.code, p.severity) for p in result.problems)
+    districts = _districts(result)
     return {
         "files": len(result.files),
         "files_read": len(result.submissions),
@@ -23,6 +24,10 @@ def summarize(result: RunResult, outputs: dict[str, Path]) -> dict:
         "units_reported": len(names[REPORTED]),  # units, not districts: the count out of units_expected
         "units_missing": names[MISSING],
         "units_unusable": names[UNUSABLE],
+        # a province over districts: how many districts' workbooks brought figures; None in a district's own run
+        "districts_expected": None if districts is None else len(districts),
+        "districts_reported": None if districts is None else sum(districts.values()),
+        "districts_missing": None if districts is None else [name for name, sent in districts.items() if not sent],
         "errors": len(result.errors),
         "warnings": len(result.warnings),
         "notes": len(result.notes),
@@ -52,6 +57,16 @@ def _by_district(result: RunResult, state: str) -> list[str]:
         else:
             names.extend(u.name for u in members if u.code in codes)
     return names
+
+
+def _districts(result: RunResult) -> dict[str, bool] | None:
+    """Each district of a province by name, and whether any of its units reported (its merged workbook came and
+    was usable); None where the units hang straight under the root (a district, or a two-tier province)."""
+    groups = [(group, members) for group, members in result.registry.groups() if group is not None]
+    if not groups:
+        return None
+    return {group.name: any(result.status[u.code].state == REPORTED for u in members if u.code in result.status)
+            for group, members in groups}
 
 
 def _rank(severity: str) -> int:

@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 from ..core import problems as P
-from ..core.formats import (FEEDBACK_DIR, LOG_PREFIX, LOG_SUFFIX, PAGE_SUFFIX, READABLE, SPREADSHEET_SUFFIXES,
-                            SUMMARY_PREFIX, display_name)
+from ..core.formats import (FEEDBACK_DIR, HISTORY_NAME, LOG_PREFIX, LOG_SUFFIX, PAGE_SUFFIX, READABLE,
+                            SPREADSHEET_SUFFIXES, SUMMARY_PREFIX, display_name)
 from ..core.results import InboxFile
 
 
@@ -132,28 +132,53 @@ def skipped(f: InboxFile) -> P.Problem | None:
         return P.FileSkipped(file=f.name, what="tệp khóa tạm của Excel", name=f.name)
     if any(part.startswith(".") for part in Path(f.name).parts):
         return P.FileSkipped(file=f.name, what="tệp ẩn", name=f.name)
-    if is_run_output(f.name):
-        return P.FileSkipped(file=f.name, what=RUN_OUTPUT, name=f.name)
+    what = run_output(f.name)
+    if what is not None:
+        return P.FileSkipped(file=f.name, what=what, name=f.name)
     return None
 
 
 RUN_OUTPUT = "bản phản hồi/nhật ký của huyện (không phải báo cáo)"
 
+# What else the district's tools leave in its --out folder (named where they are written: the history in
+# core/formats.py, the server's files in web/links.py, web/state.py and web/uploads.py, the blank templates in
+# write/templates.py and cli/reporting.py). `read` may not import `web` or `write`: tests/test_province_inbox.py
+# checks these names against theirs.
+HISTORY_FILES = (HISTORY_NAME, HISTORY_NAME + "-journal", HISTORY_NAME + "-wal", HISTORY_NAME + "-shm")
+SERVER_FILES = ("lien-ket-don-vi.csv", "may-chu-nhan-bao-cao.json", "may-chu-nhan-bao-cao.json.lock")
+SERVER_DIR = "may-chu"
+TEMPLATES_DIR, TEMPLATE_PREFIX = "mau-bao-cao", "mau-bao-cao-"
+RUN_FILES = {
+    "history": "lịch sử các kỳ báo cáo của huyện (không phải báo cáo)",
+    "server": "tệp của máy chủ nhận báo cáo của huyện (không phải báo cáo)",
+    "template": "mẫu báo cáo trống của huyện (không phải báo cáo)",
+}
 
-def is_run_output(name: str) -> bool:
-    """Whether an inbox entry is what a run writes besides its merged workbook: a feedback copy
-    (in ``phan-hoi/``), the CSV log or the HTML page.
+
+def run_output(name: str) -> str | None:
+    """What a district's own non-report file is, said for the log; None for anything that may be a report.
 
     A district may send the province its whole output folder; its feedback copies are copies of
     the communes' files, and read as submissions they would "replace" the communes' rows that the
-    district's merged workbook carries. Only the merged workbooks are the district's report.
+    district's merged workbook carries; its blank templates likewise. Its history, its server's
+    links and state are not spreadsheets at all, and would each be a warning the province cannot act
+    on. Only the merged workbooks are the district's report. A unit's filled template sent back under
+    the template's own name is still read: only those inside a ``mau-bao-cao/`` folder are skipped.
     """
     parts = name.split("/")
-    base = parts[-1].lower()
-    if any(part.lower() == FEEDBACK_DIR for part in parts[:-1]):
-        return True
-    return ((base.startswith(LOG_PREFIX) and base.endswith(LOG_SUFFIX))
-            or (base.startswith(SUMMARY_PREFIX) and base.endswith(PAGE_SUFFIX)))
+    base, folders = parts[-1].lower(), [part.lower() for part in parts[:-1]]
+    if FEEDBACK_DIR in folders:
+        return RUN_OUTPUT
+    if ((base.startswith(LOG_PREFIX) and base.endswith(LOG_SUFFIX))
+            or (base.startswith(SUMMARY_PREFIX) and base.endswith(PAGE_SUFFIX))):
+        return RUN_OUTPUT
+    if base in HISTORY_FILES:
+        return RUN_FILES["history"]
+    if base in SERVER_FILES or SERVER_DIR in folders:
+        return RUN_FILES["server"]
+    if folders and folders[-1] == TEMPLATES_DIR and base.startswith(TEMPLATE_PREFIX):
+        return RUN_FILES["template"]
+    return None
 
 
 def is_submission(path: Path, kind: str) -> bool:
