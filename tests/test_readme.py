@@ -489,8 +489,12 @@ def test_every_block_of_the_readme_runs(tmp_path):
         reader = walk(root, stack)
         # what the walk-through promises, beyond each command having worked
         assert reader.dhis2 is not None and len(reader.dhis2.received) == 2
+        printed = "\n".join(output for shown, output in reader.ran if "--format dhis2-" in shown)
         for path, kind, body in reader.dhis2.received:
-            assert "dryRun=true" in path and "idScheme=code" in path
+            # the README's query is the one `export` printed for its files (each column's id scheme, issue 24)
+            query = path.partition("?")[2]
+            assert "dryRun=true" in query and "categoryOptionComboIdScheme=" in query
+            assert f"/api/dataValueSets?{query}" in printed, (query, printed)
             name = "dhis2-gia-tri.json" if kind == "application/json" else "dhis2-gia-tri.csv"
             assert body == (root / "xuat" / name).read_bytes()
     province = openpyxl.load_workbook(root / "ket-qua-tinh" / "tong-hop-binh-dinh.xlsx", read_only=True)
