@@ -149,6 +149,16 @@ def set_print(ws: Worksheet, repeat: tuple[int, int] | None = None, landscape: b
         ws.repeat_rows(*repeat)
 
 
+def keep_on_one_page(ws: Worksheet, widths: Sequence[float], last_row: int, landscape: bool = True) -> None:
+    """Print rows 0..last_row on one page when shrinking them to it keeps the scale at MIN_SCALE or more:
+    a short table and its notes stay together (a note must not carry over alone to a page that holds
+    only the repeated header). Heights as set on the rows (``fit_row``), 15 points where none is."""
+    tall = sum(ws.row_sizes.get(row, (15,))[0] for row in range(last_row + 1))  # points
+    printable = (A4_INCHES[not landscape] - 2 * 0.75) * 72  # points between the top and bottom margins
+    if tall * MIN_SCALE / 100 <= printable:
+        ws.fit_to_pages(1, 1)
+
+
 def column_pixels(width: float) -> int:
     """A column's width in pixels, as Excel (and XlsxWriter's ``set_column``) converts it."""
     return int(width * (DIGIT_PIXELS + 5) + 0.5) if width < 1 else int(width * DIGIT_PIXELS + 0.5) + 5

@@ -31,6 +31,7 @@ from .sheets import (
     Cell,
     Formats,
     fit_row,
+    keep_on_one_page,
     new_workbook,
     row_height,
     set_print,
@@ -308,15 +309,26 @@ def _form2(wb, fmt: Formats, result: RunResult) -> None:
     notes = [
         "Ghi chú:",
         *s.form2_notes,
-        "Cách tổng hợp (không tính các ô bỏ trống hoặc có lỗi):",
-        *(f"– {ind.label}: " + "; ".join(
-            f"{RATE_SHORT[rate]}: {how}" for rate, how in (
-                (rate, _method(c.form2_means[ind.key][rate])) for rate in RATES  # named as the header names them
-            ) if how
-        ) + "." for ind in FORM2_INDICATORS),
+        *_methods(c),
         f"Số liệu từng đơn vị: xem trang “{DETAIL_SHEET}”.",
     ]
-    write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL, FORM2_WIDTHS)
+    last = write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL, FORM2_WIDTHS) - 1
+    keep_on_one_page(ws, FORM2_WIDTHS, last)
+
+
+def _methods(c: Consolidated) -> list[str]:
+    """How Biểu mẫu 2's cells were computed: one line when every indicator shares the method (the
+    usual case: five near-identical lines pushed the last onto a page of its own), else one each."""
+    head = "Cách tổng hợp (không tính các ô bỏ trống hoặc có lỗi)"
+    each = {ind.label: "; ".join(
+        f"{RATE_SHORT[rate]}: {how}" for rate, how in (
+            (rate, _method(c.form2_means[ind.key][rate])) for rate in RATES  # named as the header names them
+        ) if how
+    ) for ind in FORM2_INDICATORS}
+    shared = set(each.values())
+    if len(shared) == 1 and "" not in shared:
+        return [f"{head}, như nhau cho cả {len(each)} chỉ tiêu: {shared.pop()}."]
+    return [f"{head}:", *(f"– {label}: {how}." for label, how in each.items())]
 
 
 def _method(agg: Aggregate) -> str:
