@@ -92,7 +92,8 @@ class Formats:
         self.note = wb.add_format({**base, "italic": True, "text_wrap": True, "valign": "top"})
         self.header = wb.add_format({**cell, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"})
         self.text = wb.add_format({**cell, "text_wrap": True})
-        self.digest = wb.add_format({**cell, "text_wrap": True, "font_size": 10})  # a SHA-256 on two lines
+        self.digest = wb.add_format({**cell, "font_size": 10})  # a whole SHA-256, on screen
+        self.code = wb.add_format({**cell, "text_wrap": True, "font_size": 9, "font_color": "#595959"})  # a problem's code
         self.center = wb.add_format({**cell, "align": "center"})
         self.count = wb.add_format({**cell, "align": "center", "num_format": "0"})
         self.rate = wb.add_format({**cell, "align": "center", "num_format": "0.0"})  # a computed mean
