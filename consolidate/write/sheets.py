@@ -154,7 +154,10 @@ def keep_on_one_page(ws: Worksheet, widths: Sequence[float], last_row: int, land
     """Print rows 0..last_row on one page when shrinking them to it keeps the scale at MIN_SCALE or more:
     a short table and its notes stay together (a note must not carry over alone to a page that holds
     only the repeated header). Heights as set on the rows (``fit_row``), 15 points where none is."""
-    tall = sum(ws.row_sizes.get(row, (15,))[0] for row in range(last_row + 1))  # points
+    # XlsxWriter keeps the rows' heights in its own unit (pixels since 3.1, points before), the
+    # default row's (15 points) in the same unit: their ratio gives points either way
+    unit = 15 / ws.default_row_height
+    tall = unit * sum(ws.row_sizes.get(row, (ws.default_row_height,))[0] for row in range(last_row + 1))
     printable = (A4_INCHES[not landscape] - 2 * 0.75) * 72  # points between the top and bottom margins
     if tall * MIN_SCALE / 100 <= printable:
         ws.fit_to_pages(1, 1)

@@ -219,7 +219,8 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
         notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô){also}; xem ghi chú trong ô và trang “{LOG_SHEET}”.")
     if left_out:
         notes.append(_left_out_note(left_out, c, province=bool(subtotals)))
-    write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL, FORM1_WIDTHS)
+    last = write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL, FORM1_WIDTHS) - 1
+    keep_on_one_page(ws, FORM1_WIDTHS, last)  # a district's table and its notes: no note alone on page 2
     ws.freeze_panes(FIRST_DATA_ROW, 2)
 
 
