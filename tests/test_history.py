@@ -89,8 +89,12 @@ def test_each_figure_keeps_its_source_and_a_rejected_one_its_error_apart_from_th
         rejected = history.observations(status=REJECTED)
         accepted = history.observations(status=ACCEPTED)
         assert len(rejected) + len(accepted) == FIGURES
-    # Phước Sơn's Tổng số 7 ≠ 6 + 0 + 0: stored, but as rejected, with the error's code and its cell
-    (total,) = rejected
+    # Phước Sơn's Tổng số 7 ≠ 6 + 0 + 0: stored, but as rejected, with the error's code and its cell; and,
+    # as the workbook's totals leave out every figure of the broken rule, its three parts too (issue 22)
+    assert sorted((o.field, o.value, o.problem) for o in rejected if o.field != "total") == [
+        ("staff_bcci", 0.0, "total-mismatch"), ("staff_own", 6.0, "total-mismatch"),
+        ("staff_seconded", 0.0, "total-mismatch")]
+    (total,) = [o for o in rejected if o.field == "total"]
     assert (total.unit_code, total.unit_name, total.field_code, total.value, total.problem) == (
         "x-phuoc-son", "Xã Phước Sơn", "form1.total", 7.0, "total-mismatch")
     assert (total.file, total.sheet, total.cell) == (son.name, "Biểu mẫu 1", "C7")
@@ -315,7 +319,7 @@ def test_history_lists_periods_and_units_and_one_unit_s_series(inbox, tmp_path, 
     listing = run_cli("history", "--history", store)
     assert listing.exit_code == 0
     assert "Các kỳ đã lưu (2):" in listing.output
-    assert re.search(rf"2024S1\s+14\s+{FIGURES - 1}\s+1\s", listing.output)  # Phước Sơn's total, rejected
+    assert re.search(rf"2024S1\s+14\s+{FIGURES - 4}\s+4\s", listing.output)  # Phước Sơn's broken Tổng số rule, rejected
     assert "Các đơn vị (14):" in listing.output
     assert re.search(r"x-phuoc-an\s+Xã Phước An – 2 kỳ: 2024S1, 2024S2", listing.output)
 
@@ -329,8 +333,8 @@ def test_history_lists_periods_and_units_and_one_unit_s_series(inbox, tmp_path, 
 
     data = json.loads(run_cli("history", "--history", store, "--json").output)
     assert [p["period"] for p in data["periods"]] == ["2024S1", "2024S2"]
-    assert data["periods"][0] | {"run_time": ""} == {"period": "2024S1", "units": 14, "accepted": FIGURES - 1,
-                                                       "rejected": 1, "run_time": ""}
+    assert data["periods"][0] | {"run_time": ""} == {"period": "2024S1", "units": 14, "accepted": FIGURES - 4,
+                                                       "rejected": 4, "run_time": ""}
     assert {"code": "x-phuoc-an", "name": "Xã Phước An", "periods": ["2024S1", "2024S2"]} in data["units"]
     one = json.loads(run_cli("history", "--history", store, "--unit", "x-phuoc-an", "--json").output)
     computers = [(v["period"], v["value"], v["cell"]) for v in one["values"] if v["field_code"] == "form1.computers"]

@@ -14,8 +14,9 @@ from conftest import Text, checksums, merged, read_log, run_cli, set_cells, unit
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "bao-cao-362-tuy-phuoc-2024.txt"
 # Column sums of the seed's Biểu mẫu 1, computed by hand from the report.
 SEED_TOTALS = [80, 68, 7, 4, 70, 48, 40, 78]
-# What the merged Tổng cộng adds: Phước Sơn's Tổng số 7 breaks a rule, so it is shown but not added.
-MERGED_TOTALS = [80 - 7, *SEED_TOTALS[1:]]
+# What the merged Tổng cộng adds: Phước Sơn's Tổng số 7 ≠ 6 + 0 + 0 breaks a rule, so none of the four
+# figures of that rule is added (issue 22): they are shown, and the total obeys Tổng số = its parts.
+MERGED_TOTALS = [80 - 7, 68 - 6, *SEED_TOTALS[2:]]
 UNITS_IN_ORDER = list(SEED_FORM1)
 
 
@@ -45,10 +46,11 @@ def test_sample_inbox_gives_the_seed_table_and_exactly_one_error(inbox, out):
 
     ws = merged(out)["Biểu mẫu 1"]
     assert ws["A1"].value == "Biểu mẫu 1"
-    assert ws["A3"].value == "(Kèm theo Báo cáo số: 362/UBND ngày 09 tháng 8 năm 2024 của UBND huyện)"
+    assert ws["A3"].value == "(Kèm theo Báo cáo số: 362/UBND ngày 09 tháng 8 năm 2024 của UBND huyện Tuy Phước)"
     rows = form1_rows(ws)
     assert [name for name, _ in rows] == UNITS_IN_ORDER
-    son = {"Xã Phước Sơn": ["7", *SEED_FORM1["Xã Phước Sơn"][1:]]}  # its Tổng số in error, as typed, as text
+    # its Tổng số rule broken: the four figures of the rule as typed, as text
+    son = {"Xã Phước Sơn": ["7", "6", "0", "0", *SEED_FORM1["Xã Phước Sơn"][4:]]}
     assert all(values == son.get(name, list(SEED_FORM1[name])) for name, values in rows)
     assert ws.cell(21, 1).value == "Tổng cộng"
     assert [ws.cell(21, c).value for c in range(3, 11)] == MERGED_TOTALS
@@ -81,7 +83,8 @@ def test_the_flagged_cell_is_highlighted_and_commented(inbox, out):
     assert "Tổng số 7 ≠ 6 + 0 + 0 (= 6)." in cell.comment.text
     assert "bao-cao-x-phuoc-son.xlsx" in cell.comment.text
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
-    assert ws.cell(son, 4).comment is None  # its parts are not blamed
+    part = ws.cell(son, 4).comment.text  # its parts are not blamed, only left out with it
+    assert "Số liệu lỗi" not in part and "cùng một quy tắc" in part
 
 
 def test_form2_is_the_unweighted_mean_with_a_note_and_a_detail_sheet(inbox, out):
@@ -102,7 +105,7 @@ def test_form2_is_the_unweighted_mean_with_a_note_and_a_detail_sheet(inbox, out)
     assert mean_after == pytest.approx(sum(values["Tỷ lệ nộp hồ sơ trực tuyến"]) / 14)
     assert ws.cell(7, 4).value is None  # no target was given
     notes = " ".join(str(c.value) for row in ws.iter_rows(min_row=12) for c in row if c.value)
-    assert ("– Tỷ lệ nộp hồ sơ trực tuyến: (i) Kết quả trước khi chuyển giao: trung bình cộng (không trọng số)"
+    assert ("như nhau cho cả 5 chỉ tiêu: (i) Kết quả trước khi chuyển giao: trung bình cộng (không trọng số)"
             " của 14 đơn vị; (ii) Kết quả sau khi chuyển giao: trung bình cộng (không trọng số) của 14 đơn vị.") in notes
 
 
@@ -224,12 +227,14 @@ def test_the_log_sheet_lists_every_problem_in_vietnamese(inbox, out):
     unit_file(inbox, "x-phuoc-thang").unlink()
     run_cli("run", inbox, "--out", out)
     ws = merged(out)["Nhật ký lỗi"]
-    head = [c.value for c in ws[1]]
-    assert head[:9] == ["STT", "Tệp", "Trang tính", "Ô", "Đơn vị", "Mã lỗi", "Mức độ", "Nội dung", "Cách khắc phục"]
-    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    head = [c.value for c in ws[4]]  # under the title and the attachment line
+    assert head == ["STT", "Tệp", "Trang tính", "Ô", "Đơn vị", "Loại lỗi", "Mức độ", "Nội dung", "Cách khắc phục",
+                    "Mã lỗi"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
     assert len(rows) == len(read_log(out))
     errors = [r for r in rows if r[6] == "Lỗi"]
-    assert {r[5] for r in errors} == {"total-mismatch", "unit-not-reported"}
+    assert {r[5] for r in errors} == {"Tổng số không khớp", "Đơn vị chưa báo cáo"}
+    assert {r[9] for r in errors} == {"total-mismatch", "unit-not-reported"}
     assert {r[6] for r in rows} <= {"Lỗi", "Cảnh báo"}
 
 
@@ -238,7 +243,7 @@ def test_a_clean_inbox_exits_0(inbox, out):
     result = run_cli("run", inbox, "--out", out)
     assert result.exit_code == 0, result.output
     assert read_log(out) == []
-    assert merged(out)["Nhật ký lỗi"]["A2"].value == "Không có lỗi."
+    assert merged(out)["Nhật ký lỗi"]["A5"].value == "Không có lỗi."
 
 
 def test_same_inbox_same_outputs(inbox, tmp_path):

@@ -2,7 +2,8 @@
 
 A unit's figure that breaks a rule stays in the merged workbook as the unit typed it
 (red, with its comment) but no total adds it, neither the cached value nor what Excel
-or LibreOffice recalculate; the total row says whose figures it leaves out.
+or LibreOffice recalculate; the total row says whose figures it leaves out. A rule that
+ties several figures (Tổng số = its parts) leaves all of them out once it breaks (issue 22).
 """
 
 from __future__ import annotations
@@ -48,8 +49,16 @@ def seed_total(col: str, leave_out: dict[str, object] | None = None) -> float:
 
 
 def son(col: str) -> dict[str, object]:
-    """Phước Sơn's Tổng số 7 breaks the Tổng số rule in every sample run: never added."""
-    return {"Xã Phước Sơn": None} if col == "C" else {}
+    """Phước Sơn's Tổng số 7 ≠ 6 + 0 + 0 breaks the Tổng số rule in every sample run: none of its four
+    figures is added."""
+    return {"Xã Phước Sơn": None} if col in "CDEF" else {}
+
+
+# Phước Sơn's broken Tổng số rule as the comment on Tổng cộng and the note under it name it
+SON_STAFF = ("Tổng số (7); Thuộc biên chế (hoặc biệt phái) của Bộ phận Một cửa (6); Công chức, viên chức do các cơ "
+             "quan chuyên môn cử đến (0); Thuê nhân viên Doanh nghiệp BCCI (0) – Tổng số 7 ≠ 6 + 0 + 0 (= 6)")
+SON_RULE = ("Tổng số, Thuộc biên chế (hoặc biệt phái) của Bộ phận Một cửa, Công chức, viên chức do các cơ quan chuyên "
+            "môn cử đến, Thuê nhân viên Doanh nghiệp BCCI: Tổng số 7 ≠ 6 + 0 + 0 (= 6)")
 
 
 def notes_under(ws, row: int = TOTAL_ROW) -> list[str]:
@@ -118,14 +127,14 @@ def test_the_total_row_says_whose_figures_it_leaves_out(inbox, out):
         "– Xã Phước An: Máy in (-1)",
         "– Xã Phước Hòa: Máy tính (“năm”); Máy scan (2,5)",
         "– Xã Phước Lộc: Chữ ký số được cấp (bỏ trống)",
-        "– Xã Phước Sơn: Tổng số (7)",
+        "– Xã Phước Sơn: " + SON_STAFF,
     ]
     assert ("Tổng cộng chưa gồm số liệu lỗi của 4 đơn vị: Xã Phước An (Máy in); Xã Phước Hòa (Máy tính, Máy scan); "
-            "Xã Phước Lộc (Chữ ký số được cấp); Xã Phước Sơn (Tổng số). Các số liệu này vẫn ghi trong bảng như đơn vị "
-            "đã nhập (ô tô đỏ) nhưng không được cộng.") in notes_under(ws)
+            f"Xã Phước Lộc (Chữ ký số được cấp); Xã Phước Sơn ({SON_RULE}). Các số liệu này vẫn ghi trong bảng như "
+            "đơn vị đã nhập (ô tô đỏ) nhưng không được cộng.") in " ".join(notes_under(ws))
     totals = {col: ws[f"{col}{TOTAL_ROW}"].value for col in COLUMNS}
     assert totals == {
-        "C": 80 - 7, "D": 68, "E": 7, "F": 4,
+        "C": 80 - 7, "D": 68 - 6, "E": 7, "F": 4,
         "G": 70 - 6, "H": 48 - 3, "I": 40 - 4, "J": 78 - 6,
     }
 
@@ -133,8 +142,8 @@ def test_the_total_row_says_whose_figures_it_leaves_out(inbox, out):
 def test_the_sample_total_leaves_out_phuoc_sons_total_in_error_and_says_so(inbox, out):
     run_cli("run", inbox, "--out", out)
     ws = merged(out)["Biểu mẫu 1"]
-    assert [ws[f"{col}{TOTAL_ROW}"].value for col in COLUMNS] == [80 - 7, 68, 7, 4, 70, 48, 40, 78]
-    assert any(n.startswith("Tổng cộng chưa gồm số liệu lỗi của 1 đơn vị: Xã Phước Sơn (Tổng số).")
+    assert [ws[f"{col}{TOTAL_ROW}"].value for col in COLUMNS] == [80 - 7, 68 - 6, 7, 4, 70, 48, 40, 78]
+    assert any(n.startswith(f"Tổng cộng chưa gồm số liệu lỗi của 1 đơn vị: Xã Phước Sơn ({SON_RULE}).")
                for n in notes_under(ws))
 
 
@@ -219,7 +228,7 @@ def test_libreoffice_recalculates_the_totals_to_their_cached_values(inbox, out, 
     recalculated = total_rows(recalculated_form1(workbook, tmp_path))
 
     assert recalculated == cached
-    assert cached["Tổng cộng"] == [80 - 7, 68, 7, 4, 70 - 6, 48 - 3, 40 - 4, 78 - 6 + 1234]
+    assert cached["Tổng cộng"] == [80 - 7, 68 - 6, 7, 4, 70 - 6, 48 - 3, 40 - 4, 78 - 6 + 1234]
 
 
 # A province rolls the districts up --------------------------------------------------------------------
@@ -262,14 +271,14 @@ def test_the_province_finds_a_districts_errors_again_and_leaves_them_out(distric
     assert an == [5, 5, 0, 0, "2,5", "-1", 3, 4]
     sums = total_rows([[c.value for c in r] for r in ws.iter_rows(min_row=7, max_col=10)])
     mau = [sum(col) for col in zip(*(figures for _, _, figures in MAU))]
-    assert sums["Cộng Huyện Tuy Phước"] == [80 - 7, 68, 7, 4, 70 - 5, 48 - 3, 40 - 3, 78 - 6 + 1234]
+    assert sums["Cộng Huyện Tuy Phước"] == [80 - 7, 68 - 6, 7, 4, 70 - 5, 48 - 3, 40 - 3, 78 - 6 + 1234]
     assert sums["Cộng Huyện Mẫu"] == mau
     assert sums["Tổng cộng"] == [a + b for a, b in zip(sums["Cộng Huyện Tuy Phước"], mau)]
     assert rows["Cộng Huyện Tuy Phước"][0].comment.text.splitlines() == [
         "Cộng Huyện Tuy Phước chưa gồm số liệu lỗi của 3 đơn vị:",
         "– Xã Phước An: Máy tính (2,5); Máy in (-1)",
         "– Xã Phước Hiệp: Máy scan (“abc”)",
-        "– Xã Phước Sơn: Tổng số (7)",
+        "– Xã Phước Sơn: " + SON_STAFF,
     ]
     assert rows["Cộng Huyện Mẫu"][0].comment is None
     notes = [str(r[0].value) for r in ws.iter_rows(min_row=7, max_col=1) if str(r[0].value).startswith("Tổng cộng và")]
@@ -289,7 +298,7 @@ def test_libreoffice_recalculates_the_province_subtotals_to_their_cached_values(
     assert set(cached) == {"Cộng Huyện Tuy Phước", "Cộng Huyện Mẫu", "Tổng cộng"}
     recalculated = total_rows(recalculated_form1(paths["workbook"], tmp_path))
     assert recalculated == cached
-    assert recalculated["Cộng Huyện Tuy Phước"] == [80 - 7, 68, 7, 4, 70 - 5, 48 - 3, 40 - 3, 78 - 6 + 1234]
+    assert recalculated["Cộng Huyện Tuy Phước"] == [80 - 7, 68 - 6, 7, 4, 70 - 5, 48 - 3, 40 - 3, 78 - 6 + 1234]
 
 
 # The text a figure in error is written as ---------------------------------------------------------

@@ -3,7 +3,10 @@
 Biểu mẫu 1 keeps every unit's figures as submitted (flagged cells stay
 visible) and sums those that passed the rules; Biểu mẫu 2 averages the valid
 rates of the units that reported them. A cell with an error (severity Lỗi)
-counts for nothing anywhere; warnings and notes never keep a figure out.
+counts for nothing anywhere, and neither does any figure of a rule that ties
+several fields (Tổng số = its parts) once one of them is in error: none of
+them is known to be right, and a total that added some would break the rule
+the units' rows obey. Warnings and notes never keep a figure out.
 """
 
 from __future__ import annotations
@@ -16,11 +19,41 @@ from typing import Iterable
 from . import problems as P
 from .records import Record, Source
 from .registry import Registry, Unit
-from .template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES, WEIGHT_OF
+from .template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, RATES, TOTAL_PARTS, WEIGHT_OF
 
 
 WEIGHTED, MEAN, SETTING = "weighted", "mean", "setting"
 FORM1_ORDER = {f.key: n for n, f in enumerate(FORM1_FIELDS)}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule that ties several fields of one row of a form (one unit's Biểu mẫu 1), and the code of
+    the problem that reports it broken. The report's definition will give these as data."""
+
+    form: str
+    code: str
+    fields: tuple[str, ...]
+
+
+RULES: tuple[Rule, ...] = (Rule(FORM1, P.TotalMismatch.code, ("total", *TOTAL_PARTS)),)
+_RULE_CODES = {rule.code for rule in RULES}
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Why a figure counts for nothing: the error that keeps it out (its own, or one that breaks a rule
+    it is tied by), the code of that rule ("" for a figure left out for its own error only), and whether
+    the error is the figure's own (False: a right-looking figure of a broken rule)."""
+
+    problem: P.Problem
+    rule: str = ""
+    own: bool = True
+
+    @property
+    def code(self) -> str:
+        """The code the history records the rejected figure under."""
+        return self.rule or self.problem.code
 
 
 @dataclass(frozen=True)
@@ -52,15 +85,18 @@ class Consolidated:
     form1_totals: dict[str, float]
     form2_means: dict[str, dict[str, Aggregate]]  # indicator → rate → aggregate
     flags: dict[Source, list[P.Problem]] = field(default_factory=dict)
+    # every figure that counts for nothing, and why: cells in error and the figures of a broken rule
+    excluded: dict[Source, LeftOut] = field(default_factory=dict)
 
     @cached_property
     def errors(self) -> set[Source]:
-        """The flagged cells with an error: their values count for nothing (asked once per cell drawn)."""
-        return _error_cells(self.flags)
+        """The figures that count for nothing (``excluded``): no total, mean or history adds them."""
+        return set(self.excluded)
 
     def left_out(self, units: list[Unit]) -> list[tuple[Unit, list[Record]]]:
-        """Of these units, those whose Biểu mẫu 1 has cells in error, with those cells' records
-        (blank ones too): what the totals over these units do not include, for the total row's note."""
+        """Of these units, those whose Biểu mẫu 1 has figures left out (cells in error, blank ones too,
+        and the figures of a broken rule), with those figures' records: what the totals over these units
+        do not include, for the total row's note."""
         found = []
         for unit in units:
             bad = [rec for rec in self.form1.get(unit.code, {}).values() if rec.source in self.errors]
@@ -77,8 +113,29 @@ class Consolidated:
         return [u for u in self.units if u.code not in self.form1 and u.code not in self.form2]
 
 
-def _error_cells(flags: dict[Source, list[P.Problem]]) -> set[Source]:
-    return {src for src, found in flags.items() if any(p.severity == P.ERROR for p in found)}
+def excluded_figures(flags: dict[Source, list[P.Problem]],
+                     rows_of: dict[str, Iterable[dict[str, Record]]]) -> dict[Source, LeftOut]:
+    """Every figure that counts for nothing and why: each cell with an error, and every figure of a rule
+    (``RULES``) in a row where the rule is broken or cannot be checked because one of its figures is in
+    error. ``rows_of``: each form's rows (field → record), only those of forms that rules tie."""
+    found: dict[Source, LeftOut] = {}
+    for src, problems in flags.items():
+        error = next((p for p in problems if p.severity == P.ERROR), None)
+        if error is not None:
+            found[src] = LeftOut(error, error.code if error.code in _RULE_CODES else "")
+    if not found:
+        return found
+    for rule in RULES:
+        for row in rows_of.get(rule.form, ()):
+            tied = [row[f] for f in rule.fields if f in row]
+            bad = [found[rec.source] for rec in tied if rec.source in found]
+            if not bad:
+                continue
+            why = next((b.problem for b in bad if b.problem.code == rule.code), bad[0].problem)
+            for rec in tied:
+                if rec.source not in found:
+                    found[rec.source] = LeftOut(why, rule.code, own=False)
+    return found
 
 
 def form1_sums(rows: Iterable[dict[str, Record]], errors: set[Source]) -> dict[str, float]:
@@ -114,7 +171,8 @@ def consolidate(
         elif rec.form == FORM2:
             form2[code][rec.item][rec.field] = rec
 
-    errors = _error_cells(flags)
+    excluded = excluded_figures(flags, {FORM1: form1.values()})
+    errors = set(excluded)
     totals = form1_sums(form1.values(), errors)
 
     # one pass over the units' rows: each (indicator, rate) collects its (value, weight) pairs
@@ -151,4 +209,5 @@ def consolidate(
         form1_totals=totals,
         form2_means=means,
         flags=dict(flags),
+        excluded=excluded,
     )

@@ -193,9 +193,23 @@ class ReportSettings:
         return dict(self.targets).get(indicator)
 
     @property
+    def signer(self) -> str:
+        """Who signs, with the place, as the forms name them: "UBND huyện" of "huyện Tuy Phước" signs as
+        "UBND huyện Tuy Phước" (a province receives forty forms "của UBND huyện"); an issuer that names
+        its place already is kept as it is."""
+        issuer, area = self.issuer.strip(), " ".join(self.area.split())
+        if not area or fold(area) in fold(issuer):
+            return issuer
+        words, place = issuer.split(), area.split()
+        # the issuer's last words that begin the area ("UBND thị xã" + "thị xã An Nhơn") are said once
+        shared = max((n for n in range(1, min(len(words), len(place)) + 1)
+                      if fold(" ".join(words[-n:])) == fold(" ".join(place[:n]))), default=0)
+        return " ".join([*words, *place[shared:]])
+
+    @property
     def attachment_line(self) -> str:
         d = self.report_date
         return (
             f"(Kèm theo Báo cáo số: {self.report_number} ngày {d.day:02d} "
-            f"tháng {d.month} năm {d.year} của {self.issuer})"
+            f"tháng {d.month} năm {d.year} của {self.signer})"
         )

@@ -1,8 +1,9 @@
 """A run and its history: the figures it records, and what it reads back (the previous period, the trends).
 
-The figures recorded are exactly the merged workbook's: a figure whose cell has an error is
-stored as rejected, with the code of that error, and counts for nothing there, as it counts
-for nothing in the workbook's totals; every other figure is accepted.
+The figures recorded are exactly the merged workbook's: a figure left out of its totals (its
+cell has an error, or it is tied by a broken rule such as Tổng số = its parts) is stored as
+rejected, with the code of that error or rule, and counts for nothing there either; every
+other figure is accepted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..core import problems as P
 from ..core.consolidation import aggregate
 from ..core.cycles import no_cycle_collection
 from ..core.observations import ACCEPTED, REJECTED, field_code
@@ -43,7 +43,7 @@ def figure_rows(result: RunResult, period: str, run_time: str, version: str) -> 
     units.update(code for code, items in c.form2.items() if any(items.values()))
 
     def build(first_id: int) -> tuple[list[tuple], list[tuple]]:
-        errors, flags = c.errors, c.flags
+        excluded = c.excluded
         sources: dict[tuple, tuple] = {}  # (unit, file, sheet) → its source row
         elements: dict[tuple, str] = {}
         rows: list[tuple] = []
@@ -70,9 +70,9 @@ def figure_rows(result: RunResult, period: str, run_time: str, version: str) -> 
                     number, text = value, None
                 else:
                     number, text = stored_value(value)
-                if where in errors:
-                    problem = next(p.code for p in flags[where] if p.severity == P.ERROR)
-                    append((period, code, element, REJECTED, number, text, problem or None, cell, ident))
+                left_out = excluded.get(where)
+                if left_out is not None:
+                    append((period, code, element, REJECTED, number, text, left_out.code or None, cell, ident))
                 else:
                     append((period, code, element, ACCEPTED, number, text, None, cell, ident))
 

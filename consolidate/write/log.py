@@ -1,8 +1,8 @@
 """The CSV twin of the error log, for mail merges and scripts.
 
 Its columns and severities are the "Nhật ký lỗi" sheet's, in Vietnamese, so a clerk who opens it in
-Excel reads what the workbook says; the codes stay as they are, the stable identifiers a script
-filters on (and ``--json`` keeps English keys for programs)."""
+Excel reads what the workbook says; where the sheet names each kind in words, the CSV keeps the
+codes, the stable identifiers a script filters on (and ``--json`` keeps English keys for programs)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import csv
 from pathlib import Path
 
 from .files import atomic_target
-from .listing_sheets import LOG_COLUMNS
 from ..core.problems import Problem
 
-COLUMNS = tuple(head for head, _ in LOG_COLUMNS)  # STT, Tệp, Trang tính, Ô, Đơn vị, Mã lỗi, Mức độ, Nội dung, Cách khắc phục
+# The sheet's headings, with the code where the sheet names the kind in words: scripts filter on it.
+COLUMNS = ("STT", "Tệp", "Trang tính", "Ô", "Đơn vị", "Mã lỗi", "Mức độ", "Nội dung", "Cách khắc phục")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -92,7 +92,8 @@ class Formats:
         self.note = wb.add_format({**base, "italic": True, "text_wrap": True, "valign": "top"})
         self.header = wb.add_format({**cell, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"})
         self.text = wb.add_format({**cell, "text_wrap": True})
-        self.digest = wb.add_format({**cell, "text_wrap": True, "font_size": 10})  # a SHA-256 on two lines
+        self.digest = wb.add_format({**cell, "font_size": 10})  # a whole SHA-256, on screen
+        self.code = wb.add_format({**cell, "text_wrap": True, "font_size": 9, "font_color": "#595959"})  # a problem's code
         self.center = wb.add_format({**cell, "align": "center"})
         self.count = wb.add_format({**cell, "align": "center", "num_format": "0"})
         self.rate = wb.add_format({**cell, "align": "center", "num_format": "0.0"})  # a computed mean
@@ -147,6 +148,19 @@ def set_print(ws: Worksheet, repeat: tuple[int, int] | None = None, landscape: b
     ws.fit_to_pages(1, 0)
     if repeat is not None:
         ws.repeat_rows(*repeat)
+
+
+def keep_on_one_page(ws: Worksheet, widths: Sequence[float], last_row: int, landscape: bool = True) -> None:
+    """Print rows 0..last_row on one page when shrinking them to it keeps the scale at MIN_SCALE or more:
+    a short table and its notes stay together (a note must not carry over alone to a page that holds
+    only the repeated header). Heights as set on the rows (``fit_row``), 15 points where none is."""
+    # XlsxWriter keeps the rows' heights in its own unit (pixels since 3.1, points before), the
+    # default row's (15 points) in the same unit: their ratio gives points either way
+    unit = 15 / ws.default_row_height
+    tall = unit * sum(ws.row_sizes.get(row, (ws.default_row_height,))[0] for row in range(last_row + 1))
+    printable = (A4_INCHES[not landscape] - 2 * 0.75) * 72  # points between the top and bottom margins
+    if tall * MIN_SCALE / 100 <= printable:
+        ws.fit_to_pages(1, 1)
 
 
 def column_pixels(width: float) -> int:

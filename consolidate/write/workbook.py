@@ -16,7 +16,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from ..core import problems as P
-from ..core.consolidation import SETTING, WEIGHTED, Aggregate, Consolidated, form1_sums
+from ..core.consolidation import SETTING, WEIGHTED, Aggregate, Consolidated, LeftOut, form1_sums
 from ..core.results import MISSING, REPORTED, STATUS_LABELS, UNUSABLE, RunResult
 from ..core.numbers import format_number, interpret
 from ..core.records import Record
@@ -31,6 +31,7 @@ from .sheets import (
     Cell,
     Formats,
     fit_row,
+    keep_on_one_page,
     new_workbook,
     row_height,
     set_print,
@@ -61,12 +62,17 @@ class Use:
 
     left_out: str  # said of a figure in error
     taken: str  # said of a figure with only warnings: "{value}" is the value used
+    tied: str  # said of a figure left out with the others of a rule that one of them breaks
 
 
 FOR_TOTALS = Use("Số liệu lỗi này không được cộng vào Tổng cộng.",
-                 "Vẫn được cộng vào Tổng cộng theo giá trị {value}.")
+                 "Vẫn được cộng vào Tổng cộng theo giá trị {value}.",
+                 "Số liệu này không được cộng vào Tổng cộng: nó thuộc cùng một quy tắc với ô lỗi nêu trên, "
+                 "nên cả nhóm số liệu của quy tắc đó đều không được cộng.")
 FOR_MEANS = Use("Số liệu lỗi này không được tính vào Biểu mẫu 2.",
-                "Vẫn được tính vào Biểu mẫu 2 theo giá trị {value}.")
+                "Vẫn được tính vào Biểu mẫu 2 theo giá trị {value}.",
+                "Số liệu này không được tính vào Biểu mẫu 2: nó thuộc cùng một quy tắc với ô lỗi nêu trên, "
+                "nên cả nhóm số liệu của quy tắc đó đều không được tính.")
 
 
 def _value_columns(fmt: Formats, kinds: list[str]) -> list[tuple[str, Format]]:
@@ -76,10 +82,12 @@ def _value_columns(fmt: Formats, kinds: list[str]) -> list[tuple[str, Format]]:
 
 
 def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: list[Record | None],
-                 columns: list[tuple[str, Format]], flags, use: Use) -> list[Cell]:
-    """Units' values as submitted, for ``write_row``; a flagged cell also gets its comment here."""
+                 columns: list[tuple[str, Format]], c: Consolidated, use: Use) -> list[Cell]:
+    """Units' values as submitted, for ``write_row``; a flagged cell, or one left out with the figures of
+    a broken rule, also gets its comment here."""
     cells: list[Cell] = []
     text = fmt.text
+    flags, excluded = c.flags, c.excluded
     col = first_col - 1
     for rec, (kind, plain) in zip(recs, columns):
         col += 1
@@ -88,8 +96,9 @@ def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: li
             continue
         value = rec.value
         found = flags.get(rec.source)
-        if found:
-            cells.append(_flagged(ws, fmt, row, col, rec, kind, found, use))
+        left_out = excluded.get(rec.source) if excluded else None
+        if found or left_out:
+            cells.append(_flagged(ws, fmt, row, col, rec, kind, found or [], left_out, use))
         elif value is None or isinstance(value, float):
             cells.append((value, plain))
         else:
@@ -98,22 +107,26 @@ def _value_cells(ws: Worksheet, fmt: Formats, row: int, first_col: int, recs: li
 
 
 def _flagged(ws: Worksheet, fmt: Formats, row: int, col: int, rec: Record, kind: str, found: list,
-             use: Use) -> Cell:
+             left_out: LeftOut | None, use: Use) -> Cell:
     """A flagged value, coloured by its worst problem, with the messages and its source as a comment.
 
-    A figure in error is written as the text the unit typed: Excel's and LibreOffice's SUM skip
-    text, so no total adds it, and it still reads as the unit typed it (2,5 is not shown as 3).
-    The comment says whether the figure counts, so the province need not know the rule.
+    A figure left out (in error, or tied by a rule that one of its figures breaks) is written as the
+    text the unit typed: Excel's and LibreOffice's SUM skip text, so no total adds it, and it still
+    reads as the unit typed it (2,5 is not shown as 3). The comment says whether the figure counts,
+    so the province need not know the rule.
     """
-    in_error = any(p.severity == P.ERROR for p in found)
     value = rec.value
     lines = [p.message for p in found]
-    if in_error:
+    if left_out is not None:
         if isinstance(value, float):
             value, style = as_typed(rec, percent=kind == "rate"), fmt.error["typed"]
         else:
             style = fmt.error[kind] if value is None else fmt.error["text"]
-        lines.append(use.left_out)
+        if left_out.own:
+            lines.append(use.left_out)
+        else:  # a right-looking figure: the error of its rule first, then why it is not added
+            lines[:0] = [left_out.problem.message]
+            lines.append(use.tied)
     else:
         style = fmt.warning[kind] if isinstance(value, float) or value is None else fmt.warning["text"]
         if isinstance(value, float):
@@ -171,12 +184,12 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
             else:
                 recs = [values.get(f.key) for f in FORM1_FIELDS]
                 write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text),
-                                       *_value_cells(ws, fmt, row, 2, recs, columns, c.flags, FOR_TOTALS)])
+                                       *_value_cells(ws, fmt, row, 2, recs, columns, c, FOR_TOTALS)])
             fit_row(ws, row, [(unit.name, FORM1_WIDTHS[1])])
             row += 1
         if group is not None:
             ws.merge_range(row, 0, row, 1, f"Cộng {group.name}", fmt.subtotal_label)
-            _left_out_comment(ws, row, f"Cộng {group.name}", c.left_out(members))
+            _left_out_comment(ws, row, f"Cộng {group.name}", c.left_out(members), c)
             sums = form1_sums((c.form1.get(u.code, {}) for u in members), c.errors)
             for col, f in enumerate(FORM1_FIELDS, start=2):
                 top, bottom = xl_rowcol_to_cell(group_first, col), xl_rowcol_to_cell(row - 1, col)
@@ -185,7 +198,7 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
             row += 1
     ws.merge_range(row, 0, row, 1, "Tổng cộng", fmt.total_label)
     left_out = c.left_out(c.units)
-    _left_out_comment(ws, row, "Tổng cộng", left_out)
+    _left_out_comment(ws, row, "Tổng cộng", left_out, c)
     for col, f in enumerate(FORM1_FIELDS, start=2):
         if subtotals:
             formula = "=" + "+".join(xl_rowcol_to_cell(r, col) for r in subtotals)
@@ -200,11 +213,14 @@ def _form1(wb, fmt: Formats, result: RunResult) -> None:
     if c.missing and len(c.missing) > result.count(MISSING) + result.count(UNUSABLE):
         notes.append("Một số đơn vị chỉ gửi một biểu; xem trang “" + STATUS_SHEET + "”.")
     flagged = sum(1 for p in result.problems if p.sheet and p.cell and p.severity == P.ERROR)
+    tied = sum(1 for left in c.excluded.values() if not left.own)
     if flagged:
-        notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô); xem ghi chú trong ô và trang “{LOG_SHEET}”.")
+        also = f" hoặc số liệu cùng một quy tắc với ô lỗi ({tied} ô)" if tied else ""
+        notes.append(f"Ô tô đỏ là ô có lỗi ({flagged} ô){also}; xem ghi chú trong ô và trang “{LOG_SHEET}”.")
     if left_out:
-        notes.append(_left_out_note(left_out, province=bool(subtotals)))
-    write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL, FORM1_WIDTHS)
+        notes.append(_left_out_note(left_out, c, province=bool(subtotals)))
+    last = write_notes(ws, fmt, row + 2, notes, FORM1_LAST_COL, FORM1_WIDTHS) - 1
+    keep_on_one_page(ws, FORM1_WIDTHS, last)  # a district's table and its notes: no note alone on page 2
     ws.freeze_panes(FIRST_DATA_ROW, 2)
 
 
@@ -212,13 +228,33 @@ LISTED = 10  # units named in a note line; the total row's comment names up to L
 LISTED_IN_COMMENT = 60
 
 
-def _left_out_note(left_out: list[tuple[Unit, list[Record]]], province: bool) -> str:
-    """The note under Biểu mẫu 1 saying that its totals leave out figures in error, and whose."""
+def _by_reason(recs: list[Record], c: Consolidated) -> list[tuple[str, list[Record]]]:
+    """A unit's figures left out, in groups: those in error of their own ("" first), then those of each
+    broken rule, under the message of the error that breaks it."""
+    groups: dict[str, list[Record]] = {}
+    for rec in recs:
+        left = c.excluded[rec.source]
+        groups.setdefault(left.problem.message.rstrip(".") if left.rule else "", []).append(rec)
+    return sorted(groups.items(), key=lambda group: group[0] != "")
+
+
+def _left_out_note(left_out: list[tuple[Unit, list[Record]]], c: Consolidated, province: bool) -> str:
+    """The note under Biểu mẫu 1 saying that its totals leave out figures in error, and whose: for a
+    broken rule, every figure of it, and why."""
     which = "Tổng cộng và các dòng “Cộng …”" if province else "Tổng cộng"
-    names = [f"{unit.name} ({', '.join(FORM1_LABELS[r.field] for r in recs)})" for unit, recs in left_out[:LISTED]]
+    names, rules = [], False
+    for unit, recs in left_out[:LISTED]:
+        groups = []
+        for why, group in _by_reason(recs, c):
+            labels = ", ".join(FORM1_LABELS[r.field] for r in group)
+            groups.append(f"{labels}: {why}" if why else labels)
+            rules = rules or bool(why)
+        names.append(f"{unit.name} ({'; '.join(groups)})")
     more = f" và {len(left_out) - LISTED} đơn vị khác" if len(left_out) > LISTED else ""
+    tied = (" Khi một quy tắc giữa các số liệu của đơn vị có ô lỗi, không số liệu nào của quy tắc đó được cộng, "
+            f"để dòng {which} vẫn đúng quy tắc.") if rules else ""
     return (f"{which} chưa gồm số liệu lỗi của {len(left_out)} đơn vị: {'; '.join(names)}{more}. "
-            "Các số liệu này vẫn ghi trong bảng như đơn vị đã nhập (ô tô đỏ) nhưng không được cộng.")
+            f"Các số liệu này vẫn ghi trong bảng như đơn vị đã nhập (ô tô đỏ) nhưng không được cộng.{tied}")
 
 
 def _cached(total: float) -> float | str:
@@ -228,13 +264,17 @@ def _cached(total: float) -> float | str:
     return total if math.isfinite(total) else "#NUM!"
 
 
-def _left_out_comment(ws: Worksheet, row: int, label: str, left_out: list[tuple[Unit, list[Record]]]) -> None:
-    """On a total or subtotal row's label: which units' figures it leaves out, column by column."""
+def _left_out_comment(ws: Worksheet, row: int, label: str, left_out: list[tuple[Unit, list[Record]]],
+                      c: Consolidated) -> None:
+    """On a total or subtotal row's label: which units' figures it leaves out, column by column (a
+    broken rule's figures followed by its error)."""
     if not left_out:
         return
     lines = [f"{label} chưa gồm số liệu lỗi của {len(left_out)} đơn vị:"]
     for unit, recs in left_out[:LISTED_IN_COMMENT]:
-        lines.append(f"– {unit.name}: " + "; ".join(f"{FORM1_LABELS[r.field]} ({_shown(r)})" for r in recs))
+        groups = ["; ".join(f"{FORM1_LABELS[r.field]} ({_shown(r)})" for r in group) + (f" – {why}" if why else "")
+                  for why, group in _by_reason(recs, c)]
+        lines.append(f"– {unit.name}: " + "; ".join(groups))
     if len(left_out) > LISTED_IN_COMMENT:
         lines.append(f"… và {len(left_out) - LISTED_IN_COMMENT} đơn vị khác (xem trang “{LOG_SHEET}”).")
     ws.write_comment(row, 0, "\n".join(lines), {"x_scale": 4, "y_scale": max(1.6, 0.35 * len(lines))})
@@ -270,15 +310,26 @@ def _form2(wb, fmt: Formats, result: RunResult) -> None:
     notes = [
         "Ghi chú:",
         *s.form2_notes,
-        "Cách tổng hợp (không tính các ô bỏ trống hoặc có lỗi):",
-        *(f"– {ind.label}: " + "; ".join(
-            f"{RATE_SHORT[rate]}: {how}" for rate, how in (
-                (rate, _method(c.form2_means[ind.key][rate])) for rate in RATES  # named as the header names them
-            ) if how
-        ) + "." for ind in FORM2_INDICATORS),
+        *_methods(c),
         f"Số liệu từng đơn vị: xem trang “{DETAIL_SHEET}”.",
     ]
-    write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL, FORM2_WIDTHS)
+    last = write_notes(ws, fmt, row + 1, notes, FORM2_LAST_COL, FORM2_WIDTHS) - 1
+    keep_on_one_page(ws, FORM2_WIDTHS, last)
+
+
+def _methods(c: Consolidated) -> list[str]:
+    """How Biểu mẫu 2's cells were computed: one line when every indicator shares the method (the
+    usual case: five near-identical lines pushed the last onto a page of its own), else one each."""
+    head = "Cách tổng hợp (không tính các ô bỏ trống hoặc có lỗi)"
+    each = {ind.label: "; ".join(
+        f"{RATE_SHORT[rate]}: {how}" for rate, how in (
+            (rate, _method(c.form2_means[ind.key][rate])) for rate in RATES  # named as the header names them
+        ) if how
+    ) for ind in FORM2_INDICATORS}
+    shared = set(each.values())
+    if len(shared) == 1 and "" not in shared:
+        return [f"{head}, như nhau cho cả {len(each)} chỉ tiêu: {shared.pop()}."]
+    return [f"{head}:", *(f"– {label}: {how}." for label, how in each.items())]
 
 
 def _method(agg: Aggregate) -> str:
@@ -329,7 +380,7 @@ def _detail(wb, fmt: Formats, result: RunResult) -> None:
             fields = values.get(ind.key, {})
             recs = [fields.get(key) for key in keys]
             write_row(ws, row, 0, [(n, fmt.center), (unit.name, fmt.text), (ind.label, fmt.text),
-                                   *_value_cells(ws, fmt, row, 3, recs, columns, c.flags, FOR_MEANS)])
+                                   *_value_cells(ws, fmt, row, 3, recs, columns, c, FOR_MEANS)])
             fit_row(ws, row, [(unit.name, widths[1]), (ind.label, widths[2])])
             row += 1
     ws.autofilter(3, 0, row - 1, last)
