@@ -70,3 +70,41 @@ def test_serve_started_from_the_clerks_folder_with_relative_paths_serves_every_d
         assert [n for n in zf.namelist() if n.startswith("x-phuoc-son-")]
     assert "Traceback" not in printed
     assert not (Path(__file__).parent.parent / "consolidate" / "web" / "outbox").exists()
+
+
+# 2. Real-sized reports -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_district(tmp_path_factory):
+    return open_district(tmp_path_factory.mktemp("huyen"))
+
+
+@pytest.mark.parametrize("size", [100_000, 1_000_000, 9_000_000, LIMIT], ids=["100KB", "1MB", "9MB", "10MB-exactly"])
+def test_a_real_sized_report_up_to_the_limit_is_received_through_a_real_server(big_district, size):
+    """Phước An's report with a sheet of notes beside the template (a real report grows so: notes, pasted
+    tables), sent from its page over HTTP: received, saved byte for byte, its feedback copy made."""
+    district = big_district
+    data = report_of_size(district.own_file("x-phuoc-an"), size, seed=size)
+    before = set(district.inbox.iterdir())
+
+    with real_server(district) as base:
+        status, page = http_upload(base + district.links()["x-phuoc-an"], data, "Báo cáo Phước An.xlsx")
+
+    assert status == 200, re.sub(r"<[^>]+>", " ", page)[-600:]
+    assert "Đã tiếp nhận" in page and "không có lỗi" in page
+    (saved,) = set(district.inbox.iterdir()) - before
+    assert saved.read_bytes() == data
+
+
+def test_a_report_one_byte_over_the_limit_is_refused_in_vietnamese_with_nothing_saved(big_district):
+    district = big_district
+    data = report_of_size(district.own_file("x-phuoc-an"), LIMIT + 1, seed=1)
+    before = set(district.inbox.iterdir())
+
+    with real_server(district) as base:
+        status, page = http_upload(base + district.links()["x-phuoc-an"], data, "Báo cáo Phước An.xlsx")
+
+    assert status == 413
+    assert "Tệp gửi lên lớn hơn giới hạn 10 MB; chưa lưu gì." in page
+    assert set(district.inbox.iterdir()) == before
