@@ -24,6 +24,7 @@ import openpyxl
 
 from consolidate import app
 from consolidate.core.registry import Registry, ReportSettings
+from consolidate.web.connections import Limits
 from consolidate.web.links import LINKS_NAME
 from consolidate.web.pages import create_app
 from consolidate.web.server import Opened, open_inbox
@@ -98,9 +99,9 @@ def client_of(district: District):
 
 
 @contextmanager
-def real_server(district: District, threads: int = 8) -> Iterator[str]:
+def real_server(district: District, threads: int = 8, limits: Limits = Limits()) -> Iterator[str]:
     """The district's app behind a real waitress server on a free loopback port, in a thread: its base URL."""
-    server = make_server(district.opened.place, "127.0.0.1", 0, threads=threads)
+    server = make_server(district.opened.place, "127.0.0.1", 0, threads=threads, limits=limits)
     closing = threading.Event()
 
     def serve() -> None:
@@ -116,8 +117,8 @@ def real_server(district: District, threads: int = 8) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         closing.set()
+        server.task_dispatcher.shutdown(timeout=10)  # first: a task finishing wakes the loop through its trigger
         server.close()
-        server.task_dispatcher.shutdown(timeout=10)
         thread.join(10)
 
 
