@@ -175,9 +175,9 @@ def test_a_machine_holding_many_half_sent_requests_keeps_no_other_unit_waiting(t
     assert status == 200 and "Xã Phước Sơn" in page.decode("utf-8")
     assert status_again == 200
     assert len(refused) >= FLOOD - limits.per_address  # the flooding machine holds at most its share
-    answer = next(iter(refused.values()))
-    assert answer.startswith(b"HTTP/1.1 503"), answer[:100]
-    assert "Máy này đang mở quá nhiều kết nối tới máy chủ" in answer.decode("utf-8")
+    answers = [a for a in refused.values() if a]  # (a refused one whose half request came late may see a reset)
+    assert answers and all(a.startswith(b"HTTP/1.1 503") for a in answers), answers[:1]
+    assert "Máy này đang mở quá nhiều kết nối tới máy chủ" in answers[0].decode("utf-8")
     said = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("Máy 127.0.0.1 đang mở 20 kết nối cùng lúc (tối đa 20)") for m in said), said
     assert sum("127.0.0.1" in m for m in said) == 1  # one line for the flood, not one per connection
