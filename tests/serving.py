@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import csv
+import http.client
 import io
+import random
 import re
+import socket
+import string
+import subprocess
+import sys
 import threading
-import urllib.error
-import urllib.request
+import time
+import urllib.parse
+import zipfile
 from contextlib import contextmanager
 from typing import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl
+
 from consolidate import app
 from consolidate.core.registry import Registry, ReportSettings
+from consolidate.web.connections import Limits
 from consolidate.web.links import LINKS_NAME
 from consolidate.web.pages import create_app
 from consolidate.web.server import Opened, open_inbox
@@ -89,9 +99,9 @@ def client_of(district: District):
 
 
 @contextmanager
-def real_server(district: District, threads: int = 8) -> Iterator[str]:
+def real_server(district: District, threads: int = 8, limits: Limits = Limits()) -> Iterator[str]:
     """The district's app behind a real waitress server on a free loopback port, in a thread: its base URL."""
-    server = make_server(district.opened.place, "127.0.0.1", 0, threads=threads)
+    server = make_server(district.opened.place, "127.0.0.1", 0, threads=threads, limits=limits)
     closing = threading.Event()
 
     def serve() -> None:
@@ -107,8 +117,8 @@ def real_server(district: District, threads: int = 8) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         closing.set()
+        server.task_dispatcher.shutdown(timeout=10)  # first: a task finishing wakes the loop through its trigger
         server.close()
-        server.task_dispatcher.shutdown(timeout=10)
         thread.join(10)
 
 
@@ -122,14 +132,123 @@ def multipart(fields: dict[str, str], file_field: str, name: str, data: bytes) -
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def http_upload(url: str, data: bytes, name: str, timeout: float = 120) -> tuple[int, str]:
-    """GET the unit's page, then POST the file with the page's token, over real HTTP: (status, page text)."""
-    with urllib.request.urlopen(url, timeout=timeout) as page:
-        token = form_token(page.read().decode("utf-8"))
-    body, content_type = multipart({"ma_xac_nhan": token}, "tep", name, data)
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+def http_upload(url: str, data: bytes, name: str, timeout: float = 120, source: str | None = None) -> tuple[int, str]:
+    """GET the unit's page, then POST the file with the page's token, over real HTTP: (status, page text);
+    from the loopback address ``source`` (127.0.0.2…: another PC of the office) when given."""
+    status, page = http_get(url, timeout, source)
+    body, content_type = multipart({"ma_xac_nhan": form_token(page.decode("utf-8"))}, "tep", name, data)
+    status, answer = http_request("POST", url, body, {"Content-Type": content_type}, timeout, source)
+    return status, answer.decode("utf-8", "replace")
+
+
+def http_get(url: str, timeout: float = 60, source: str | None = None) -> tuple[int, bytes]:
+    return http_request("GET", url, None, {}, timeout, source)
+
+
+def http_request(method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float,
+                 source: str | None = None) -> tuple[int, bytes]:
+    """One request on its own connection, from ``source`` if given: (status, body)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return answer.status, answer.read().decode("utf-8")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body, headers=headers)
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    finally:
+        conn.close()
+
+FILLER_SHEET = "Ghi chú của xã"
+FILLER_CELL = 1000  # characters of random text per cell: a paragraph of notes, nearly incompressible
+
+
+def report_of_size(report: Path, size: int, seed: int = 0) -> bytes:
+    """``report`` (a unit's filled report) grown to exactly ``size`` bytes, as a real one grows: a sheet of
+    notes in random text beside the template's sheets (which stay as filled), topped up to the byte by the
+    zip's comment (which Excel ignores). Still the unit's report: it checks as the original does."""
+    rng = random.Random(seed)
+    letters = string.ascii_letters + string.digits + " "
+    cells = max(0, (size - report.stat().st_size) // FILLER_CELL)
+    for _ in range(8):  # each try corrects the number of cells by what the last one measured
+        book = openpyxl.load_workbook(report)
+        notes = book.create_sheet(FILLER_SHEET)
+        for i in range(cells):
+            notes.cell(row=i // 4 + 1, column=i % 4 + 1, value="".join(rng.choices(letters, k=FILLER_CELL)))
+        buffer = io.BytesIO()
+        book.save(buffer)
+        gap = size - len(buffer.getvalue())
+        if 0 <= gap <= 0xFFFF:
+            with zipfile.ZipFile(buffer, "a") as zf:
+                zf.comment = b"x" * gap
+            data = buffer.getvalue()
+            assert len(data) == size
+            return data
+        per_cell = max(1.0, (len(buffer.getvalue()) - report.stat().st_size) / max(cells, 1))
+        cells = max(0, cells + int(gap / per_cell) - (1 if gap < 0 else -1))
+    raise AssertionError(f"could not make a report of {size} bytes")
+
+
+@dataclass
+class Serving:
+    """``consolidate serve`` running as its own process (a new interpreter: spawn-safe): its clerk's link and
+    everything it printed so far."""
+
+    proc: subprocess.Popen
+    clerk: str
+    printed: list[bytes]
+    reader: threading.Thread | None = None
+
+    def stop(self) -> str:
+        """Killed (as the clerk closing the window would), then what it printed, decoded leniently."""
+        self.proc.kill()
+        self.proc.wait(30)
+        if self.reader is not None:
+            self.reader.join(10)
+        return b"".join(self.printed).decode("utf-8", "replace")
+
+
+CLERK_LINK = re.compile(rb"http://127\.0\.0\.1:\d+/van-thu/[A-Za-z0-9_-]+")
+
+
+@contextmanager
+def serve_process(cwd: Path, *args: str, port: int) -> Iterator[Serving]:
+    """``python -m consolidate serve ARGS --port PORT`` started from the folder ``cwd`` as the clerk types it,
+    until it prints the clerk's link and answers; stopped on leaving."""
+    proc = subprocess.Popen([sys.executable, "-m", "consolidate", "serve", *args, "--port", str(port)], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    printed: list[bytes] = []
+    reader = threading.Thread(target=lambda: printed.extend(iter(proc.stdout.readline, b"")), daemon=True)
+    reader.start()
+    serving = Serving(proc, "", printed, reader)
+    try:
+        for _ in range(600):  # up to a minute on a loaded machine
+            found = CLERK_LINK.search(b"".join(printed))
+            if found and _answers(port):
+                serving.clerk = found[0].decode("ascii")
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not start within a minute")
+        if not serving.clerk:
+            raise AssertionError(b"".join(printed).decode("utf-8", "replace"))
+        yield serving
+    finally:
+        if proc.poll() is None:
+            serving.stop()
+        proc.stdout.close()
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ def serve(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
     from ..web.links import default_base_url  # start-up: Flask and waitress only for the server
     from ..web.server import is_open_to_network, make_server, open_inbox
 
+    inbox, out, units_file, config_file = from_here(inbox, out, units_file, config_file)
     if inside(out, inbox):
         raise CommandRefused("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
     registry, settings = load_or_refuse(units_file, config_file)
@@ -93,6 +95,7 @@ def links(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
     from ..web.server import open_inbox  # start-up: Flask and waitress only for the links
     from ..web.state import ServerState
 
+    inbox, out, units_file, config_file = from_here(inbox, out, units_file, config_file)
     if inside(out, inbox):
         raise CommandRefused("Thư mục kết quả (--out) không được nằm trong thư mục báo cáo nhận về.")
     registry, settings = load_or_refuse(units_file, config_file)
@@ -112,6 +115,12 @@ def links(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
         click.echo("Đã cấp đường liên kết mới cho trang của văn thư; đường liên kết cũ không còn dùng được.")
     click.echo(f"Đã ghi đường liên kết của các đơn vị vào {opened.links}")
     click.echo(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")
+
+
+def from_here(*paths: Path | None) -> list[Path | None]:
+    """The folders and files as typed, taken from the folder the clerk is in, once, at start: the server
+    sees only absolute paths (Flask takes a relative one from its package's folder: every download failed)."""
+    return [Path(os.path.abspath(p)) if p is not None else None for p in paths]
 
 
 @contextmanager

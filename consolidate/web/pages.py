@@ -34,6 +34,11 @@ FILE_FIELD = "tep"
 # What a multipart body adds around the file (boundaries, headers, the token field): bodies up to
 # the limit plus this reach the page that explains the refusal; larger ones are refused unread.
 BODY_MARGIN = 64 * 1024
+# werkzeug reads a form in chunks of READ_CHUNK and counts against MAX_FORM_MEMORY_SIZE each chunk plus what
+# it holds over from the last one (a boundary's first bytes), even while a file streams through to disk: a
+# limit of one chunk refused most reports from ~128 kB up. The form's only text field, the token, is 64 bytes.
+READ_CHUNK = 64 * 1024
+FORM_MEMORY = 4 * READ_CHUNK
 DOWNLOADS = {"workbook": ("Bảng tổng hợp (Excel)", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
              "log": ("Nhật ký lỗi (CSV)", "text/csv"),
              "html": ("Trang tóm tắt (HTML)", "text/html"),
@@ -117,7 +122,7 @@ def create_app(place: Place) -> Flask:
     """The application for this inbox, output folder, units table and settings."""
     web = WebApp(__name__)
     web.config["MAX_CONTENT_LENGTH"] = body_limit(place)
-    web.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    web.config["MAX_FORM_MEMORY_SIZE"] = FORM_MEMORY
     redact_logs()
     redact_logs(web.logger.name)
     state: ServerState = place.state

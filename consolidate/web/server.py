@@ -2,7 +2,9 @@
 
 Waitress answers a few requests itself, before the application runs (a body over the limit told by its
 Content-Length, a malformed request): its error task is replaced so that those answers are the
-application's Vietnamese error page, with the same headers, instead of English plain text.
+application's Vietnamese error page, with the same headers, instead of English plain text. What one
+client may hold (connections per address, slow and idle requests) is bounded in connections.py; what
+waitress says on the clerk's terminal about it, it says in Vietnamese.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from waitress.channel import HTTPChannel
+from flask import Flask, render_template
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
 from ..core.registry import Registry, ReportSettings
+from .connections import Admission, BoundedChannel, Limits, Said
 from .links import clerk_url, default_base_url, write_links
-from .pages import body_limit, create_app, page_headers, prepared_error_pages
+from .pages import body_limit, create_app, csp_nonce, page_headers, prepared_error_pages
 from .state import ServerState
 from .uploads import Place, sweep_leftovers
 
@@ -26,13 +29,31 @@ OPEN_HOSTS = ("0.0.0.0", "::", "")
 WAITRESS_ERRORS = (400, 413, 431, 500, 501)  # what waitress answers itself, before the application runs
 
 
-class QueueInVietnamese(logging.Filter):
-    """Waitress's "Task queue depth is N" (more requests than threads: normal on the last day) as the clerk's
-    terminal says it, not as an English warning that looks like a failure."""
+# What waitress says on the clerk's terminal about its load, as the clerk reads it (its text → ours).
+WAITRESS_SAYS = {
+    # more requests than threads: normal on the last day, not a failure
+    "Task queue depth is %d": "Máy chủ đang bận: %d yêu cầu đang chờ đến lượt (các đơn vị chỉ phải chờ thêm một chút).",
+    "total open connections reached the connection limit, no longer accepting new connections":
+        "Máy chủ đang giữ số kết nối tối đa cùng lúc: kết nối mới phải chờ đến khi có kết nối xong.",
+    "total open connections dropped below the connection limit, listening again":
+        "Máy chủ nhận kết nối mới trở lại.",
+    "server accept() threw an exception":  # a client gone before its connection was taken: nothing lost
+        "Một kết nối đóng trước khi máy chủ kịp nhận; bỏ qua.",
+}
+BUSY_MACHINE = ("Máy này đang mở quá nhiều kết nối tới máy chủ", "Máy chủ chỉ nhận một số kết nối cùng lúc từ mỗi "
+                "máy; yêu cầu này chưa được xử lý, chưa lưu gì.",
+                "Đóng bớt các thẻ trình duyệt đang mở trang này, đợi một phút rồi mở lại đường liên kết.")
+
+
+class WaitressInVietnamese(logging.Filter):
+    """Waitress's messages about its load (WAITRESS_SAYS) as the clerk's terminal says them, without the
+    English text or a traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == "Task queue depth is %d" and record.args:
-            record.msg = "Máy chủ đang bận: %d yêu cầu đang chờ đến lượt (các đơn vị chỉ phải chờ thêm một chút)."
+        said = WAITRESS_SAYS.get(record.msg) if isinstance(record.msg, str) else None
+        if said is not None:
+            record.msg = said
+            record.exc_info, record.exc_text = None, None
         return True
 
 
@@ -54,7 +75,7 @@ class VietnameseErrorTask(ErrorTask):
         self.write(body)
 
 
-class VietnameseChannel(HTTPChannel):
+class VietnameseChannel(BoundedChannel):
     error_task_class = VietnameseErrorTask
 
 
@@ -86,20 +107,36 @@ def is_open_to_network(host: str) -> bool:
     return host in OPEN_HOSTS or not (host.startswith("127.") or host in ("localhost", "::1"))
 
 
-def make_server(place: Place, host: str, port: int, threads: int = THREADS):
+def make_server(place: Place, host: str, port: int, threads: int = THREADS, limits: Limits = Limits()):
     """A waitress server for this place, listening now (OSError when the port is taken); ``.run()`` serves,
-    ``.close()`` stops. Bodies over the limit are refused by waitress from their Content-Length, unread."""
+    ``.close()`` stops. Bodies over the limit are refused by waitress from their Content-Length, unread;
+    what one client may hold is bounded by ``limits``."""
     web = create_app(place)
-    queue = logging.getLogger("waitress.queue")
-    if not any(isinstance(f, QueueInVietnamese) for f in queue.filters):
-        queue.filters.insert(0, QueueInVietnamese())  # before the token filter, which formats the message
+    for name in ("waitress", "waitress.queue"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WaitressInVietnamese) for f in logger.filters):
+            logger.filters.insert(0, WaitressInVietnamese())  # before the token filter, which formats the message
     server = create_server(web, host=host, port=port, threads=threads,
                            max_request_body_size=body_limit(place), ident="consolidate", expose_tracebacks=False,
-                           clear_untrusted_proxy_headers=True)
+                           clear_untrusted_proxy_headers=True, **limits.waitress())
     errors = prepared_error_pages(web, WAITRESS_ERRORS)
+    admission = Admission(VietnameseChannel, limits, busy_machine_answer(web), Said())
     # one server per address listened on ("localhost" may be two); each answers its refusals in Vietnamese
     for listening in [server] if isinstance(server, BaseWSGIServer) else list(server.map.values()):
         if isinstance(listening, BaseWSGIServer):
-            listening.channel_class = VietnameseChannel
+            listening.channel_class = admission
             listening.vietnamese_errors = errors
+            listening.limits, listening.said = limits, admission.said
     return server
+
+
+def busy_machine_answer(web: Flask) -> bytes:
+    """The whole HTTP answer to a connection over its machine's limit: a Vietnamese 503 page, then closed."""
+    with web.test_request_context():
+        nonce = csp_nonce()
+        title, message, hint = BUSY_MACHINE
+        body = render_template("error.html", title=title, message=message, hint=hint).encode("utf-8")
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+               ("Connection", "close"), ("Retry-After", "60"), *page_headers(nonce)]
+    head = "HTTP/1.1 503 Service Unavailable\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    return head.encode("latin-1") + body
