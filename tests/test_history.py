@@ -236,7 +236,8 @@ def test_a_store_from_a_newer_version_is_refused_not_half_read(tmp_path, store):
 def test_period_codes_follow_dhis2_and_sort_by_time():
     assert [parse_period(c).code for c in ("2024", "2024S1", "2024s2", "2024Q3", "202408")] == [
         "2024", "2024S1", "2024S2", "2024Q3", "202408"]
-    assert all(parse_period(c) is None for c in ("2024S3", "2024Q5", "202413", "24S1", "2024-08", "2024H1", ""))
+    assert all(parse_period(c) is None for c in ("2024S3", "2024Q5", "202413", "24S1", "2024-13", "2024H1", ""))
+    assert parse_period("2024-08").code == "202408"  # DHIS2's dashed month, stored in one form (issue 24.6)
     assert str(parse_period("2024Q3").end) == "2024-09-30" and str(parse_period("202402").end) == "2024-02-29"
     assert sorted_periods(["2025S1", "2024S2", "202408", "2024", "2024Q3", "2023S2"]) == [
         "2023S2", "2024", "2024S2", "2024Q3", "202408", "2025S1"]

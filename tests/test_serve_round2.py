@@ -155,10 +155,17 @@ def closed_by_server(socks: list[socket.socket], enough: int, wait: float) -> di
     return closed
 
 
+def loggers_enabled(monkeypatch) -> None:
+    """lint-imports, run in-process by test_architecture, configures logging and so disables every logger that
+    existed then (the server's own and waitress's) in whichever test worker ran it: enabled again, as in `serve`."""
+    for name in ("waitress", "consolidate.web"):
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+
+
 def test_a_machine_holding_many_half_sent_requests_keeps_no_other_unit_waiting(tmp_path, caplog, monkeypatch):
     district = open_district(tmp_path)
     link = district.links()["x-phuoc-son"]
-    monkeypatch.setattr(logging.getLogger("waitress"), "disabled", False)  # lint-imports, run in-process, disables it
+    loggers_enabled(monkeypatch)
     limits = Limits()
 
     with real_server(district) as base, caplog.at_level(logging.WARNING):
@@ -202,7 +209,9 @@ def closed_while_trickling(sock: socket.socket, data: bytes, every: float) -> bo
     return False
 
 
-def test_a_request_sent_too_slowly_or_left_unfinished_is_closed_and_a_slow_upload_is_not(tmp_path, caplog):
+def test_a_request_sent_too_slowly_or_left_unfinished_is_closed_and_a_slow_upload_is_not(tmp_path, caplog,
+                                                                                            monkeypatch):
+    loggers_enabled(monkeypatch)
     """One machine trickles its request's headers a byte at a time, another sends half a request and stops;
     a commune on a slow line sends its report's body with pauses. The first two are closed, the report lands."""
     district = open_district(tmp_path)
