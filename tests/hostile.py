@@ -338,17 +338,15 @@ def external_dtd(src: Path, dst: Path, part: str) -> Path:
     return rewrite(src, dst, {part: inject})
 
 
-def inflating(dst: Path, parts: int, part_bytes: int, random_every: int = 0) -> Path:
-    """A .xlsx whose parts inflate to ``parts`` × ``part_bytes``: zeros, with a random byte every
-    ``random_every`` bytes (0: none) so the ratio stays under a bound on compression alone."""
+def inflating(dst: Path, parts: int, part_bytes: int, ratio: float) -> Path:
+    """A .xlsx whose ``parts`` sheets each inflate to ``part_bytes`` of zeros, compressed about ``ratio``
+    times: each megabyte starts with random bytes (which do not compress) and the rest is zeros (~1000×)."""
     import os
 
-    chunk = bytearray(1 << 20)
-    if random_every:
-        noise = os.urandom(len(chunk) // random_every + 1)
-        chunk[::random_every] = noise[: len(chunk[::random_every])]
-    chunk = bytes(chunk)
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+    size = 1 << 20
+    noise = max(0, int(size / ratio - size / 1030))
+    chunk = os.urandom(noise) + bytes(size - noise)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr("xl/workbook.xml", "<workbook/>")
         for n in range(1, parts + 1):
             with zf.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as part:
@@ -356,4 +354,59 @@ def inflating(dst: Path, parts: int, part_bytes: int, random_every: int = 0) -> 
                 while left > 0:
                     part.write(chunk[:left])
                     left -= len(chunk)
+    return dst
+
+
+def real_sized(dst: Path, megabytes: float = 9, seed: int = 21) -> Path:
+    """A real-sized workbook of about ``megabytes`` on disk: one sheet of many rows, each a Vietnamese
+    name and eleven figures (random, as real figures are), written as Excel writes its XML."""
+    import random
+
+    from openpyxl.utils import get_column_letter
+
+    rng = random.Random(seed)
+    words = "Xã Phước An Sơn Hiệp Hòa Hưng Lộc Nghĩa Quang Thành Thuận lao động doanh nghiệp".split()
+    rows = int(megabytes * 12_000)  # ~85 bytes a row once compressed
+    letters = [get_column_letter(c) for c in range(1, 13)]
+    body = "".join(
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{" ".join(rng.choices(words, k=4))} {r}</t></is></c>'
+        + "".join(f'<c r="{col}{r}" s="1"><v>{rng.randint(0, 99_999)}</v></c>' for col in letters[1:])
+        + "</row>"
+        for r in range(1, rows + 1))
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    xml = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    parts = {
+        "[Content_Types].xml": (
+            f'{xml}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            "</Types>"),
+        "_rels/.rels": (
+            f'{xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'{xml}<workbook xmlns="{main}" xmlns:r="{rel}">'
+            '<sheets><sheet name="Số liệu chi tiết" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'{xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/styles" Target="styles.xml"/></Relationships>'),
+        "xl/styles.xml": (
+            f'{xml}<styleSheet xmlns="{main}"><numFmts count="0"/><fonts count="1"><font><sz val="11"/>'
+            '<name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill>'
+            '<fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border/></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+            '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'),
+        "xl/worksheets/sheet1.xml": (
+            f'{xml}<worksheet xmlns="{main}"><dimension ref="A1:L{rows}"/><sheetData>{body}</sheetData></worksheet>'),
+    }
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data.encode("utf-8"))
     return dst

@@ -197,3 +197,56 @@ def test_what_reaches_outside_is_logged_by_check_and_by_a_small_run(inbox, tmp_p
     shutil.copy(an, small)
     for problems in (found, run_pipeline(small).problems):
         assert sum(p.code == "content-external" for p in problems) == 5
+
+
+# 6. A package that inflates far beyond what a report needs -------------------------------
+
+from consolidate.core import formats  # noqa: E402
+
+OLD_RATIO, OLD_PART, OLD_TOTAL = 1000, 256 << 20, 1 << 30  # the bounds before issue 21: a 3 MB file inflated to 1 GB
+
+
+def _sizes(path: Path) -> list[tuple[int, float]]:
+    with zipfile.ZipFile(path) as zf:
+        return [(i.file_size, i.file_size / i.compress_size) for i in zf.infolist() if i.file_size > 1 << 20]
+
+
+def test_a_part_compressed_just_over_the_bound_is_refused_and_the_run_goes_on(inbox, out):
+    bomb = hostile.inflating(inbox / "bao-cao-nen.xlsx", parts=1, part_bytes=16 << 20, ratio=1.4 * formats.MAX_RATIO)
+    ((size, ratio),) = _sizes(bomb)
+    assert formats.MAX_RATIO < ratio < OLD_RATIO and size < OLD_PART  # within the old bounds, over the new
+
+    result = run_cli("run", inbox, "--out", out)
+
+    log = [e for e in read_log(out) if e["file"] == bomb.name]
+    assert [e["code"] for e in log] == ["file-unsafe"], log
+    assert "zip bomb" in log[0]["message"] and f"{formats.MAX_RATIO} lần" in log[0]["message"]
+    assert "Đơn vị đã báo cáo: 14/14" in result.output and "Traceback" not in result.output
+    assert (out / "tong-hop-tuy-phuoc.xlsx").exists()
+
+
+@pytest.mark.parametrize("parts, part_bytes", [(1, formats.MAX_PART_BYTES + (1 << 20)),
+                                               (2, formats.MAX_TOTAL_BYTES // 2 + (1 << 20))],
+                         ids=["one-part", "whole-package"])
+def test_a_package_just_over_the_size_bound_is_refused(tmp_path, parts, part_bytes):
+    bomb = hostile.inflating(tmp_path / "bao-cao-lon.xlsx", parts=parts, part_bytes=part_bytes,
+                             ratio=formats.MAX_RATIO / 2)
+    sizes = _sizes(bomb)
+    assert all(ratio < formats.MAX_RATIO and size < OLD_PART for size, ratio in sizes)  # no ratio to catch it
+    assert formats.MAX_TOTAL_BYTES < sum(size for size, _ in sizes) < OLD_TOTAL or parts == 1
+
+    ((_, found),) = check([bomb])
+
+    assert [(p.code, p.file) for p in found] == [("file-unsafe", bomb.name)]
+    assert "giải nén ra dung lượng quá lớn" in found[0].message
+
+
+def test_a_real_sized_workbook_of_9_mb_is_read(tmp_path):
+    real = hostile.real_sized(tmp_path / "bao-cao-9mb.xlsx", megabytes=9)
+    assert 8 << 20 < real.stat().st_size < 10 << 20
+
+    ((_, found),) = check([real])
+
+    assert formats.sniff(real) == "xlsx"
+    assert not [p for p in found if p.code.startswith("file-")]
+    assert [p.code for p in found if p.code == "sheet-truncated"]  # opened and read, within the bounds
