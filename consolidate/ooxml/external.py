@@ -192,9 +192,10 @@ def _local(tag: str) -> str:
 def sheet_rules(xml: bytes, names: frozenset[str] = frozenset()) -> list[tuple[str, str, str]]:
     """(kind, cells, formula) of each conditional format and data validation of a sheet whose formula
     reaches outside the workbook ("rule" or "validation"), those of the extension lists (x14) included."""
-    if not may_hold_external(xml):
-        return []
-    tree = parse(without_doctype(xml) or utf8_part(xml))
+    xml = utf8_part(xml)
+    if (b"conditionalFormatting" not in xml and b"dataValidation" not in xml) or not may_hold_external(xml):
+        return []  # the elements' names cannot be spelt another way; their formulas can (HIDDEN_TEXT)
+    tree = parse(without_doctype(xml) or xml)
     found = []
     for cf in tree.iter(f"{{{MAIN_NS}}}conditionalFormatting"):
         for el in cf.iter(f"{{{MAIN_NS}}}formula"):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from .external import RT_EXTERNAL_LINK, EXTERNAL_TARGET, rels_source
-from .package import Package, Rels, rels_path
+from .package import Package, Rels
 from .xml_text import checked, decode, utf8_part, without_doctype
 
 # Parts that are never XML: not inflated to look for a declaration.
@@ -31,29 +31,32 @@ _INSIDE = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # a tag's inside, quoted values ma
 _QUALIFIED_ATTR = re.compile(r"""\s[\w.\-]+:[\w.\-]+\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
-def leave_outside_out(package: Package) -> None:
-    """Drop every document type declaration and every relationship to an outside address (see above)."""
-    for name in package.parts():
+def leave_outside_out(package: Package, doctypes: bool = True) -> None:
+    """Drop every relationship to an outside address and, unless ``doctypes`` is False (the caller
+    knows there is none: looking costs inflating every part), every document type declaration."""
+    for name in package.parts() if doctypes else ():
         if name.lower().endswith(_MEDIA):
             continue
         cleaned = without_doctype(package.read(name))
         if cleaned is not None:
             package.put(name, cleaned)
     rels_parts = [name for name in package.parts() if name.endswith(".rels")]
+    outward = [name for name in rels_parts if EXTERNAL_TARGET.search(utf8_part(package.read(name)))]
+    if not outward:
+        return
     links = set()  # external link parts: removed whole with the formulas that use them (XlsxPatch)
     for name in rels_parts:
         rels = Rels(rels_source(name), package.read(name))
         links.update(rels.part(r) for r in rels.items if r["Type"] == RT_EXTERNAL_LINK)
-    for name in rels_parts:
+    for name in outward:
         source = rels_source(name)
-        data = package.read(name)
-        if source in links or not EXTERNAL_TARGET.search(utf8_part(data)):
+        if source in links:
             continue
-        rels = Rels(source, data)
+        rels = Rels(source, package.read(name))
         outside = {r["Id"] for r in rels.items if r.get("TargetMode") == "External"}
         for rid in outside:
             rels.remove(rid)
-        package.put(rels_path(source) if source else name, rels.xml())
+        package.put(name, rels.xml())
         if source and package.name(source) is not None:
             package.put(source, checked(_unlinked(decode(package.read(source)), outside)))
 
