@@ -499,13 +499,12 @@ class NewSheet:
 class XlsxPatch:
     """A workbook package opened for a few edits; ``save`` writes it with every other part unchanged."""
 
-    def __init__(self, path: Path, max_unpacked: int | None = None, data: bytes | None = None,
-                 doctypes: bool = True) -> None:
+    def __init__(self, path: Path, max_unpacked: int | None = None, data: bytes | None = None) -> None:
         """Open the package (``data``, the file's bytes, when the caller has them); ``TooLarge`` when its
         parts unpack to more than ``max_unpacked`` bytes. What reaches outside by itself is left out
-        (``unlink``); ``doctypes=False`` when the caller knows no part declares a DTD by address."""
+        (``unlink``: measured at no cost for a template's package, ~0.4 ms an open either way)."""
         self.package = package = Package(path, max_unpacked, data)
-        leave_outside_out(package, doctypes)  # first: every part read below is read as cleaned
+        leave_outside_out(package)  # first: every part read below is read as cleaned
         self.content_types = ContentTypes(package.read("[Content_Types].xml"))
         package_rels = Rels("", package.read("_rels/.rels"))
         main = package_rels.of_type(RT_OFFICE_DOCUMENT)

@@ -31,10 +31,9 @@ _INSIDE = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # a tag's inside, quoted values ma
 _QUALIFIED_ATTR = re.compile(r"""\s[\w.\-]+:[\w.\-]+\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
-def leave_outside_out(package: Package, doctypes: bool = True) -> None:
-    """Drop every relationship to an outside address and, unless ``doctypes`` is False (the caller
-    knows there is none: looking costs inflating every part), every document type declaration."""
-    for name in package.parts() if doctypes else ():
+def leave_outside_out(package: Package) -> None:
+    """Drop every document type declaration and every relationship to an outside address (see above)."""
+    for name in package.parts():
         if name.lower().endswith(_MEDIA):
             continue
         cleaned = without_doctype(package.read(name))
