@@ -22,7 +22,7 @@ import re
 
 from .external import RT_EXTERNAL_LINK, EXTERNAL_TARGET, rels_source
 from .package import Package, Rels
-from .xml_text import checked, decode, utf8_part, without_doctype
+from .xml_text import check_well_formed, checked, decode, utf8_part, without_doctype
 
 # Parts that are never XML: not inflated to look for a declaration.
 _MEDIA = (".png", ".jpeg", ".jpg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".bin", ".wdp", ".svg")
@@ -37,8 +37,8 @@ def leave_outside_out(package: Package) -> None:
         if name.lower().endswith(_MEDIA):
             continue
         cleaned = without_doctype(package.read(name))
-        if cleaned is not None:
-            package.put(name, cleaned)
+        if cleaned is not None:  # checked: an entity its DTD declared would now be undefined
+            package.put(name, check_well_formed(cleaned))
     rels_parts = [name for name in package.parts() if name.endswith(".rels")]
     outward = [name for name in rels_parts if EXTERNAL_TARGET.search(utf8_part(package.read(name)))]
     if not outward:

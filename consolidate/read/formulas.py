@@ -13,6 +13,7 @@ from ..core.cells import address, column_number
 from .grids import MAX_COLS, MAX_ROWS, Grid, parse_number
 from .loading import load_openpyxl
 from ..ooxml.external import Reach, is_external, package_scan
+from ..ooxml.xml_text import is_plain_utf8, utf8_part
 from ..core.records import Record, Submission
 from ..core.template import field_label
 
@@ -83,7 +84,13 @@ def _has_formulas(path: Path) -> bool:
             name = info.filename
             if (name.startswith("xl/worksheets/") and name.endswith(".xml")) or not name.endswith((".xml", ".rels")):
                 with zf.open(info) as fh:
-                    tail = b""
+                    tail = fh.read(256)
+                    if not is_plain_utf8(tail):  # a part saved as UTF-16: looked at decoded, whole
+                        if FORMULA_TAG.search(utf8_part(tail + fh.read())):
+                            return True
+                        continue
+                    if FORMULA_TAG.search(tail):
+                        return True
                     while chunk := fh.read(1 << 16):
                         if FORMULA_TAG.search(tail + chunk):
                             return True
