@@ -188,11 +188,16 @@ def external_formulas(src: Path, dst: Path) -> Path:
 
 
 def amplified_shared_string(dst: Path, chars: int = 1_000_000, rows: int = 200, cols: int = 60) -> Path:
-    """A ~100 KB workbook whose 12,000 cells all show one ~1 MB shared string (old-encoding-like
-    Latin-1 text, which the legacy-encoding test reads character by character)."""
+    """A ~170 KB workbook whose 12,000 cells all show one ~1 MB shared string (old-encoding-like
+    Latin-1 text, which the legacy-encoding test reads character by character). The words come in
+    random order: a string repeating one phrase compresses ~1000×, and is refused as a zip bomb."""
+    import random
+
     from openpyxl.utils import get_column_letter
 
-    text = ("Phöôùc Sôn ñaõ " * (chars // 15 + 1))[:chars]
+    rng = random.Random(0)
+    words = ["Phöôùc", "Sôn", "ñaõ", "Hieäp", "Hoøa", "Loäc", "Nghóa", "Quang", "Thaønh", "Thuaän", "xaõ"]
+    text = " ".join(rng.choice(words) for _ in range(chars // 4))[:chars]
     cells = "".join(
         f'<row r="{r}">' + "".join(f'<c r="{get_column_letter(c)}{r}" t="s"><v>0</v></c>' for c in range(1, cols + 1)) + "</row>"
         for r in range(1, rows + 1)
