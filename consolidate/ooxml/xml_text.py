@@ -91,20 +91,101 @@ def checked(text: str) -> bytes:
     return check_well_formed(text.encode("utf-8"))
 
 
-def decode(data: bytes) -> str:
-    """The text of a part we edit; only UTF-8 without markup declarations is edited."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise Unsupported("byte-order mark")
-    m = re.match(rb"<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)", data[:200])
-    if m and m.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-        raise Unsupported("encoding")
+# A part's encoding (XML 1.0, appendix F): its byte-order mark, else the first bytes of a "<?xml" in
+# UTF-32 or UTF-16 without one, else the encoding its declaration names; UTF-8 when it names none.
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\xef\xbb\xbf", "utf-8"),
+         (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+_NO_BOM = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<\x00?", "utf-16-be"),
+           (b"<\x00?\x00", "utf-16-le"))
+_DECLARED = re.compile(rb"[ \t\r\n]*<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z][\w.:\-]*)[\"']")
+_DECLARATION = re.compile(r"(<\?xml[^>]*?\sencoding\s*=\s*)([\"'])[^\"']*\2")
+_UTF8_NAMES = {b"utf-8", b"utf8"}
+
+
+def part_encoding(data: bytes) -> tuple[str, int]:
+    """(codec, length of the byte-order mark) of an XML part, from its first bytes."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec, len(bom)
+    for head, codec in _NO_BOM:
+        if data.startswith(head):
+            return codec, 0
+    m = _DECLARED.match(data, 0, 256)
+    return (m.group(1).decode("ascii").lower() if m else "utf-8"), 0
+
+
+def is_plain_utf8(data: bytes) -> bool:
+    """Whether a part's bytes are (declared) UTF-8 without a byte-order mark, as Excel writes every part."""
+    if data[:1] in (b"\x00", b"\xef", b"\xfe", b"\xff") or data[1:2] == b"\x00":
+        return False
+    m = _DECLARED.match(data, 0, 256)
+    return m is None or m.group(1).lower().replace(b"_", b"-") in _UTF8_NAMES
+
+
+def part_text(data: bytes, errors: str = "strict") -> str:
+    """The text of an XML part, decoded by the encoding it declares (see ``part_encoding``), its byte-order
+    mark left out and its declaration saying UTF-8: the one place a part's bytes become text, so every
+    screen sees a UTF-16 part as it sees the same part in UTF-8. ``Unsupported`` when it cannot be decoded
+    (with ``errors="replace"``, never: the screens look at what can be read, latin-1 for an unknown codec).
+    """
+    codec, bom = part_encoding(data)
     try:
-        text = data.decode("utf-8")
+        text = data[bom:].decode(codec, errors)
+    except LookupError as exc:
+        if errors == "strict":
+            raise Unsupported(f"encoding {codec}") from exc
+        text = data[bom:].decode("latin-1")
     except UnicodeDecodeError as exc:
-        raise Unsupported("not UTF-8") from exc
+        raise Unsupported(f"not {codec}") from exc
+    if codec.replace("_", "-") not in ("utf-8", "utf8"):
+        text = _DECLARATION.sub(r"\1\2UTF-8\2", text, count=1)
+    return text
+
+
+def utf8_part(data: bytes) -> bytes:
+    """A part's bytes in UTF-8, for the screens that look at bytes: ``data`` itself when it is plain UTF-8
+    already (nearly every part, at the cost of a prefix test), else its text (``part_text``) encoded."""
+    if is_plain_utf8(data):
+        return data
+    return part_text(data, errors="replace").encode("utf-8", "surrogatepass")
+
+
+def decode(data: bytes) -> str:
+    """The text of a part we edit, whatever encoding it declares (``part_text``: an edited part is written
+    back in UTF-8, and says so); only text without markup declarations is edited."""
+    text = part_text(data)
     if "<!" in text:  # DOCTYPE, comments, CDATA: never written by Excel, and they would fool the scanner
         raise Unsupported("markup declarations")
     return text
+
+
+# A document type declaration: its name, an external identifier, an internal subset (quoted strings
+# may hold ']' and '>'). Excel never writes one; a part's copy is made without it.
+_DOCTYPE = re.compile(
+    r"<!DOCTYPE\s+[^\s\[>]+(?:\s+(?:SYSTEM|PUBLIC)(?:\s+(?:\"[^\"]*\"|'[^']*')){1,2})?\s*"
+    r"(?:\[(?:[^\]\"']|\"[^\"]*\"|'[^']*')*\]\s*)?>"
+)
+_SYSTEM_ID = re.compile(r"<!DOCTYPE\s+[^\s\[>]+\s+(?:SYSTEM|PUBLIC\s+(?:\"[^\"]*\"|'[^']*'))\s+(?:\"([^\"]*)\"|'([^']*)')")
+
+
+def doctype_address(text: str) -> str | None:
+    """The address a part's document type declaration names ('' for one without), None without one."""
+    if "<!DOCTYPE" not in text:
+        return None
+    m = _SYSTEM_ID.search(text)
+    return (m.group(1) if m.group(1) is not None else m.group(2)) if m else ""
+
+
+def without_doctype(data: bytes) -> bytes | None:
+    """The part in UTF-8 without its document type declaration; None when it has none.
+    ``Unsupported`` when one is there but not in a form this recognises (it must not be kept)."""
+    text = utf8_part(data)
+    if b"<!DOCTYPE" not in text:
+        return None
+    cleaned, n = _DOCTYPE.subn("", part_text(text), count=1)
+    if n != 1 or "<!DOCTYPE" in cleaned:
+        raise Unsupported("document type declaration")
+    return cleaned.encode("utf-8")
 
 
 NAME = r"[^\W\d][\w.\-]*(?::[^\W\d][\w.\-]*)?"

@@ -12,7 +12,8 @@ from ..core import problems as P
 from ..core.cells import address, column_number
 from .grids import MAX_COLS, MAX_ROWS, Grid, parse_number
 from .loading import load_openpyxl
-from ..ooxml.external import is_external, package_scan
+from ..ooxml.external import Reach, is_external, package_scan
+from ..ooxml.xml_text import is_plain_utf8, utf8_part
 from ..core.records import Record, Submission
 from ..core.template import field_label
 
@@ -83,7 +84,13 @@ def _has_formulas(path: Path) -> bool:
             name = info.filename
             if (name.startswith("xl/worksheets/") and name.endswith(".xml")) or not name.endswith((".xml", ".rels")):
                 with zf.open(info) as fh:
-                    tail = b""
+                    tail = fh.read(256)
+                    if not is_plain_utf8(tail):  # a part saved as UTF-16: looked at decoded, whole
+                        if FORMULA_TAG.search(utf8_part(tail + fh.read())):
+                            return True
+                        continue
+                    if FORMULA_TAG.search(tail):
+                        return True
                     while chunk := fh.read(1 << 16):
                         if FORMULA_TAG.search(tail + chunk):
                             return True
@@ -123,23 +130,44 @@ def fill_formulas(path: Path, grids: list[Grid], sub: Submission, has_formulas: 
 
 
 def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
-    """A ``formula-external`` warning for each cell (within the bounds read) whose formula reaches outside.
+    """A ``formula-external`` warning for each cell (within the bounds read) whose formula reaches outside,
+    and a ``content-external`` warning for each other thing that does (see ``ooxml.external.Reach``).
 
-    Only packages whose raw XML may hold one are read again for their formulas
+    Only packages whose XML may hold such a formula are read again for their formulas
     (with openpyxl, bounded like the values); shared formulas come back written out.
     """
-    maybe, names = package_scan(path)
-    if not maybe:
-        return []
+    scan = package_scan(path)
+    found: list[P.Problem] = [_reach_problem(name, reach) for reach in scan.reaches]
+    if not scan.maybe:
+        return found
     try:
         grids = load_openpyxl(path, data_only=False)
     except Exception:  # noqa: BLE001 - its values were read; the copy-maker removes such formulas anyway
-        return []
-    found = []
+        return found
+    cells = []
     for grid in grids:
         for (row, col), cell in sorted(grid.cells.items()):
             text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
-            if isinstance(text, str) and text.startswith("=") and is_external(text[1:], names):
-                found.append(P.FormulaExternal(file=name, sheet=grid.title, cell=address(row, col),
+            if isinstance(text, str) and text.startswith("=") and is_external(text[1:], scan.names):
+                cells.append(P.FormulaExternal(file=name, sheet=grid.title, cell=address(row, col),
                                                formula=text))
-    return found
+    return cells + found
+
+
+_REACH_WHAT = {  # Reach.kind → what the message says it is
+    "rule": "Định dạng có điều kiện của vùng {where} dùng công thức ={target}",
+    "validation": "Kiểm tra dữ liệu (danh sách chọn) của vùng {where} dùng công thức ={target}",
+    "hyperlink": "Liên kết (hyperlink) ở ô {where} trỏ tới {target}",
+    "picture": "Ảnh chèn dạng liên kết (không lưu trong tệp) trỏ tới {target}",
+    "link": "Phần {part} của tệp có liên kết trỏ tới {target}",
+    "dtd": "Phần {part} của tệp khai báo định nghĩa kiểu tài liệu (DTD) tại {target}",
+}
+_SHOWN = 160  # characters of an address or formula shown; the rest is "…"
+
+
+def _reach_problem(name: str, reach: Reach) -> P.Problem:
+    """The warning for one thing outside the cells' formulas that reaches outside the workbook."""
+    target = reach.target if len(reach.target) <= _SHOWN else reach.target[:_SHOWN] + "…"
+    what = _REACH_WHAT[reach.kind].format(where=reach.where or "?", target=target or "(không đọc được)",
+                                          part=reach.part)
+    return P.ContentExternal(file=name, sheet=reach.sheet, cell=reach.where, what=what)

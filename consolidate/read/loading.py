@@ -13,7 +13,7 @@ from pathlib import Path
 from defusedxml import DefusedXmlException
 
 from ..core import problems as P
-from ..core.formats import KIND_NAMES, UNSAFE_MARKUP_REASON, package_declares_entity
+from ..core.formats import KIND_NAMES, MAX_RATIO, MAX_TOTAL_BYTES, UNSAFE_MARKUP_REASON, package_declares_entity
 from .grids import MAX_COLS, MAX_ROWS, GridCell, Grid
 
 
@@ -118,7 +118,8 @@ def load_grids(path: Path, kind: str) -> list[Grid]:
     if kind == "empty":
         raise Unreadable(P.FileUnreadable, reason="tệp rỗng, 0 byte")
     if kind == "zip-bomb":
-        raise Unreadable(P.FileUnsafe, reason="là tệp nén bất thường, giải nén ra dung lượng quá lớn (zip bomb)")
+        raise Unreadable(P.FileUnsafe, reason="là tệp nén bất thường, giải nén ra dung lượng quá lớn đối với một báo cáo "
+                                              f"(zip bomb; giới hạn {MAX_TOTAL_BYTES >> 20} MB, nén không quá {MAX_RATIO} lần)")
     if kind == "unreadable":
         raise Unreadable(P.FileUnreadable, reason=VANISHED)
     if kind == "corrupt":

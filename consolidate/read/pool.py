@@ -44,8 +44,9 @@ from .calamine_worker import values as calamine_values
 from ..core.formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .stamp import stamp_from_zip, stamp_of
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
+from ..ooxml.external import EXTERNAL_TARGET, may_hold_external
 from ..ooxml.package import inflated, stored_bytes
-from ..ooxml.xml_text import Unsupported
+from ..ooxml.xml_text import Unsupported, is_plain_utf8, utf8_part
 
 MIN_FILES = 8  # below this, starting workers costs more than it saves
 SPAWN_MIN_FILES = 48  # the same without fork: two spawned workers cost ~0.7 s to start; measured break-even ~48 files
@@ -202,7 +203,12 @@ def _looks_like_xml(part: bytes) -> bool:
 
 def _screen_any(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
     """A part that is XML gets the checks of a sheet (or styles, or a workbook); any other part
-    (media, binary) only the check for markup declarations: a DTD anywhere goes to the careful reader."""
+    (media, binary) only the check for markup declarations: a DTD anywhere goes to the careful reader.
+    So do XML in another encoding than plain UTF-8 (the screens below read bytes as Excel writes
+    them) and a relationship to an outside address (the careful reader logs it)."""
+    if (not is_plain_utf8(part) and utf8_part(part[:64]).lstrip().startswith(b"<")) or \
+            (b"TargetMode" in part and EXTERNAL_TARGET.search(part)):
+        return None
     screen = _screen_part if _looks_like_xml(part) else _screen_markup
     return screen(part, max_rows, max_cols)
 
@@ -214,22 +220,16 @@ def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool]
     if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
         return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
     if b"sheetData" not in part:
-        if b"definedName" in part:
-            from ..ooxml.external import may_hold_external  # here: only a workbook with names needs it
-
-            if may_hold_external(part):
-                return None  # a name that may reach outside the workbook: the careful reader looks at its uses
+        if b"definedName" in part and may_hold_external(part):
+            return None  # a name that may reach outside the workbook: the careful reader looks at its uses
         return (False, False)
     if (b'"e"' in part or b"'e'" in part) and _ERROR_CELL.search(part):
         return None  # calamine reads #REF! as a blank
     if sheet_out_of_bounds(part, max_rows, max_cols):
         return None  # large, or cells placed by position: the bounded reader says what it skipped
     formulas = _stores_formula(part)
-    if formulas:
-        from ..ooxml.external import may_hold_external  # here: only sheets with formulas need it
-
-        if may_hold_external(part):
-            return None  # a formula that may reach outside the workbook: the careful reader logs it
+    if (formulas or b"<formula" in part or b"extLst" in part) and may_hold_external(part):
+        return None  # a cell's, a conditional format's or a validation's formula may reach outside: logged
     return (True, formulas)
 
 

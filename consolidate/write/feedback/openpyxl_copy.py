@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
+from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.properties import CalcProperties
@@ -25,9 +26,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ...core import problems as P
 from . import content as C
 from .content import AUTHOR, COLUMNS, FEEDBACK_SHEET, FILLS, HEADER_ROW, INPUT_YELLOW, MAX_UNPACKED_BYTES, TITLE_PREFIX
-from ...ooxml.external import external_names, is_external
+from ...ooxml.external import external_names, external_relationships, is_external, rels_source
+from ...ooxml.xml_text import without_doctype
 from ..files import atomic_target
-from ...ooxml.package import NEW_PART_TIME
+from ...ooxml.package import NEW_PART_TIME, Rels
 from ...core.records import Submission
 from ..sheets import FOOTER, SIDE_MARGIN
 
@@ -81,7 +83,29 @@ def _strip_external_formulas(wb: Workbook, data: bytes) -> list[tuple[str, tuple
     for scope in scopes:
         for key in [k for k in scope if k.upper() in names]:
             del scope[key]
+    for ws in wb.worksheets:
+        _strip_external_rules(ws, names)
     return [(ws.title, (cell.row, cell.column), text[1:]) for ws, cell, text in found]
+
+
+def _strip_external_rules(ws: Worksheet, names: frozenset[str]) -> None:
+    """What the patcher does to a sheet (``XlsxPatch``, ``unlink``), on openpyxl's model: no conditional
+    format's rule and no data validation whose formula reaches outside, no hyperlink to an outside
+    address (a link inside the workbook stays). openpyxl keeps no linked picture and no DTD of its own."""
+    kept = ConditionalFormattingList()
+    for cf in ws.conditional_formatting:
+        for rule in cf.rules:
+            if not any(is_external(str(f), names) for f in rule.formula or ()):
+                kept.add(str(cf.sqref), rule)
+    ws.conditional_formatting = kept
+    validations = ws.data_validations.dataValidation
+    validations[:] = [dv for dv in validations
+                      if not any(f and is_external(str(f), names) for f in (dv.formula1, dv.formula2))]
+    for cell in list(ws._cells.values()):  # only the cells the file has
+        if cell.hyperlink is not None and cell.hyperlink.target:
+            if cell.value == cell.hyperlink.target:  # openpyxl shows a link's address in a cell without text
+                cell.value = None
+            cell.hyperlink = None
 
 
 def _unpacked_size(data: bytes) -> int:
@@ -114,9 +138,14 @@ def _keep_source_dates(wb: Workbook, data: bytes) -> None:
 
 
 class _FixedTimeZip(zipfile.ZipFile):
-    """A zip whose members all carry one fixed time (openpyxl writes parts by name and from temporary files)."""
+    """A zip whose members all carry one fixed time (openpyxl writes parts by name and from temporary files),
+    and none of them reaching outside by itself: openpyxl writes some parts as it read them (the theme,
+    an .xlsm's VML drawings), so a document type declaration or a relationship to an outside address
+    is dropped here, whatever the part (``ooxml.unlink`` does the same for the patched copy)."""
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # noqa: D102
+        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
+        data = _inside_only(name, data.encode("utf-8") if isinstance(data, str) else data)
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             info = zipfile.ZipInfo(zinfo_or_arcname, date_time=NEW_PART_TIME)
             info.compress_type = self.compression
@@ -127,6 +156,23 @@ class _FixedTimeZip(zipfile.ZipFile):
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # noqa: D102
         with open(filename, "rb") as fh:
             self.writestr(arcname or Path(filename).name, fh.read(), compress_type, compresslevel)
+
+
+def _inside_only(name: str, data: bytes) -> bytes:
+    """A part as the copy writes it: without a document type declaration, and for a relationships part
+    without the relationships to an outside address."""
+    if name.lower().endswith(_MEDIA):
+        return data
+    data = without_doctype(data) or data
+    if name.endswith(".rels") and external_relationships(data):
+        rels = Rels(rels_source(name), data)
+        for rel in [r for r in rels.items if r.get("TargetMode") == "External"]:
+            rels.remove(rel["Id"])
+        data = rels.xml()
+    return data
+
+
+_MEDIA = (".png", ".jpeg", ".jpg", ".gif", ".bmp", ".emf", ".wmf", ".bin")
 
 
 def _save(wb: Workbook, target: Path) -> None:
