@@ -35,12 +35,15 @@ RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
 WARM = ("consolidate.checks.validate", "consolidate.write.feedback.patched")  # what a check imports on first use
 
 
-class CheckStopped(Exception):
-    """The check did not finish: it ran past its time (``timed_out``), or its worker died or failed."""
+TIMED_OUT, DIED, NOT_STARTED = "timed out", "died", "not started"
 
-    def __init__(self, timed_out: bool, seconds: float = 0.0) -> None:
-        super().__init__("timed out" if timed_out else "worker stopped")
-        self.timed_out = timed_out
+
+class CheckStopped(Exception):
+    """The check did not finish: it ran past its time, its worker died or failed, or no worker could start."""
+
+    def __init__(self, why: str, seconds: float = 0.0) -> None:
+        super().__init__(why)
+        self.why = why
         self.seconds = seconds
 
 
@@ -115,16 +118,16 @@ class Worker:
         try:
             if not self.ready:
                 if not self.conn.poll(START_SECONDS) or self.conn.recv()[0] != "ready":
-                    raise CheckStopped(False)
+                    raise CheckStopped(NOT_STARTED)
                 self.ready = True
             self.conn.send((work, args))
             if not self.conn.poll(seconds):
-                raise CheckStopped(True, seconds)
+                raise CheckStopped(TIMED_OUT, seconds)
             status, value = self.conn.recv()
-        except (EOFError, OSError):  # the worker died (killed for its memory, a crash in a reader)
-            raise CheckStopped(False) from None
+        except (EOFError, OSError):  # the worker died (killed for its memory, a crash in a reader; or while starting)
+            raise CheckStopped(DIED if self.ready else NOT_STARTED) from None
         if status != "done":
-            raise CheckStopped(False)
+            raise CheckStopped(DIED)
         return value
 
     def stop(self) -> None:

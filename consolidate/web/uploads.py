@@ -29,7 +29,7 @@ from typing import Callable
 from ..core import problems as P
 from ..core.formats import KIND_NAMES, READABLE, sniff
 from ..core.registry import Registry, ReportSettings, Unit
-from .isolated import CHECK_SECONDS, SHARED, Checked, CheckStopped, Workers, check_upload
+from .isolated import CHECK_SECONDS, DIED, SHARED, TIMED_OUT, Checked, CheckStopped, Workers, check_upload
 from .quota import Quota
 from .state import ServerState, replace_patiently, utc_now
 
@@ -146,9 +146,9 @@ def _check_and_save(place: Place, unit: Unit, data: bytes, shown: str, folder: P
         name = _reserve(place, unit.code, _suffix(kind, shown))
         path = folder / name
         probe.rename(path)
-        copy = folder / f"phan-hoi{path.suffix}"  # kept only if the upload is
+        copy = folder / f"phan-hoi{path.suffix}"  # the annotated copy: kept only if the upload is saved
         try:
-            with place._checks:
+            with place._checks:  # each check holds a worker: a bounded number at once, the others wait
                 checked = place.workers.call(place.check_work, (path, copy, place.registry, place.settings),
                                              place.check_seconds)
         except CheckStopped as stop:
@@ -204,9 +204,11 @@ def _keep_copy(copy: Path, target: Path) -> bool:
 
 
 def _why_stopped(stop: CheckStopped) -> str:
-    if stop.timed_out:
+    if stop.why == TIMED_OUT:
         return f"kiểm tra quá {stop.seconds:g} giây mà chưa xong (tệp quá nặng so với một báo cáo)"
-    return "tệp làm hỏng hoặc làm tràn bộ nhớ của tiến trình kiểm tra"
+    if stop.why == DIED:
+        return "tệp làm hỏng hoặc làm tràn bộ nhớ của tiến trình kiểm tra"
+    return "máy chủ chưa khởi động được tiến trình kiểm tra (lỗi của máy chủ, không phải của tệp)"
 
 
 def _why_not_saved(exc: OSError) -> str:
