@@ -29,10 +29,13 @@ from ..read.calamine_worker import limit_memory
 
 CHECK_SECONDS = 60.0  # one upload's check; a report takes well under a second
 START_SECONDS = 120.0  # a new worker importing the checks, on a slow office PC with an antivirus scanning each file
-MEMORY = 1 << 30  # bytes of address space of a worker: ~0.25 GB once warm, ~0.3 GB at the peak of a 9 MB report
+MEMORY = 1 << 30  # bytes of address space of a worker: ~0.2 GB once warm, ~0.3 GB at the peak of a 9 MB report
 WORKERS = 2  # checks at once in workers; more uploads wait their turn (each ~100 MB of memory while it lives)
 RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
 WARM = ("consolidate.checks.validate", "consolidate.write.feedback.patched")  # what a check imports on first use
+# One thread for numpy's linear algebra: a check has no use for more, and each thread's buffers would count
+# against the worker's memory cap (dozens of them on a many-core machine).
+ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 TIMED_OUT, DIED, NOT_STARTED = "timed out", "died", "not started"
@@ -71,15 +74,18 @@ def check_upload(path: Path, copy: Path, registry: Registry, settings: ReportSet
 
 
 def serve(conn: Any, memory: int) -> None:
-    """A worker's life: capped, silent, warm; then one (function, arguments) at a time from ``conn``, answered
-    ("done", value) or ("failed", the error's name), until the server closes its end or sends None."""
+    """A worker's life: silent, warm, then capped (the imports are the same for every file: they never fail
+    for the cap); then one (function, arguments) at a time from ``conn``, answered ("done", value) or
+    ("failed", the error's name), until the server closes its end or sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the server's to handle: it stops its workers
-    limit_memory(memory)
     devnull = os.open(os.devnull, os.O_WRONLY)  # nothing a dying worker prints reaches the clerk's terminal
     os.dup2(devnull, 2)
     os.close(devnull)
+    for name in ONE_THREAD:
+        os.environ.setdefault(name, "1")
     for name in WARM:
         importlib.import_module(name)
+    limit_memory(memory)
     conn.send(("ready", None))
     while True:
         try:
@@ -181,8 +187,11 @@ class Workers:
             while not self._idle and self._busy >= self.size:
                 self._turn.wait()
             self._busy += 1
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():  # not one that died while idle (killed from outside): no fault of a file
+                    return worker
+                worker.stop()
         try:
             return Worker(self.memory)
         except BaseException:
