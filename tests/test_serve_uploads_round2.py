@@ -240,7 +240,7 @@ def test_a_check_whose_process_dies_or_runs_out_of_memory_is_a_vietnamese_refusa
 
 def _memory_capped() -> bool:
     try:
-        import resource  # only to know whether the worker's memory can be capped here (POSIX)
+        import resource  # noqa: F401 - only to know whether the worker's memory can be capped here (POSIX)
     except ImportError:
         return False
-    return resource is not None
+    return True
