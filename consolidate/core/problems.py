@@ -605,6 +605,49 @@ class UploadForged(Problem):
 
 
 @_register
+class UploadTooOften(Problem):
+    code = "upload-too-often"
+    title = "Gửi quá nhiều lần trong một giờ"
+    template = ("Đường liên kết của {unit_name} đã gửi {count} tệp trong một giờ qua, đủ giới hạn {limit} tệp mỗi giờ; "
+                "chưa lưu gì.")
+    hint = ("Đơn vị gửi lại sau {retry}. Nếu đơn vị không gửi nhiều như vậy, có thể đường liên kết đã lộ: cấp đường "
+            "liên kết mới bằng lệnh “consolidate links <thư mục nhận> --out <thư mục kết quả> --renew {unit_code}”; "
+            "giới hạn đặt ở khóa upload_per_hour của tệp cấu hình.")
+    unit_hint = ("Gửi lại sau {retry}. Nếu đơn vị mình không gửi nhiều như vậy, báo ngay cho văn thư (người tổng hợp) "
+                 "để được cấp đường liên kết mới.")
+
+
+@_register
+class UploadUnitFull(Problem):
+    code = "upload-unit-full"
+    title = "Đơn vị đã gửi quá nhiều dữ liệu"
+    template = ("Các tệp {unit_name} đã gửi lên máy chủ chiếm {used} MB; thêm tệp này sẽ vượt giới hạn {limit} MB "
+                "của mỗi đơn vị; chưa lưu gì.")
+    hint = ("Chuyển các bản gửi cũ của đơn vị ra một thư mục lưu trữ (giữ bản mới nhất trong thư mục nhận báo cáo), "
+            "hoặc tăng khóa upload_total_mb trong tệp cấu hình rồi khởi động lại máy chủ.")
+    unit_hint = "Báo cho văn thư (người tổng hợp) để dọn các bản đã gửi trên máy chủ, rồi gửi lại tệp này."
+
+
+@_register
+class UploadDiskFull(Problem):
+    code = "upload-disk-full"
+    title = "Ổ đĩa của máy chủ sắp đầy"
+    template = ("Ổ đĩa của máy chủ chỉ còn {free} MB trống; lưu thêm tệp này sẽ để lại ít hơn {margin} MB cần giữ; "
+                "chưa lưu gì.")
+    hint = "Giải phóng dung lượng ổ đĩa chứa thư mục nhận báo cáo và thư mục kết quả; máy chủ nhận tệp trở lại ngay."
+    unit_hint = "Báo cho văn thư (người tổng hợp) để giải phóng ổ đĩa của máy chủ, rồi gửi lại tệp này."
+
+
+@_register
+class UploadCheckStopped(Problem):
+    code = "upload-check-stopped"
+    title = "Không kiểm tra xong tệp gửi lên"
+    template = "Máy chủ đã dừng việc kiểm tra tệp “{name}”: {reason}; chưa lưu gì."
+    hint = ("Một báo cáo theo mẫu được kiểm tra trong vài giây: mở tệp bằng Excel, xóa các trang tính, ảnh và dữ liệu "
+            "thừa, lưu lại theo mẫu (.xlsx) rồi gửi lại; nếu vẫn không được, báo cho văn thư (người tổng hợp).")
+
+
+@_register
 class HistoryNotRecorded(Problem):
     code = "history-not-recorded"
     clerk_only = True

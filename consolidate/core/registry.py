@@ -187,6 +187,8 @@ class ReportSettings:
     form2_notes: tuple[str, ...] = ()
     targets: tuple[tuple[str, float], ...] = ()  # (indicator key, province target %) where known
     upload_limit_mb: float = 10.0  # the largest file a unit may send through `consolidate serve`
+    upload_per_hour: int = 20  # files one unit's link may send in any hour (a stolen link cannot flood the server)
+    upload_total_mb: float = 100.0  # bytes of one unit's uploads kept in the inbox, together (the disk cannot fill)
     period: str = ""  # the DHIS2 period code the history records the figures under ("" = core.periods' default)
 
     def target(self, indicator: str) -> float | None:

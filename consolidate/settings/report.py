@@ -22,9 +22,11 @@ from ..core.template import FORM2_INDICATORS
 from ..core.text import clean, fold
 from .units import MAX_BYTES, ConfigError
 
-_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "period", "upload_limit_mb", "form1",
-             "form2")
+_TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "period", "upload_limit_mb",
+             "upload_per_hour", "upload_total_mb", "form1", "form2")
 MAX_UPLOAD_MB = 1024  # upload_limit_mb: a report is ~10 kB; more than this is a typo
+MAX_PER_HOUR = 3600  # upload_per_hour: one a second is already no limit
+MAX_TOTAL_MB = 1024 * 1024  # upload_total_mb: a terabyte per unit is already no limit
 _FORM1_KEYS = ("title",)
 _FORM2_KEYS = ("title", "period_before", "period_after", "notes", "targets")
 _TEXT_FIELDS = {  # config key -> ReportSettings field
@@ -161,6 +163,16 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
             raise _wrong(path, lines, ("upload_limit_mb",), value,
                          f"một số MB lớn hơn 0 và không quá {MAX_UPLOAD_MB}, không có ngoặc kép, ví dụ upload_limit_mb = 10")
         values["upload_limit_mb"] = float(value)
+    if (value := get(("upload_per_hour",))) is not _MISSING:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_HOUR:
+            raise _wrong(path, lines, ("upload_per_hour",), value,
+                         f"một số nguyên từ 1 đến {MAX_PER_HOUR}, không có ngoặc kép, ví dụ upload_per_hour = 20")
+        values["upload_per_hour"] = value
+    if (value := get(("upload_total_mb",))) is not _MISSING:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TOTAL_MB:
+            raise _wrong(path, lines, ("upload_total_mb",), value,
+                         f"một số MB lớn hơn 0 và không quá {MAX_TOTAL_MB}, không có ngoặc kép, ví dụ upload_total_mb = 100")
+        values["upload_total_mb"] = float(value)
     if (value := get(("period",))) is not _MISSING:
         values["period"] = _period(path, lines, value)
     if (value := get(("form2", "notes"))) is not _MISSING:

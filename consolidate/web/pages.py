@@ -26,6 +26,7 @@ from ..core.results import MISSING, REPORTED, STATUS_LABELS, UNUSABLE
 from .clerk import Completeness, Consolidation, local_time
 from .links import CLERK_PATH, UNIT_PATH
 from .privacy import redact, redact_logs
+from .reconcile import start_uploads
 from .state import ServerState
 from .uploads import Place, Received, UploadNoFile, UploadNotSaved, receive
 
@@ -43,7 +44,10 @@ DOWNLOADS = {"workbook": ("Bảng tổng hợp (Excel)", "application/vnd.openxm
              "log": ("Nhật ký lỗi (CSV)", "text/csv"),
              "html": ("Trang tóm tắt (HTML)", "text/html"),
              "feedback": ("Tất cả bản phản hồi (zip)", "application/zip")}
-REFUSAL_STATUS = {P.UploadTooLarge: 413, UploadNotSaved: 503}  # any other refused file: 422
+# Any other refused file: 422. A unit over its hourly count: 429. Its stored total or the disk: 507 Insufficient
+# Storage (the server cannot store it; 413 would say that the file itself is too large, which it is not).
+REFUSAL_STATUS = {P.UploadTooLarge: 413, UploadNotSaved: 503, P.UploadTooOften: 429, P.UploadUnitFull: 507,
+                  P.UploadDiskFull: 507}
 # Every answer: never cached (its URL carries a token), never framed, no Referer, no sniffing, and only
 # this page's own inline style and script (a nonce per answer); files served inline run nothing at all.
 PAGE_POLICY = ("default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; form-action 'self'; "
@@ -128,6 +132,7 @@ def create_app(place: Place) -> Flask:
     state: ServerState = place.state
     completeness = Completeness(place)
     consolidation = Consolidation(place)
+    start_uploads(place)  # a warm check worker; uploads a killed server saved but never recorded, recorded
     web.extensions["consolidate"] = {"place": place, "completeness": completeness, "consolidation": consolidation}
     settings = place.settings
     report = {"number": settings.report_number, "issuer": settings.issuer, "area": settings.area,

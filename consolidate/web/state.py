@@ -268,9 +268,27 @@ class ServerState:
     # Uploads and downloads -------------------------------------------------------------
 
     def add_upload(self, code: str, entry: dict) -> None:
+        """``entry`` recorded for ``code``; it replaces an entry of the same file (one recorded at a start that
+        found it in the inbox unrecorded, reconcile.py, a moment before this upload's own record)."""
         with self._changing() as data:
-            data["uploads"].setdefault(code, []).append(entry)
+            kept = [e for e in data["uploads"].get(code, []) if e.get("file") != entry.get("file")]
+            data["uploads"][code] = [*kept, entry]
             self._save(data)
+
+    def add_unrecorded(self, found: dict[str, list[dict]]) -> list[str]:
+        """The entries of ``found`` (unit → entries) whose file no unit's record names yet, recorded in one change;
+        the files recorded. Checked under the lock: a file recorded meanwhile is not recorded twice."""
+        with self._changing() as data:
+            known = {e.get("file") for entries in data["uploads"].values() for e in entries}
+            added = []
+            for code, entries in found.items():
+                new = [e for e in entries if e["file"] not in known]
+                if new:
+                    data["uploads"][code] = sorted([*data["uploads"].get(code, []), *new], key=lambda e: e.get("at", ""))
+                    added += [e["file"] for e in new]
+            if added:
+                self._save(data)
+            return added
 
     def uploads(self, code: str) -> list[dict]:
         with self._lock:

@@ -4,9 +4,11 @@ The browser's file name is only shown, never used as a path: the file is saved a
 ``<unit code>-<UTC time>.<suffix>`` (``x-phuoc-an-20261205T031500Z.xlsx``), so a later upload of the same
 unit is newer by its modification time and, within one second, by its copy number " (2)": the rule by
 which a run already picks a unit's newest resubmission (core/choosing.py), with every earlier upload kept.
-A file is checked in a private folder under --out and only then put into the inbox, in one
-``os.replace`` after its bytes are on disk: a run never sees half a file, and an upload answered
-"received" survives the server being killed.
+A file is checked in a private folder under --out, by a worker process (isolated.py: a slow or huge file
+cannot stall or exhaust the server), within the unit's limits (quota.py), and only then put into the inbox,
+in one ``os.replace`` after its bytes are on disk: a run never sees half a file, and an upload answered
+"received" survives the server being killed (one saved but not yet recorded is recorded at the next start,
+reconcile.py).
 """
 
 from __future__ import annotations
@@ -22,18 +24,19 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from .. import app
 from ..core import problems as P
 from ..core.formats import KIND_NAMES, READABLE, sniff
 from ..core.registry import Registry, ReportSettings, Unit
+from .isolated import CHECK_SECONDS, DIED, SHARED, TIMED_OUT, Checked, CheckStopped, Workers, check_upload
+from .quota import Quota
 from .state import ServerState, replace_patiently, utc_now
 
 WORK_DIR = "may-chu"  # in --out: the server's own files (a run writes beside it, never into it)
 CHECKING = "dang-kiem-tra"
 FEEDBACK = "phan-hoi-tai-len"
 SUFFIXES = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "xlsb": ".xlsb"}
-RANK = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
 TEMP_SUFFIX = ".tai-len"  # an upload being put into the inbox: ".<name>.<random>.tai-len", hidden from runs
 LEFTOVER_AGE = 3600  # seconds after which such a temporary, or a checking folder, was left by a killed server
 SHOWN_MAX = 120  # characters of the browser's file name shown back (and kept in the state)
@@ -70,12 +73,17 @@ class Place:
     settings: ReportSettings
     state: ServerState
     checks_at_once: int = max(1, os.cpu_count() or 1)
+    workers: Workers = SHARED  # where checks run (isolated.py); one set for the whole process
+    check_work: Callable[..., Checked] = check_upload  # what a worker runs: module-level, it is pickled by name
+    check_seconds: float = CHECK_SECONDS
+    quota: Quota = field(init=False, repr=False)
     _names_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reserved: set[str] = field(default_factory=set, repr=False)
     _checks: threading.BoundedSemaphore | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._checks = threading.BoundedSemaphore(self.checks_at_once)
+        self.quota = Quota(self.inbox, self.out, self.settings, self.state)
 
     @property
     def limit_bytes(self) -> int:
@@ -110,6 +118,10 @@ def receive(place: Place, unit: Unit, data: bytes, browser_name: str) -> Receive
     shown = shown_name(browser_name)
     if len(data) > place.limit_bytes:
         return Received(shown, refused=P.UploadTooLarge(file=shown, limit=_mb(place.settings.upload_limit_mb)))
+    refused = place.quota.admit(unit, len(data))
+    if refused is not None:  # the clerk hears of it too: a stolen link, or the disk, needs the clerk
+        log.warning("Không nhận tệp của %s: %s", unit.name, refused.message)
+        return Received(shown, refused=refused)
     folder = place.out / WORK_DIR / CHECKING / secrets.token_hex(8)
     try:
         return _check_and_save(place, unit, data, shown, folder)
@@ -117,6 +129,7 @@ def receive(place: Place, unit: Unit, data: bytes, browser_name: str) -> Receive
         log.error("Không lưu được tệp của %s (%s): %s", unit.code, type(exc).__name__, exc)
         return Received(shown, refused=UploadNotSaved(file=shown, name=shown, reason=_why_not_saved(exc)))
     finally:
+        place.quota.release(unit, len(data))
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -133,10 +146,16 @@ def _check_and_save(place: Place, unit: Unit, data: bytes, shown: str, folder: P
         name = _reserve(place, unit.code, _suffix(kind, shown))
         path = folder / name
         probe.rename(path)
-        with place._checks:  # pandera and the reader hold a few MB each: a bounded number at once
-            ((sub, found),) = app.check([path], place.registry, place.settings)
-        found = sorted(found, key=lambda p: RANK[p.severity])
-        named = list(dict.fromkeys(place.registry.unit(code).name for code in sub.matched.values()))
+        copy = folder / f"phan-hoi{path.suffix}"  # the annotated copy: kept only if the upload is saved
+        try:
+            with place._checks:  # each check holds a worker: a bounded number at once, the others wait
+                checked = place.workers.call(place.check_work, (path, copy, place.registry, place.settings),
+                                             place.check_seconds)
+        except CheckStopped as stop:
+            log.warning("Đã dừng kiểm tra tệp “%s” của %s: %s", shown, unit.name, _why_stopped(stop))
+            return Received(shown, refused=P.UploadCheckStopped(file=shown, name=shown, reason=_why_stopped(stop)))
+        found = checked.problems
+        named = list(dict.fromkeys(place.registry.unit(code).name for code in checked.matched))
         if not named and any(p.severity == P.ERROR for p in found):
             # no unit read at all: the file's own first error says why (unreadable, unsafe, no Biểu mẫu 1…)
             return Received(shown, refused=found[0], problems=found)
@@ -144,12 +163,7 @@ def _check_and_save(place: Place, unit: Unit, data: bytes, shown: str, folder: P
             who = ", ".join(f"“{n}”" for n in named) or "đơn vị không có trong danh sách"
             return Received(shown, refused=P.UploadOtherUnit(file=shown, name=shown, named=who, unit_name=unit.name),
                             problems=found)
-        sub.checked_bytes = data
-        copy = place.feedback_dir / name
-        try:
-            made = app.feedback_copy(sub, found, copy)
-        except OSError:  # a full disk, a run sweeping --out at that moment: the upload itself still counts
-            made = False
+        made = checked.made_copy and _keep_copy(copy, place.feedback_dir / name)
         _save(place.inbox, name, data)
         received = Received(shown, saved=name, problems=found, feedback=name if made else "")
         try:
@@ -176,6 +190,25 @@ def shown_name(browser_name: str) -> str:
     if len(text) > SHOWN_MAX:
         text = text[: SHOWN_MAX - 1] + "…"
     return text or "(không tên)"
+
+
+def _keep_copy(copy: Path, target: Path) -> bool:
+    """The annotated copy made by the check moved where the unit downloads it; False when that fails
+    (a full disk, a run sweeping --out at that moment): the upload itself still counts."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replace_patiently(copy, target)
+    except OSError:
+        return False
+    return True
+
+
+def _why_stopped(stop: CheckStopped) -> str:
+    if stop.why == TIMED_OUT:
+        return f"kiểm tra quá {stop.seconds:g} giây mà chưa xong (tệp quá nặng so với một báo cáo)"
+    if stop.why == DIED:
+        return "tệp làm hỏng hoặc làm tràn bộ nhớ của tiến trình kiểm tra"
+    return "máy chủ chưa khởi động được tiến trình kiểm tra (lỗi của máy chủ, không phải của tệp)"
 
 
 def _why_not_saved(exc: OSError) -> str:
