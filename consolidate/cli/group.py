@@ -10,7 +10,7 @@ import click
 
 from .. import app
 from ..console import (EXIT_INTERRUPTED, FILE, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, VietnameseGroup,
-                       VietnamesePath)
+                       VietnamesePath, say)
 from ..core import problems as P
 from ..core.registry import Registry, ReportSettings
 
@@ -49,16 +49,16 @@ def load_or_refuse(units_file: Path | None, config_file: Path | None) -> tuple[R
         raise CommandRefused(str(exc)) from None
 
 
-def entry(args: list[str] | None = None) -> None:
-    """The console script: ``main``, then an exit with the run's objects out of the cycle
-    collector's sight. Its last walks over them at interpreter exit took ~0.5 s at N = 10,000,
-    for memory the process is about to give back anyway. (Tests call ``main`` in-process and
-    keep collecting.)"""
+def run_console(args: list[str] | None = None) -> None:
+    """``main`` as the console script runs it (cli.entry), then an exit with the run's objects out of
+    the cycle collector's sight. Its last walks over them at interpreter exit took ~0.5 s at
+    N = 10,000, for memory the process is about to give back anyway. (Tests call ``main``
+    in-process and keep collecting.)"""
     try:
         main(args)
-    except KeyboardInterrupt:  # before click had a context (while parsing): the same line, the same code
+    except KeyboardInterrupt:  # before click had a context (while parsing), or a second Ctrl+C: the same line
         click.echo(file=sys.stderr)
-        click.secho(INTERRUPTED, fg="yellow", err=True)
+        say(INTERRUPTED, fg="yellow", err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         gc.freeze()
