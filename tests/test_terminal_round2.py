@@ -144,3 +144,178 @@ def test_two_runs_that_find_the_same_stale_lock_never_both_take_it(tmp_path):
             if racer.poll() is None:
                 racer.kill()
                 racer.wait()
+
+
+# 15. Ctrl+C at any moment ------------------------------------------------------------------------
+
+from consolidate.cli.reporting import INTERRUPTED_WRITTEN  # noqa: E402
+from consolidate.core.formats import FEEDBACK_DIR  # noqa: E402
+from consolidate.terminal import INTERRUPTED, INTERRUPTED_STARTING  # noqa: E402
+from conftest import checksums, run_cli  # noqa: E402
+
+# What the console script pip writes (setup.cfg: consolidate = consolidate.cli:entry), word for word,
+# after ``prelude``: the place where a test presses Ctrl+C.
+CONSOLE_SCRIPT = """
+    import signal, sys
+    {prelude}
+    import re
+    from consolidate.cli import entry
+    if __name__ == '__main__':
+        sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+        sys.exit(entry())
+"""
+
+# Ctrl+C while click is being imported: the console script's first ~0.2 s
+WHILE_IMPORTING = """
+    class CtrlC:
+        def find_spec(self, name, path=None, target=None):
+            if name == "click":
+                sys.meta_path.remove(self)
+                signal.raise_signal(signal.SIGINT)
+            return None
+
+    sys.meta_path.insert(0, CtrlC())
+"""
+
+# Ctrl+C right after the summary printed "Kết quả:"
+AFTER_RESULTS = """
+    import click
+    real_echo = click.echo
+
+    def echo(message=None, *args, **kwargs):
+        real_echo(message, *args, **kwargs)
+        if message == "Kết quả:":
+            signal.raise_signal(signal.SIGINT)
+
+    click.echo = echo
+"""
+
+# Ctrl+C while the new output set replaces the previous one: after its second file is in place
+DURING_COMMIT = """
+    import consolidate.write.files as files
+    real_replace, moved = files.os.replace, []
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if ".~" in str(src) and ".~" not in str(dst):  # a new file put in place (not a backup set aside)
+            moved.append(dst)
+            if len(moved) == 2:
+                signal.raise_signal(signal.SIGINT)
+
+    files.os.replace = replace
+"""
+
+
+def _console(prelude: str, *args: str) -> subprocess.CompletedProcess:
+    code = CONSOLE_SCRIPT.format(prelude=textwrap.indent(textwrap.dedent(prelude), "    ").strip())
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, cwd=ROOT,
+                          timeout=300)
+
+
+def _no_python_on(stderr: str) -> None:
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+
+
+def _second_round(inbox: Path, out: Path) -> dict[str, str]:
+    """A first run's outputs, and an inbox that makes the next run's differ (Phước An's figure)."""
+    from conftest import set_cells, unit_file
+
+    assert run_cli("run", inbox, "--out", out).exit_code == 1
+    before = checksums(out)
+    set_cells(unit_file(inbox, "x-phuoc-an"), "Biểu mẫu 1", {"B7": 987})
+    return before
+
+
+def test_ctrl_c_while_the_program_is_still_loading_is_one_vietnamese_line(inbox, out):
+    done = _console(WHILE_IMPORTING, "run", str(inbox), "--out", str(out))
+    stderr = done.stderr.decode("utf-8")
+    _no_python_on(stderr)
+    assert done.returncode == 130
+    assert stderr.strip() == INTERRUPTED_STARTING
+    assert not out.exists()
+
+
+def test_ctrl_c_after_the_results_are_listed_says_the_new_outputs_are_there(inbox, out):
+    before = _second_round(inbox, out)
+    done = _console(AFTER_RESULTS, "run", str(inbox), "--out", str(out))
+    stderr = done.stderr.decode("utf-8")
+    _no_python_on(stderr)
+    assert done.returncode == 130
+    assert stderr.strip() == INTERRUPTED_WRITTEN.format(out=out)
+    after = checksums(out)
+    changed = {name for name in before if after.get(name) != before[name]}
+    assert f"{FEEDBACK_DIR}/bao-cao-x-phuoc-an.xlsx" not in before  # An had no copy: it had no error
+    assert {"nhat-ky-loi-tuy-phuoc.csv", "tong-hop-tuy-phuoc.xlsx", "tong-hop-tuy-phuoc.html"} <= changed
+
+
+def test_ctrl_c_while_the_outputs_are_replaced_says_what_the_folder_then_holds(inbox, out):
+    """Pressed halfway through the replacement: the set is finished (a Ctrl+C waits for it) and the
+    line says so; never a mix of old and new files."""
+    before = _second_round(inbox, out)
+    done = _console(DURING_COMMIT, "run", str(inbox), "--out", str(out))
+    stderr = done.stderr.decode("utf-8")
+    _no_python_on(stderr)
+    assert done.returncode == 130
+    after = checksums(out)
+    new = {name for name in before if after.get(name) != before[name]}
+    if stderr.strip() == INTERRUPTED:
+        assert after == before
+    else:
+        assert stderr.strip() == INTERRUPTED_WRITTEN.format(out=out)
+        assert {"nhat-ky-loi-tuy-phuoc.csv", "tong-hop-tuy-phuoc.xlsx", "tong-hop-tuy-phuoc.html"} <= new
+    assert not [p for p in out.rglob("*") if p.name.startswith(".~")]  # no temporary, no backup, no journal
+
+
+def _loaded(pid: int, markers: tuple[str, ...]) -> bool:
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+    return any(marker in maps for marker in markers)
+
+
+# Extension modules that the commands load (click, the readers, the writers), not Python's own start-up
+LOADING_COMMANDS = ("/_decimal.", "/pyexpat.", "/_elementtree.", "/_csv.")
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="watches the process through /proc (Linux)")
+@pytest.mark.parametrize("moment", ["loading", "0.5 s", "1 s", "1.5 s", "Kết quả:"])
+def test_ctrl_c_from_the_terminal_at_any_moment_never_shows_python(inbox, out, moment):
+    """The console script as the clerk starts it, and a real Ctrl+C (SIGINT) at one moment of the
+    run. Whatever it interrupts, stderr holds Vietnamese lines only, and the line about the outputs
+    tells the truth about the folder."""
+    before = _second_round(inbox, out)
+    script = Path(sys.executable).with_name("consolidate")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "consolidate"]
+    run = subprocess.Popen([*command, "run", str(inbox), "--out", str(out)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        if moment == "loading":
+            while run.poll() is None and not _loaded(run.pid, LOADING_COMMANDS) and time.monotonic() < deadline:
+                time.sleep(0.001)
+        elif moment == "Kết quả:":
+            for line in run.stdout:
+                if line.decode("utf-8").strip() == "Kết quả:":
+                    break
+        else:
+            time.sleep(float(moment.split()[0]))
+        if run.poll() is None:
+            run.send_signal(2)  # SIGINT, what Ctrl+C sends
+        stdout, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    stderr = stderr.decode("utf-8")
+    _no_python_on(stderr)
+    after = checksums(out)
+    replaced = after["nhat-ky-loi-tuy-phuoc.csv"] != before["nhat-ky-loi-tuy-phuoc.csv"]
+    if run.returncode == 130:
+        said = stderr.strip().splitlines()[-1]
+        assert said in (INTERRUPTED_STARTING, INTERRUPTED, INTERRUPTED_WRITTEN.format(out=out)), stderr
+        assert (said == INTERRUPTED_WRITTEN.format(out=out)) == replaced, (said, replaced)
+        if not replaced:
+            assert after == before
+    else:  # the run ended before the Ctrl+C arrived, or ignored it while ending: it finished
+        assert run.returncode == 1 and replaced, stderr
