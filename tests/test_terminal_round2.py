@@ -319,3 +319,209 @@ def test_ctrl_c_from_the_terminal_at_any_moment_never_shows_python(inbox, out, m
             assert after == before
     else:  # the run ended before the Ctrl+C arrived, or ignored it while ending: it finished
         assert run.returncode == 1 and replaced, stderr
+
+
+# 16. Names that would drive the terminal -----------------------------------------------------------
+
+import re  # noqa: E402
+
+from conftest import unit_file  # noqa: E402
+
+RETITLE = "\x1b]0;cua-so-bi-doi-ten\x07"  # ESC ] 0 ; … BEL: sets the terminal window's title
+REVERSED = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "bao-cao-\u202exslx.exe" shows as "bao-cao-exe.xlsx"
+# What a terminal obeys: C0 but newline, DEL, C1, the bidirectional controls; the colours click itself
+# adds (ESC [ … m, only on a terminal) are not in a pipe.
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _consolidate(*args: object, **env: str) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("consolidate")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "consolidate"]
+    return subprocess.run([*command, *map(str, args)], capture_output=True, timeout=600, env={**os.environ, **env})
+
+
+def test_a_file_name_that_would_retitle_the_terminal_is_shown_escaped_by_run_and_check(inbox, out):
+    """Phước Sơn's file (it has an error, so the console names it) sent under a name with an escape
+    sequence in it, and another with a right-to-left override: the console shows both escaped."""
+    son = unit_file(inbox, "x-phuoc-son").rename(inbox / f"bao-cao-{RETITLE}-son.xlsx")
+    an = unit_file(inbox, "x-phuoc-an").rename(inbox / f"bao-cao-{REVERSED}xslx.exe")
+
+    ran = _consolidate("run", inbox, "--out", out)
+    checked = _consolidate("check", son, an)
+    checked_json = _consolidate("check", "--json", son)
+
+    for done in (ran, checked, checked_json):
+        for stream in (done.stdout, done.stderr):
+            text = stream.decode("utf-8")
+            assert not RAW_CONTROL.search(text), repr(text)
+    shown = "bao-cao-\\x1b]0;cua-so-bi-doi-ten\\x07-son.xlsx"
+    assert shown in ran.stdout.decode("utf-8") and ran.returncode == 1
+    assert f"Tệp {shown} (Xã Phước Sơn): 1 lỗi" in checked.stdout.decode("utf-8")
+    assert "Tệp bao-cao-\\u202exslx.exe (Xã Phước An): hợp lệ" in checked.stdout.decode("utf-8")
+    assert json.loads(checked_json.stdout)[0]["file"] == son.name  # a program still reads the name as it is
+
+
+# 18. A console of the tool's own Vietnamese lines, whatever the inbox holds -------------------------
+
+import gc  # noqa: E402
+import random  # noqa: E402
+import zipfile  # noqa: E402
+
+import openpyxl  # noqa: E402
+
+import hostile  # noqa: E402
+from legacy_files import write_ods, write_xls  # noqa: E402
+from xlsx_flavours import as_saved_by_excel, read_parts, write_parts  # noqa: E402
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+MACROSHEET_REL = "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet"
+
+
+def macro_workbook(src: Path, dst: Path, relationship: str = WORKSHEET_REL) -> Path:
+    """``src`` saved as an .xlsm with an Excel 4.0 macro sheet (xl/macrosheets/sheet1.xml, content type
+    application/vnd.ms-excel.macrosheet+xml) whose first cell runs a program when opened."""
+    parts = read_parts(src)
+    text = {name: parts[name].decode("utf-8") for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                                            "[Content_Types].xml")}
+    text["xl/workbook.xml"] = text["xl/workbook.xml"].replace(
+        "</sheets>", '<sheet name="Macro1" sheetId="9" r:id="rId99"/></sheets>')
+    text["xl/_rels/workbook.xml.rels"] = text["xl/_rels/workbook.xml.rels"].replace(
+        "</Relationships>", f'<Relationship Id="rId99" Type="{relationship}" Target="macrosheets/sheet1.xml"/>'
+                            "</Relationships>")
+    text["[Content_Types].xml"] = text["[Content_Types].xml"].replace(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
+        "</Types>", '<Override PartName="/xl/macrosheets/sheet1.xml" '
+                    'ContentType="application/vnd.ms-excel.macrosheet+xml"/></Types>')
+    text["xl/macrosheets/sheet1.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xm:macrosheet xmlns="{MAIN_NS}" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
+        '<row r="1"><c r="A1"><f>EXEC("calc.exe")</f></c></row><row r="2"><c r="A2"><f>HALT()</f></c></row>'
+        "</sheetData></xm:macrosheet>")
+    parts.update({name: value.encode("utf-8") for name, value in text.items()})
+    write_parts(dst, parts)
+    return dst
+
+
+def test_a_macro_workbook_leaves_no_half_closed_zip_for_the_collector(inbox, out, monkeypatch):
+    """The copy of an .xlsm that the patcher leaves to openpyxl kept its macro parts in a zip that
+    nothing closed; when the collector ran, its clean-up failed on a closed file and Python printed
+    "Exception ignored in: ZipFile.__del__ … ValueError" on the clerk's console."""
+    son = unit_file(inbox, "x-phuoc-son")
+    macro_workbook(son, son.with_suffix(".xlsm"))
+    son.unlink()
+    failed_cleanups = []
+    monkeypatch.setattr(sys, "unraisablehook", failed_cleanups.append)
+
+    assert run_cli("run", inbox, "--out", out).exit_code == 1
+    gc.collect()  # what the collector does at any later moment of the process
+
+    assert [f"{u.exc_type.__name__}: {u.exc_value} in {u.object!r}" for u in failed_cleanups] == []
+    with zipfile.ZipFile(out / FEEDBACK_DIR / "bao-cao-x-phuoc-son.xlsm") as copy:
+        assert "Phản hồi" in copy.read("xl/workbook.xml").decode("utf-8")
+
+
+def _cells_of(path: Path) -> dict[tuple[int, int], object]:
+    ws = openpyxl.load_workbook(path, data_only=True).worksheets[0]
+    return {(c.row - 1, c.column - 1): c.value for row in ws.iter_rows() for c in row if c.value is not None}
+
+
+def _mixed_inbox(inbox: Path, tmp_path: Path) -> list[Path]:
+    """The sample inbox plus everything a careless or hostile unit sends: broken zips, fuzzed bytes,
+    macro workbooks, legacy and OpenDocument files, a password, empty files, a PDF, XML bombs."""
+    rng = random.Random(21)
+    good = sorted(inbox.glob("*.xlsx"))
+    seed = good[0].read_bytes()
+    made = []
+
+    def add(name: str, data: bytes | None = None) -> Path:
+        path = inbox / name
+        if data is not None:
+            path.write_bytes(data)
+        made.append(path)
+        return path
+
+    hostile.truncated(good[1], add("bao-cao-cat-doi.xlsx"))
+    add("bao-cao-zip-hong.xlsx", b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(3000)))
+    for n in range(4):  # the sample's bytes with a few hundred of them changed at random
+        fuzzed = bytearray(seed)
+        for _ in range(50 * (n + 1)):
+            fuzzed[rng.randrange(len(fuzzed))] = rng.randrange(256)
+        add(f"bao-cao-nhieu-{n}.xlsx", bytes(fuzzed))
+    add("bao-cao-rac.xlsx", bytes(rng.randrange(256) for _ in range(5000)))
+    add("bao-cao-rac.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(rng.randrange(256) for _ in range(4000)))
+    macro_workbook(good[2], add("bao-cao-macro.xlsm"))
+    macro_workbook(good[3], add("bao-cao-macro-4.xlsm"), MACROSHEET_REL)
+    write_xls(add("bao-cao-cu.xls"), _cells_of(good[4]))
+    write_ods(add("bao-cao-libreoffice.ods"), _cells_of(good[5]))
+    hostile.encrypted(good[6], add("bao-cao-mat-khau.xlsx"))
+    add("bao-cao-rong.xlsx", b"")
+    add("bao-cao-rong.xls", b"")
+    add("cong-van.pdf", b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    hostile.billion_laughs(good[7], add("bao-cao-bom-xml.xlsx"))
+    secret = tmp_path / "mat-khau.txt"
+    secret.write_text("bí mật", encoding="utf-8")
+    hostile.external_entity(good[8], add("bao-cao-xxe.xlsx"), secret)
+    hostile.stray_far_corner(good[9], add("bao-cao-o-xa.xlsx"))
+    hostile.external_formulas(good[10], add("bao-cao-cong-thuc.xlsx"))
+    excel = add("bao-cao-excel.xlsx", seed)
+    as_saved_by_excel(excel)
+    add(f"bao-cao-{RETITLE}.xlsx", seed)
+    add("~$bao-cao-x-phuoc-an.xlsx", b"\x00" * 165)  # Excel's lock file beside an open workbook
+    return [*good, *made]
+
+
+# A line of the tool speaks Vietnamese: it has a letter only Vietnamese writes; or it is one of the
+# lines that list what was written, an indented path. Anything else (a traceback, a library's warning,
+# "Exception ignored in …", an English message) is not the tool's.
+VIETNAMESE_LETTER = re.compile("[ăâđêôơưĂÂĐÊÔƠƯàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+                               "ÀÁẢÃẠẰẮẲẴẶẦẤẨẪẬÈÉẺẼẸỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌỒỐỔỖỘỜỚỞỠỢÙÚỦŨỤỪỨỬỮỰỲÝỶỸỴ]")
+LIBRARY_WORDS = re.compile(r"Traceback|Exception|Error\b|Warning\b|warn\(|ignored|File \"|line \d+, in|"
+                           r"KeyboardInterrupt|Aborted|zipfile|openpyxl|calamine|\.py\b")
+
+
+def foreign_lines(output: str, out: Path) -> list[str]:
+    """The lines of ``output`` that are not the tool's own (see above); empty ones excepted."""
+    foreign = []
+    for line in output.splitlines():
+        if not line.strip():
+            continue
+        own = VIETNAMESE_LETTER.search(line) or (line.startswith("  ") and Path(line.strip()).is_relative_to(out))
+        if not own or LIBRARY_WORDS.search(line) or RAW_CONTROL.search(line):
+            foreign.append(line)
+    return foreign
+
+
+def test_the_console_check_can_tell_python_from_the_tool(out):
+    """The check below fails on what reached the console before (so it can fail at all)."""
+    leaked = textwrap.dedent("""\
+        Exception ignored in: <function ZipFile.__del__ at 0x7fa57e7adda0>
+        Traceback (most recent call last):
+          File "/usr/lib/python3.11/zipfile.py", line 1874, in __del__
+            self.close()
+        ValueError: I/O operation on closed file.
+        /venv/lib/python3.11/site-packages/openpyxl/reader/excel.py:227: UserWarning: Data Validation extension is not supported and will be removed
+          warn(msg)
+        Lỗi nghiêm trọng, không tổng hợp được: lỗi của chương trình (mã ValueError); hãy báo cho người quản trị.
+        Tệp bao-cao-\x1b]0;x\x07.xlsx: hợp lệ, có thể gửi.
+        Error: Missing argument 'INBOX'.
+    """)
+    assert len(foreign_lines(leaked, out)) == len(leaked.splitlines())
+    own = f"Đã đọc 14 tệp báo cáo trong inbox.\n  Lỗi       total-mismatch     1\nKết quả:\n  {out / 'a.xlsx'}\n"
+    assert foreign_lines(own, out) == []
+
+
+def test_a_large_mixed_inbox_puts_only_the_tools_vietnamese_lines_on_the_console(inbox, out, tmp_path):
+    files = _mixed_inbox(inbox, tmp_path)
+
+    ran = _consolidate("run", inbox, "--out", out)
+    checked = _consolidate("check", *files)
+
+    assert ran.returncode == 1 and checked.returncode == 1, ran.stderr.decode("utf-8")
+    assert (out / FEEDBACK_DIR / "bao-cao-macro.xlsm").exists()  # the copy went through openpyxl (item 18)
+    for done in (ran, checked):
+        for stream in (done.stdout, done.stderr):
+            assert foreign_lines(stream.decode("utf-8"), out) == []
+    assert "bao-cao-mat-khau.xlsx" in checked.stdout.decode("utf-8")
