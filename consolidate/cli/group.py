@@ -12,6 +12,7 @@ from .. import app
 from ..console import (EXIT_INTERRUPTED, FILE, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, VietnameseGroup,
                        VietnamesePath, say)
 from ..core import problems as P
+from ..core.quiet import quiet_cleanup
 from ..core.registry import Registry, ReportSettings
 
 
@@ -55,7 +56,8 @@ def run_console(args: list[str] | None = None) -> None:
     N = 10,000, for memory the process is about to give back anyway. (Tests call ``main``
     in-process and keep collecting.)"""
     try:
-        main(args)
+        with quiet_cleanup():  # a library object's failing clean-up is no news for the clerk (core/quiet.py)
+            main(args)
     except KeyboardInterrupt:  # before click had a context (while parsing), or a second Ctrl+C: the same line
         click.echo(file=sys.stderr)
         say(INTERRUPTED, fg="yellow", err=True)
