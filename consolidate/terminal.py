@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import os
 import re
+import _thread
 import signal
 import sys
 import threading
-from typing import TextIO
+from contextlib import contextmanager
+from typing import Iterator, TextIO
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl+C
 INTERRUPTED = "Đã dừng theo yêu cầu (Ctrl+C); kết quả của lần chạy trước vẫn giữ nguyên."
+PRESSED_AGAIN_AFTER = 0.05  # seconds: a Ctrl+C Python could not raise is sent again (interrupts_kept)
 INTERRUPTED_STARTING = "Đã dừng theo yêu cầu (Ctrl+C) khi chương trình đang khởi động; chưa đọc và chưa ghi tệp nào."
 
 
@@ -169,3 +172,31 @@ def restore(previous: object) -> None:
     calling ``entry`` in its own process)."""
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]
+
+
+@contextmanager
+def interrupts_kept() -> Iterator[None]:
+    """While the block runs, a Ctrl+C that landed where Python cannot raise it is pressed again.
+
+    A KeyboardInterrupt raised inside a clean-up (``__del__``), a weakref callback or an at-fork hook
+    (logging's, when the run forks its workbook writer) is "unraisable": Python printed "Exception
+    ignored in: <function _releaseLock …> … KeyboardInterrupt" and went on as if nothing had been
+    pressed. Sent again a moment later, from another thread (sent from here, it would be raised in
+    this hook, unraisable again), it arrives where the command can stop and say so. Python sends
+    nothing when Ctrl+C is ignored (the ending phase)."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: object) -> None:
+        if isinstance(getattr(unraisable, "exc_value", None), KeyboardInterrupt) \
+                or getattr(unraisable, "exc_type", None) is KeyboardInterrupt:
+            again = threading.Timer(PRESSED_AGAIN_AFTER, _thread.interrupt_main)
+            again.daemon = True
+            again.start()
+            return
+        previous(unraisable)  # type: ignore[arg-type]
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous

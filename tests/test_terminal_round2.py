@@ -151,7 +151,7 @@ def test_two_runs_that_find_the_same_stale_lock_never_both_take_it(tmp_path):
 from consolidate.cli.reporting import INTERRUPTED_WRITTEN  # noqa: E402
 from consolidate.core.formats import FEEDBACK_DIR  # noqa: E402
 from consolidate.terminal import INTERRUPTED, INTERRUPTED_STARTING  # noqa: E402
-from conftest import checksums, run_cli  # noqa: E402
+from conftest import checksums, needs_fork, run_cli  # noqa: E402
 
 # What the console script pip writes (setup.cfg: consolidate = consolidate.cli:entry), word for word,
 # after ``prelude``: the place where a test presses Ctrl+C.
@@ -206,6 +206,10 @@ DURING_COMMIT = """
 """
 
 
+def _written(out: Path) -> str:
+    return INTERRUPTED_WRITTEN.format(out=out, feedback=f" (cả thư mục {FEEDBACK_DIR})")
+
+
 def _console(prelude: str, *args: str) -> subprocess.CompletedProcess:
     code = CONSOLE_SCRIPT.format(prelude=textwrap.indent(textwrap.dedent(prelude), "    ").strip())
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, cwd=ROOT,
@@ -241,7 +245,7 @@ def test_ctrl_c_after_the_results_are_listed_says_the_new_outputs_are_there(inbo
     stderr = done.stderr.decode("utf-8")
     _no_python_on(stderr)
     assert done.returncode == 130
-    assert stderr.strip() == INTERRUPTED_WRITTEN.format(out=out)
+    assert stderr.strip() == _written(out)
     after = checksums(out)
     changed = {name for name in before if after.get(name) != before[name]}
     assert f"{FEEDBACK_DIR}/bao-cao-x-phuoc-an.xlsx" not in before  # An had no copy: it had no error
@@ -261,7 +265,7 @@ def test_ctrl_c_while_the_outputs_are_replaced_says_what_the_folder_then_holds(i
     if stderr.strip() == INTERRUPTED:
         assert after == before
     else:
-        assert stderr.strip() == INTERRUPTED_WRITTEN.format(out=out)
+        assert stderr.strip() == _written(out)
         assert {"nhat-ky-loi-tuy-phuoc.csv", "tong-hop-tuy-phuoc.xlsx", "tong-hop-tuy-phuoc.html"} <= new
     assert not [p for p in out.rglob("*") if p.name.startswith(".~")]  # no temporary, no backup, no journal
 
@@ -313,8 +317,8 @@ def test_ctrl_c_from_the_terminal_at_any_moment_never_shows_python(inbox, out, m
     replaced = after["nhat-ky-loi-tuy-phuoc.csv"] != before["nhat-ky-loi-tuy-phuoc.csv"]
     if run.returncode == 130:
         said = stderr.strip().splitlines()[-1]
-        assert said in (INTERRUPTED_STARTING, INTERRUPTED, INTERRUPTED_WRITTEN.format(out=out)), stderr
-        assert (said == INTERRUPTED_WRITTEN.format(out=out)) == replaced, (said, replaced)
+        assert said in (INTERRUPTED_STARTING, INTERRUPTED, _written(out)), stderr
+        assert (said == _written(out)) == replaced, (said, replaced)
         if not replaced:
             assert after == before
     else:  # the run ended before the Ctrl+C arrived, or ignored it while ending: it finished
@@ -525,3 +529,30 @@ def test_a_large_mixed_inbox_puts_only_the_tools_vietnamese_lines_on_the_console
         for stream in (done.stdout, done.stderr):
             assert foreign_lines(stream.decode("utf-8"), out) == []
     assert "bao-cao-mat-khau.xlsx" in checked.stdout.decode("utf-8")
+
+
+# Ctrl+C in an at-fork hook: the run forks its workbook writer, and logging runs a hook in the parent then
+IN_A_FORK_HOOK = """
+    import os
+    pressed = []
+
+    def after_fork():
+        if not pressed:
+            pressed.append(1)
+            signal.raise_signal(signal.SIGINT)
+
+    os.register_at_fork(after_in_parent=after_fork)
+"""
+
+
+@needs_fork("presses Ctrl+C in the hook a fork runs")
+def test_ctrl_c_that_lands_in_a_fork_hook_still_stops_the_run_in_vietnamese(inbox, out):
+    """Python cannot raise KeyboardInterrupt in an at-fork hook: it printed "Exception ignored in …
+    KeyboardInterrupt" and the run went on as if nothing had been pressed."""
+    before = _second_round(inbox, out)
+    done = _console(IN_A_FORK_HOOK, "run", str(inbox), "--out", str(out))
+    stderr = done.stderr.decode("utf-8")
+    _no_python_on(stderr)
+    assert done.returncode == 130
+    assert stderr.strip() == INTERRUPTED
+    assert checksums(out) == before

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .. import app
+from ..terminal import interrupts_kept
 from ..console import (EXIT_INTERRUPTED, FILE, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, VietnameseGroup,
                        VietnamesePath, say)
 from ..core import problems as P
@@ -56,7 +57,8 @@ def run_console(args: list[str] | None = None) -> None:
     N = 10,000, for memory the process is about to give back anyway. (Tests call ``main``
     in-process and keep collecting.)"""
     try:
-        with quiet_cleanup():  # a library object's failing clean-up is no news for the clerk (core/quiet.py)
+        # a library object's failing clean-up is no news for the clerk (core/quiet.py); a Ctrl+C is
+        with quiet_cleanup(), interrupts_kept():
             main(args)
     except KeyboardInterrupt:  # before click had a context (while parsing), or a second Ctrl+C: the same line
         click.echo(file=sys.stderr)

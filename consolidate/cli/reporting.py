@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from .. import app
-from ..console import INTERRUPTED, FILE, FOLDER, CommandRefused, Interrupted, Paint, ValueRefused, VietnamesePath, json_visible, say
+from ..console import (FILE, FOLDER, INTERRUPTED, CommandRefused, Interrupted, Paint, ValueRefused, VietnamesePath,
+                       json_visible, say)
 from ..core import problems as P
 from ..core.formats import FEEDBACK_DIR, HISTORY_NAME, LOG_PREFIX, LOG_SUFFIX
 from ..core.registry import Registry, ReportSettings
@@ -59,8 +60,8 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
         raise Interrupted(_interrupted(out, registry, before)) from None
 
 
-INTERRUPTED_WRITTEN = ("Đã dừng theo yêu cầu (Ctrl+C) khi kết quả đã ghi xong: các tệp mới trong {out} "
-                       f"(cả thư mục {FEEDBACK_DIR}) đã thay cho kết quả của lần chạy trước.")
+INTERRUPTED_WRITTEN = ("Đã dừng theo yêu cầu (Ctrl+C) khi kết quả đã ghi xong: các tệp mới trong {out}{feedback} "
+                       "đã thay cho kết quả của lần chạy trước.")
 
 
 def _outputs_stamp(out: Path, registry: Registry) -> tuple[int, int, int] | None:
@@ -76,7 +77,10 @@ def _outputs_stamp(out: Path, registry: Registry) -> tuple[int, int, int] | None
 def _interrupted(out: Path, registry: Registry, before: tuple[int, int, int] | None) -> str:
     """What a Ctrl+C leaves, as the files show it: the previous outputs, or this run's new ones (then
     the log was replaced, and the workbook, the page and phan-hoi/ with it)."""
-    return INTERRUPTED if _outputs_stamp(out, registry) == before else INTERRUPTED_WRITTEN.format(out=out)
+    if _outputs_stamp(out, registry) == before:
+        return INTERRUPTED
+    feedback = f" (cả thư mục {FEEDBACK_DIR})" if (out / FEEDBACK_DIR).is_dir() else ""
+    return INTERRUPTED_WRITTEN.format(out=out, feedback=feedback)
 
 
 def _run(inbox: Path, out: Path, registry: Registry, settings: ReportSettings, previous: Path | None,

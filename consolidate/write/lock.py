@@ -73,8 +73,8 @@ def output_lock(folder: Path, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the OS lock; Windows removes no file still open
-        with _guard(lock, GUARD_WAIT) as held:
-            if held and _read_lock(lock) == mine:  # not held: a run that died holds it; ours is then stale
+        with _guard(lock, GUARD_WAIT):  # not had (a run died holding it): removed all the same, as before
+            if _read_lock(lock) == mine:
                 lock.unlink(missing_ok=True)
 
 
