@@ -1,83 +1,55 @@
-"""The terminal and the pipe: output that never fails on an encoding; Ctrl+C, help pages and usage errors
-said in Vietnamese (click's own words are English: see the second half).
-
-On Windows, Python writes a redirected stdout (``consolidate run inbox > ketqua.txt``, ``--json``
-piped to another program) in the ANSI code page: cp1258 on Vietnamese Windows, cp1252 elsewhere.
-Neither can encode NFC Vietnamese ("ế", even "ã" in cp1258), and a strict stream raises
-UnicodeEncodeError halfway through the summary, an exit code 1 that a script reads as
-"submissions have errors". So, before anything is printed:
-
-- a redirected stream that cannot carry Vietnamese is switched to UTF-8: what a program reading
-  ``--json`` expects, and what Notepad and every editor open;
-- a terminal that cannot show it (a legacy console code page) keeps its encoding and shows "?"
-  for what it lacks: UTF-8 bytes there would be garbage;
-- whatever the encoding, an unencodable character (a file name with undecodable bytes) is replaced,
-  never raised.
-
-The Windows console itself is not a problem: Python writes to it in UTF-16 whatever the code page.
+"""The terminal and the pipe: every line printed through one function that shows control characters
+escaped (``say``); Ctrl+C, help pages and usage errors said in Vietnamese (click's own words are
+English: see the second half). Streams that never fail on an encoding, and the escaping itself, are
+in consolidate/terminal.py, which the console script loads before anything else.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 import click
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl+C
-INTERRUPTED = "Đã dừng theo yêu cầu (Ctrl+C); kết quả của lần chạy trước vẫn giữ nguyên."
-
-# Every precomposed Vietnamese letter, and the punctuation the messages use.
-_VIETNAMESE = ("".join(chr(c) for c in range(0x1EA0, 0x1EFA))
-               + "ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúýĂăĐđĨĩŨũƠơƯư“”–…×≠→·")
+from .terminal import (EXIT_INTERRUPTED, INTERRUPTED, json_visible, make_safe, make_streams_safe,  # noqa: F401 - found here too
+                       visible)
 
 
-def _can_carry_vietnamese(encoding: str) -> bool:
-    try:
-        _VIETNAMESE.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
+class Paint(NamedTuple):
+    """A part of a line ``say`` prints in a colour of its own (a severity label)."""
+
+    text: str
+    fg: str | None = None
+    bold: bool | None = None
 
 
-def make_safe(stream: TextIO | None) -> None:
-    """Reconfigure one text stream so that writing Vietnamese to it can never raise (see above)."""
-    reconfigure = getattr(stream, "reconfigure", None)
-    encoding = getattr(stream, "encoding", None)
-    if reconfigure is None or not encoding:
-        return  # not a text file of ours (a test's capture, a closed stream): leave it
-    try:
-        if _can_carry_vietnamese(encoding):
-            if getattr(stream, "errors", "strict") == "strict":
-                reconfigure(errors="replace")
-        elif stream.isatty():
-            reconfigure(errors="replace")
-        else:
-            reconfigure(encoding="utf-8", errors="replace")
-    except (ValueError, OSError):  # closed or detached
-        pass
-
-
-def make_streams_safe() -> None:
-    """stdout and stderr, before the first line is printed."""
-    make_safe(sys.stdout)
-    make_safe(sys.stderr)
+def say(*parts: str | Paint, err: bool = False, fg: str | None = None, bold: bool | None = None) -> None:
+    """Print one line made of ``parts``, each with its control characters escaped (terminal.visible):
+    file, sheet and unit names and cell texts are the units', and ESC ] 0 ; … BEL in a name must show,
+    not retitle the window. A newline in a part is escaped too: a line never turns into two, so a
+    name cannot forge a line of the tool's. ``fg``/``bold`` colour the whole line, a Paint its part."""
+    line = "".join(click.style(visible(p.text), fg=p.fg, bold=p.bold) if isinstance(p, Paint) else visible(p)
+                   for p in parts)
+    if fg is not None or bold is not None:
+        line = click.style(line, fg=fg, bold=bold)
+    click.echo(line, err=err)
 
 
 class Interrupted(click.ClickException):
     """Ctrl+C: one Vietnamese line on stderr and exit 130, instead of click's "Aborted!" and 1
-    (the code that means "submissions have errors")."""
+    (the code that means "submissions have errors"). The line says what is true at that moment
+    (INTERRUPTED unless the command knows better: ``run`` once its new outputs are in place)."""
 
     exit_code = EXIT_INTERRUPTED
 
-    def __init__(self) -> None:
-        super().__init__(INTERRUPTED)
+    def __init__(self, message: str = INTERRUPTED) -> None:
+        super().__init__(message)
 
     def show(self, file: TextIO | None = None) -> None:
         file = file or sys.stderr
         click.echo(file=file)  # below the "^C" the terminal printed
-        click.secho(self.message, fg="yellow", file=file)
+        click.secho(visible(self.message), fg="yellow", file=file)
 
 
 # click's own words, said in Vietnamese ---------------------------------------------
@@ -246,7 +218,7 @@ class VietnameseGroup(click.Group):
             exc.show()
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"Lỗi: {exc.format_message()}", err=True)
+            say(f"Lỗi: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:  # Ctrl+C while click was still parsing
             click.secho(INTERRUPTED, fg="yellow", err=True)
@@ -299,7 +271,7 @@ def show_usage_error(exc: click.UsageError) -> None:
         click.echo(ctx.get_usage(), err=True, color=ctx.color)
         if ctx.command.get_help_option(ctx) is not None:
             help_name = max(ctx.help_option_names, key=len)
-            click.echo(f"Gõ “{ctx.command_path} {help_name}” để xem hướng dẫn.", err=True)
+            say(f"Gõ “{ctx.command_path} {help_name}” để xem hướng dẫn.", err=True)
         click.echo(err=True)
     message = usage_message(exc)
-    click.echo(f"Lỗi: {message[0].upper()}{message[1:]}", err=True)
+    say(f"Lỗi: {message[0].upper()}{message[1:]}", err=True)

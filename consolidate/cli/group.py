@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 
 from .. import app
+from ..terminal import interrupts_kept
 from ..console import (EXIT_INTERRUPTED, FILE, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, VietnameseGroup,
-                       VietnamesePath)
+                       VietnamesePath, say)
 from ..core import problems as P
+from ..core.quiet import quiet_cleanup
 from ..core.registry import Registry, ReportSettings
 
 
@@ -49,16 +51,18 @@ def load_or_refuse(units_file: Path | None, config_file: Path | None) -> tuple[R
         raise CommandRefused(str(exc)) from None
 
 
-def entry(args: list[str] | None = None) -> None:
-    """The console script: ``main``, then an exit with the run's objects out of the cycle
-    collector's sight. Its last walks over them at interpreter exit took ~0.5 s at N = 10,000,
-    for memory the process is about to give back anyway. (Tests call ``main`` in-process and
-    keep collecting.)"""
+def run_console(args: list[str] | None = None) -> None:
+    """``main`` as the console script runs it (cli.entry), then an exit with the run's objects out of
+    the cycle collector's sight. Its last walks over them at interpreter exit took ~0.5 s at
+    N = 10,000, for memory the process is about to give back anyway. (Tests call ``main``
+    in-process and keep collecting.)"""
     try:
-        main(args)
-    except KeyboardInterrupt:  # before click had a context (while parsing): the same line, the same code
+        # a library object's failing clean-up is no news for the clerk (core/quiet.py); a Ctrl+C is
+        with quiet_cleanup(), interrupts_kept():
+            main(args)
+    except KeyboardInterrupt:  # before click had a context (while parsing), or a second Ctrl+C: the same line
         click.echo(file=sys.stderr)
-        click.secho(INTERRUPTED, fg="yellow", err=True)
+        say(INTERRUPTED, fg="yellow", err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         gc.freeze()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -10,9 +11,11 @@ from pathlib import Path
 import click
 
 from .. import app
-from ..console import FILE, FOLDER, CommandRefused, ValueRefused, VietnamesePath
+from ..console import (FILE, FOLDER, INTERRUPTED, CommandRefused, Interrupted, Paint, ValueRefused, VietnamesePath,
+                       json_visible, say)
 from ..core import problems as P
-from ..core.formats import HISTORY_NAME
+from ..core.formats import FEEDBACK_DIR, HISTORY_NAME, LOG_PREFIX, LOG_SUFFIX
+from ..core.registry import Registry, ReportSettings
 from ..core.records import Submission
 from ..core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from ..core.summary import summarize
@@ -50,6 +53,39 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
     store = None if no_history else _store(history, out)
     with app.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
         registry, settings = load_or_refuse(units_file, config_file)
+    before = _outputs_stamp(out, registry)
+    try:
+        _run(inbox, out, registry, settings, previous, store, quiet, as_json)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted(out, registry, before)) from None
+
+
+INTERRUPTED_WRITTEN = ("Đã dừng theo yêu cầu (Ctrl+C) khi kết quả đã ghi xong: các tệp mới trong {out}{feedback} "
+                       "đã thay cho kết quả của lần chạy trước.")
+
+
+def _outputs_stamp(out: Path, registry: Registry) -> tuple[int, int, int] | None:
+    """Which CSV log ``out`` holds now (as write.outputs names it): every run writes one, and the
+    whole output set is replaced at once or not at all (write.files.OutputSet; a Ctrl+C waits for it)."""
+    try:
+        found = os.stat(out / f"{LOG_PREFIX}{registry.root.code}{LOG_SUFFIX}")
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_size
+
+
+def _interrupted(out: Path, registry: Registry, before: tuple[int, int, int] | None) -> str:
+    """What a Ctrl+C leaves, as the files show it: the previous outputs, or this run's new ones (then
+    the log was replaced, and the workbook, the page and phan-hoi/ with it)."""
+    if _outputs_stamp(out, registry) == before:
+        return INTERRUPTED
+    feedback = f" (cả thư mục {FEEDBACK_DIR})" if (out / FEEDBACK_DIR).is_dir() else ""
+    return INTERRUPTED_WRITTEN.format(out=out, feedback=feedback)
+
+
+def _run(inbox: Path, out: Path, registry: Registry, settings: ReportSettings, previous: Path | None,
+         store: str | Path | None, quiet: bool, as_json: bool) -> None:
+    """``run`` once its options are checked: read, check, write, say (and exit with the run's code)."""
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -72,9 +108,9 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
         from ..write.files import OutputError  # start-up: only when a run failed
 
         if isinstance(exc, OutputError):  # an output open in Excel, or the folder in use: what to do
-            click.secho(str(exc), fg="red", err=True)
+            say(str(exc), fg="red", err=True)
             sys.exit(EXIT_FATAL)
-        click.secho(f"Lỗi nghiêm trọng, không tổng hợp được: {fatal_reason(exc)}.", fg="red", err=True)
+        say(f"Lỗi nghiêm trọng, không tổng hợp được: {fatal_reason(exc)}.", fg="red", err=True)
         sys.exit(EXIT_FATAL)
 
     outputs = {**paths}
@@ -82,14 +118,14 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
         outputs["feedback"] = paths.feedback_dir
     summary = summarize(result, outputs)
     if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        click.echo(json_visible(json.dumps(summary, ensure_ascii=False, indent=2)))
     elif not quiet:
         _print_summary(result, summary, inbox)
     if unaccounted:
-        click.secho("Kiểm tra đối soát KHÔNG đạt: có tệp hoặc đơn vị không được tổng hợp mà cũng không có trong nhật ký:",
-                    fg="red", bold=True, err=True)
+        say("Kiểm tra đối soát KHÔNG đạt: có tệp hoặc đơn vị không được tổng hợp mà cũng không có trong nhật ký:",
+            fg="red", bold=True, err=True)
         for line in unaccounted:
-            click.echo(f"  {line}", err=True)
+            say(f"  {line}", err=True)
         sys.exit(EXIT_FATAL)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
 
@@ -101,36 +137,32 @@ def _store(history: str | None, out: Path) -> str | Path:
 
 def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
     read, skipped = summary["files_read"], summary["files"] - summary["files_read"]
-    click.echo(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {skipped} tệp khác)." if skipped else "."))
+    say(f"Đã đọc {read} tệp báo cáo trong {inbox}" + (f" (bỏ qua {skipped} tệp khác)." if skipped else "."))
     if summary["districts_expected"] is not None:  # a province over districts: the districts it deals with first
-        click.echo(f"Huyện đã báo cáo: {summary['districts_reported']}/{summary['districts_expected']}.")
-    click.echo(f"Đơn vị đã báo cáo: {summary['units_reported']}/{summary['units_expected']}.")
+        say(f"Huyện đã báo cáo: {summary['districts_reported']}/{summary['districts_expected']}.")
+    say(f"Đơn vị đã báo cáo: {summary['units_reported']}/{summary['units_expected']}.")
     for state, key in ((MISSING, "units_missing"), (UNUSABLE, "units_unusable")):
         if summary[key]:
-            click.echo(f"{STATUS_LABELS[state]}: {', '.join(summary[key])}.")
+            say(f"{STATUS_LABELS[state]}: {', '.join(summary[key])}.")
     color = "red" if summary["errors"] else ("yellow" if summary["warnings"] else "green")
-    click.secho(
-        f"Lỗi: {summary['errors']} · Cảnh báo: {summary['warnings']}"
-        + (f" · Thông tin: {summary['notes']}" if summary["notes"] else ""),
-        fg=color, bold=True,
-    )
+    say(f"Lỗi: {summary['errors']} · Cảnh báo: {summary['warnings']}"
+        + (f" · Thông tin: {summary['notes']}" if summary["notes"] else ""), fg=color, bold=True)
     if summary["by_code"]:
         width = max(len(row["code"]) for row in summary["by_code"])
         for row in summary["by_code"]:
-            click.echo("  " + click.style(f"{row['label']:<9}", fg=COLORS[row["severity"]])
-                       + f" {row['code']:<{width}}  {row['count']:>4}")
+            say("  ", Paint(f"{row['label']:<9}", fg=COLORS[row["severity"]]), f" {row['code']:<{width}}  {row['count']:>4}")
     shown = [p for p in result.problems if p.severity != P.INFO][:SHOWN_PROBLEMS]
     for p in shown:
         where = " ".join(x for x in (p.file, f"{p.sheet}!{p.cell}" if p.cell else p.sheet) if x)
-        click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where + ' – ' if where else ''}"
-                   f"{p.unit + ': ' if p.unit else ''}{p.message}")
+        say("  [", Paint(p.severity_label, fg=COLORS[p.severity]),
+            f"] {where + ' – ' if where else ''}{p.unit + ': ' if p.unit else ''}{p.message}")
     rest = summary["errors"] + summary["warnings"] - len(shown)
     if rest > 0:
-        click.echo(f"  … và {rest} mục khác, xem nhật ký lỗi.")
+        say(f"  … và {rest} mục khác, xem nhật ký lỗi.")
     _print_history(result)
-    click.echo("Kết quả:")
+    say("Kết quả:")
     for path in summary["outputs"].values():
-        click.echo(f"  {path}")
+        say(f"  {path}")
 
 
 def _print_history(result: RunResult) -> None:
@@ -139,12 +171,12 @@ def _print_history(result: RunResult) -> None:
     if view is None:
         return
     if view.recorded is not None:
-        click.echo(f"Kỳ báo cáo {view.period}: đã lưu {view.recorded} số liệu vào lịch sử {view.store}.")
+        say(f"Kỳ báo cáo {view.period}: đã lưu {view.recorded} số liệu vào lịch sử {view.store}.")
     else:
-        click.secho(f"Kỳ báo cáo {view.period}: chưa lưu được vào lịch sử (xem cảnh báo {P.HistoryNotRecorded.code}).",
-                    fg="yellow")
+        say(f"Kỳ báo cáo {view.period}: chưa lưu được vào lịch sử (xem cảnh báo {P.HistoryNotRecorded.code}).",
+            fg="yellow")
     if view.previous_period is not None:
-        click.echo(f"So sánh với kỳ trước trong lịch sử: {view.previous_period}.")
+        say(f"So sánh với kỳ trước trong lịch sử: {view.previous_period}.")
 
 
 @main.command(short_help="Kiểm tra tệp báo cáo của đơn vị trước khi gửi.")
@@ -159,7 +191,8 @@ def check(files: tuple[Path, ...], units_file: Path | None, config_file: Path | 
     registry, settings = load_or_refuse(units_file, config_file)
     checked = [(sub, _in_reading_order(found)) for sub, found in app.check(list(files), registry, settings)]
     if as_json:
-        click.echo(json.dumps([_check_entry(sub, found) for sub, found in checked], ensure_ascii=False, indent=2))
+        click.echo(json_visible(json.dumps([_check_entry(sub, found) for sub, found in checked], ensure_ascii=False,
+                                           indent=2)))
     else:
         for sub, found in checked:
             _print_check(sub, found)
@@ -195,24 +228,24 @@ def _check_entry(sub: Submission, found: list[P.Problem]) -> dict:
 def _print_check(sub: Submission, found: list[P.Problem]) -> None:
     if sub.kind == app.SKIPPED:  # neither valid nor wrong: not a report at all
         (note,) = found
-        click.secho(f"Tệp {sub.name}: bỏ qua, không kiểm tra.", fg="cyan")
-        click.echo(f"      Lý do: đây là {note.params['what']}, loại tệp mà huyện cũng bỏ qua khi tổng hợp.")
-        click.echo(f"      {note.unit_how_to_fix}")
+        say(f"Tệp {sub.name}: bỏ qua, không kiểm tra.", fg="cyan")
+        say(f"      Lý do: đây là {note.params['what']}, loại tệp mà huyện cũng bỏ qua khi tổng hợp.")
+        say(f"      {note.unit_how_to_fix}")
         return
     unit = ", ".join(dict.fromkeys(u.name for u in sub.units))
     head = f"Tệp {sub.name}" + (f" ({unit})" if unit else "")
     counts = _check_counts(found)
     notes = f", {counts['notes']} thông tin" if counts["notes"] else ""
     if not counts["errors"] and not counts["warnings"]:
-        click.secho(f"{head}: hợp lệ, có thể gửi" + (f" ({counts['notes']} thông tin)." if notes else "."), fg="green")
+        say(f"{head}: hợp lệ, có thể gửi" + (f" ({counts['notes']} thông tin)." if notes else "."), fg="green")
     else:
-        click.secho(f"{head}: {counts['errors']} lỗi, {counts['warnings']} cảnh báo{notes}.",
-                    fg="red" if counts["errors"] else "yellow", bold=True)
+        say(f"{head}: {counts['errors']} lỗi, {counts['warnings']} cảnh báo{notes}.",
+            fg="red" if counts["errors"] else "yellow", bold=True)
     for p in found:
         where = f"{p.sheet}!{p.cell}" if p.cell else (p.sheet or "tệp")
-        click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {where}: {p.message}")
+        say("  [", Paint(p.severity_label, fg=COLORS[p.severity]), f"] {where}: {p.message}")
         if p.severity != P.INFO and p.unit_how_to_fix:
-            click.echo(f"      Cách sửa: {p.unit_how_to_fix}")
+            say(f"      Cách sửa: {p.unit_how_to_fix}")
 
 
 @main.command(short_help="Tạo tệp mẫu báo cáo (đã điền tên đơn vị) cho từng đơn vị.")
@@ -226,9 +259,9 @@ def template(out: Path, units_file: Path | None, config_file: Path | None) -> No
     """
     registry, settings = load_or_refuse(units_file, config_file)
     paths = app.template(registry, settings, out)
-    click.echo(f"Đã tạo {len(paths)} tệp mẫu trong {out}:")
+    say(f"Đã tạo {len(paths)} tệp mẫu trong {out}:")
     for p in paths:
-        click.echo(f"  {p.name}")
+        say(f"  {p.name}")
 
 
 # `init --cap`: the level, as a clerk says it, with or without its accents
@@ -261,5 +294,5 @@ def init(folder: Path, level: str, force: bool) -> None:
     except app.ConfigError as exc:
         raise CommandRefused(f"{exc} (dùng --force để ghi đè)") from None
     for p in written:
-        click.echo(f"Đã tạo {p}")
-    click.echo("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))
+        say(f"Đã tạo {p}")
+    say("Sửa các tệp này rồi chạy: consolidate run inbox/ --config " + str(folder / "cau-hinh.toml"))

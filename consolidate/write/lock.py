@@ -3,6 +3,11 @@
 A lock file created exclusively works on every system; an OS lock held on it
 (fcntl on POSIX, msvcrt on Windows, each imported only where it exists) tells a
 run that died from one still working, whatever its process number became.
+
+A stale lock (its run died) is removed under a guard, a second file created exclusively,
+and judged again there: two runs that found the same stale lock both removed it, the
+second one removing the lock the first had just created, and both ran (2 to 5 times in 10).
+The owner removes its own lock under the same guard.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ LOCK_POLL = 0.25
 # of a run that died may since belong to another process.
 LOCK_MAX_AGE = 6 * 3600
 LOCK_BYTE = 1 << 30  # the byte locked on Windows, past the text so that others can still read it
+GUARD_SUFFIX = ".guard"  # .consolidate.lock.guard: held while a lock file is removed
+GUARD_MAX_AGE = 10.0  # seconds; a guard is held for milliseconds, an older one was left by a run that died
+GUARD_POLL = 0.005
+GUARD_WAIT = 2.0  # how long the owner waits to remove its own lock (a takeover holds the guard for milliseconds)
 
 
 @contextmanager
@@ -45,8 +54,7 @@ def output_lock(folder: Path, wait: float | None = None) -> Iterator[None]:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             break
         except FileExistsError:
-            if _stale(lock):
-                lock.unlink(missing_ok=True)
+            if _stale(lock) and _remove_stale(lock):
                 continue
             if time.monotonic() >= deadline:
                 raise OutputError(
@@ -65,8 +73,57 @@ def output_lock(folder: Path, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the OS lock; Windows removes no file still open
-        if _read_lock(lock) == mine:
+        with _guard(lock, GUARD_WAIT):  # not had (a run died holding it): removed all the same, as before
+            if _read_lock(lock) == mine:
+                lock.unlink(missing_ok=True)
+
+
+def _remove_stale(lock: Path) -> bool:
+    """Remove ``lock`` if it is still stale once this run holds the guard; whether it was removed.
+
+    Judged again under the guard: another run may have removed the stale lock and created its own
+    since this one looked, and that lock must stay."""
+    with _guard(lock) as held:
+        if held and _stale(lock):
             lock.unlink(missing_ok=True)
+            return True
+    return False
+
+
+@contextmanager
+def _guard(lock: Path, wait: float = 0.0) -> Iterator[bool]:
+    """Hold the guard of ``lock`` (a file created exclusively), waiting up to ``wait`` seconds;
+    yield whether it is held. A guard older than GUARD_MAX_AGE was left by a run that died."""
+    guard = lock.with_name(lock.name + GUARD_SUFFIX)
+    deadline = time.monotonic() + wait
+    fd = None
+    while fd is None:
+        try:
+            fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                abandoned = time.time() - guard.stat().st_mtime > GUARD_MAX_AGE
+            except OSError:
+                abandoned = False  # just released: try again
+            if abandoned:
+                try:
+                    guard.unlink(missing_ok=True)
+                    continue
+                except OSError:
+                    break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(GUARD_POLL)
+        except OSError:  # a folder that refuses the file: no guard to be had
+            break
+    if fd is None:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)
+        guard.unlink(missing_ok=True)
 
 
 def _os_lock(fd: int) -> bool:

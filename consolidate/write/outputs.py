@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -58,7 +60,7 @@ def write_outputs(result: RunResult, out: Path, timings: Timings | None = None,
     with timings.step("write.check_folder"):
         check_feedback_folder(result, out)  # before anything is written
     paths = output_paths(result, out)
-    with quiet_cleanup(), output_lock(out), OutputSet(out) as outputs:
+    with _CtrlCHeld() as held, quiet_cleanup(), output_lock(out), OutputSet(out) as outputs:
         logged = {(p.file, p.code) for p in result.problems}
         result.problems.extend(p for p in _copies_not_written(result, out)  # before the workbook's child is forked
                                if (p.file, p.code) not in logged)
@@ -79,8 +81,43 @@ def write_outputs(result: RunResult, out: Path, timings: Timings | None = None,
                 workbook_written()  # its error, if any, is the run's error; never leave the child behind
             timings.add("write.workbook", time.perf_counter() - started)
         outputs.adopt(paths["workbook"])
+        held.hold()  # from here a Ctrl+C waits until the new set is in place (see _CtrlCHeld)
         outputs.commit()
     return Outputs(paths, feedback, feedback_dir(out))
+
+
+class _CtrlCHeld:
+    """Ctrl+C held back from ``hold()`` until the block ends, then raised.
+
+    OutputSet.commit undoes a replacement that a KeyboardInterrupt stops halfway, but a second one
+    during the undoing leaves it half done. Held, the set is either untouched or wholly replaced when
+    the interrupt is raised, so the command can tell the clerk which (cli/reporting.py looks at the
+    files). Only the main thread can hold it, and only Python's own handler is replaced (an ignored
+    Ctrl+C stays ignored); an error leaving the block wins over a held Ctrl+C: its message says what
+    happened to the outputs.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: object = None
+
+    def __enter__(self) -> _CtrlCHeld:
+        return self
+
+    def hold(self) -> None:
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: object) -> None:
+        self.pressed = True
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+            self._previous = None
+        if self.pressed and kind is None:
+            raise KeyboardInterrupt
 
 
 def _copies_not_written(result: RunResult, out: Path) -> list[P.Problem]:

@@ -42,6 +42,7 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data
     data = sub.path.read_bytes() if data is None else data
     if _unpacked_size(data) > MAX_UNPACKED_BYTES:
         return False
+    wb = None
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=sub.path.suffix.lower() == ".xlsm", rich_text=True)
         if wb.calculation is None:
@@ -58,7 +59,23 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data
         raise
     except Exception:  # a file that read-only reading survived but a full load or save does not
         return False
+    finally:
+        _close_vba_archive(wb)
     return True
+
+
+def _close_vba_archive(wb: Workbook | None) -> None:
+    """Close the zip openpyxl keeps an .xlsm's macro parts in (``keep_vba``): a ZipFile opened for
+    appending on a BytesIO that nothing closes. Left to the cycle collector, the BytesIO could be
+    finalized first, and the ZipFile's ``__del__`` then failed writing its directory to a closed
+    file: "Exception ignored in: ZipFile.__del__ … ValueError: I/O operation on closed file" on
+    the clerk's console, whenever the collector ran next."""
+    archive = getattr(wb, "vba_archive", None)
+    if archive is not None:
+        try:
+            archive.close()
+        except (OSError, ValueError):  # nothing of it is written anywhere: what is left is garbage
+            pass
 
 
 def _strip_external_formulas(wb: Workbook, data: bytes) -> list[tuple[str, tuple[int, int], str]]:
