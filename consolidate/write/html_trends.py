@@ -25,15 +25,29 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _lines(code: str) -> list[str]:
+    """A period's words on two lines, the year below: ["6 tháng cuối", "năm 2024"]; "Năm 2024" on one."""
+    name = period_name(code)
+    head, sep, year = name.rpartition(" năm ")
+    return [head, f"năm {year}"] if sep and head else [name]
+
+
 def axis_label(code: str, x: float, y: float, size: int) -> str:
     """A period under its point as people say it, on two lines ("6 tháng cuối" / "năm 2024"): the words
     fit the room of one point where the whole name would run into the next one's."""
-    name = period_name(code)
-    head, sep, year = name.rpartition(" năm ")
-    lines = [head, f"năm {year}"] if sep and head else [name]
     spans = "".join(f'<tspan x="{x:.1f}" dy="{0 if n == 0 else size + 1}">{_esc(line)}</tspan>'
-                    for n, line in enumerate(lines))
+                    for n, line in enumerate(_lines(code)))
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" font-size="{size}">{spans}</text>'
+
+
+def _label_size(periods: list[str], plot_w: float) -> int:
+    """The font size at which the longest line of a period's words fits the room between two points
+    (a glyph is ~0.58 of the size wide in the page's fonts): 10 for a few periods, down to 6 for many."""
+    if len(periods) < 2:
+        return 10
+    room = (plot_w - 2 * INSET) / (len(periods) - 1) - 4
+    longest = max(len(line) for p in periods for line in _lines(p))
+    return max(6, min(10, int(room / (0.58 * max(longest, 1)))))
 
 
 def trend_svg(series: list[tuple[str, float]], title: str) -> str:
@@ -54,7 +68,7 @@ def trend_svg(series: list[tuple[str, float]], title: str) -> str:
     points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(series))
     if len(series) > 1:
         out.append(f'<polyline points="{points}" fill="none" stroke="{BAR}" stroke-width="2"/>')
-    size = 10 if len(series) <= 6 else 8  # a long history: smaller words, still one period per point
+    size = _label_size([p for p, _ in series], plot_w)
     for i, (period, value) in enumerate(series):
         out.append(f'<circle cx="{x(i):.1f}" cy="{y(value):.1f}" r="3.5" fill="{BAR}">'
                    f"<title>{_esc(period_name(period))}: {number(value)} %</title></circle>")
