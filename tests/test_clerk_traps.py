@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import zipfile
 import zlib
-import struct
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from consolidate.core import periods
+from consolidate.core.periods import period_name
 from conftest import Text, read_log, run_cli, set_cells, unit_file
 
 ANOTHER_DISTRICT = ["Xã Mẫu Một", "Xã Mẫu Hai", "Xã Mẫu Ba", "Xã Mẫu Bốn", "Thị trấn Mẫu"]
@@ -307,7 +307,6 @@ def test_the_page_and_the_feedback_copy_name_kinds_in_vietnamese_not_codes(inbox
 
 
 def test_every_dhis2_period_code_has_vietnamese_words():
-    period_name = periods.period_name
     assert period_name("2024S2") == "6 tháng cuối năm 2024"
     assert period_name("2024S1") == "6 tháng đầu năm 2024"
     assert period_name("2024Q3") == "Quý III năm 2024"
