@@ -31,6 +31,7 @@ from .read.loading import VANISHED
 from .read.pool import read_files
 from .read.prepare import prepare, read_previous
 from .settings.report import default_settings, load_config
+from .settings.in_use import sample_mismatch
 from .settings.units import ConfigError, default_registry, load_registry
 from .stored import ExportError, ExportResult, export, history, prepare_record, read_history, record
 from .write.feedback.content import needs_feedback
@@ -122,6 +123,8 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
         for code, recs in per_unit.items():
             candidates.setdefault(code, []).append(Candidate(f, sub, recs))
         sub.records = []  # its rows live on in the candidates: a country-wide run holds ~40 per file
+    if (mismatch := sample_mismatch(registry, submissions)) is not None:  # another district's inbox: said first
+        problems.insert(0, mismatch)
 
     # One submission per unit: the newest wins, the others are logged
     records: list[Record] = []
@@ -140,7 +143,7 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
     found, flagged = _own_checks(records, problems, settings, timings)
     problems.extend(found)
     with timings.step("plausibility"):
-        problems.extend(plausibility.outliers(records, flagged))
+        problems.extend(plausibility.outliers(records, flagged, {u.code: u.level for u in registry.units}))
         view, past = read_history(history, settings, problems) if history is not None else (None, [])
         if previous is not None:
             problems.extend(plausibility.changes(records, read_previous(previous, registry), flagged))
@@ -258,6 +261,8 @@ def _check(paths: list[Path], registry: Registry, settings: ReportSettings) -> l
             continue
         kind, read_sub = next(read)
         sub = _as_read(path, name, kind, read_sub)
+        if isinstance(sub, P.FileNotSpreadsheet):  # a commune about to send a Word file: an error, not a note
+            sub = P.NotAReport(file=name, name=name, kind=sub.params["kind"])
         if isinstance(sub, P.Problem):
             found.append((Submission(path=path, name=name, kind=kind), [sub]))
             continue
@@ -307,11 +312,11 @@ def template(registry: Registry, settings: ReportSettings, out: Path) -> list[Pa
 def init(folder: Path, overwrite: bool = False, level: str = "huyen") -> list[Path]:
     """Commented example files (units table, settings) to edit, for a district ("huyen") or a province ("tinh"),
     and the DHIS2 mapping of that units table's codes (for ``export``); ConfigError if one exists and not ``overwrite``."""
-    from .write.examples import UNITS_CSV, write_examples  # start-up: XlsxWriter only when examples are made
+    from .write.examples import UNITS_XLSX, write_examples  # start-up: XlsxWriter only when examples are made
 
     mapping = Path(folder) / MAPPING_CSV  # the DHIS2 mapping for `consolidate export`, from the same units
     if mapping.exists() and not overwrite:
         raise ConfigError(mapping, f"đã có trong thư mục {folder}; không ghi đè lên tệp đã có. "
                                    "Xóa hoặc đổi tên tệp này, hoặc chọn thư mục khác.")
     written = write_examples(folder, level=level, overwrite=overwrite)
-    return [*written, write_mapping_template(load_registry(Path(folder) / UNITS_CSV), mapping)]
+    return [*written, write_mapping_template(load_registry(Path(folder) / UNITS_XLSX), mapping)]

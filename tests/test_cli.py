@@ -41,8 +41,10 @@ def test_json_summary_for_scripts(inbox, out):
     summary = json.loads(result.output)
     assert (summary["units_expected"], summary["units_reported"]) == (14, 13)
     assert summary["units_missing"] == ["Xã Phước An"]
-    assert summary["errors"] == 2 and len(summary["problems"]) == 2
-    assert {row["code"] for row in summary["by_code"]} == {"total-mismatch", "unit-not-reported"}
+    errors = [p for p in summary["problems"] if p["severity"] == "error"]
+    assert summary["errors"] == 2 and len(errors) == 2
+    assert {row["code"] for row in summary["by_code"] if row["severity"] == "error"} == {"total-mismatch",
+                                                                                         "unit-not-reported"}
     assert summary["outputs"]["workbook"].endswith("tong-hop-tuy-phuoc.xlsx")
 
 
@@ -54,14 +56,14 @@ def test_quiet_prints_nothing_but_keeps_the_exit_code(inbox, out):
 
 def test_the_summary_counts_problems_by_code(inbox, out):
     result = run_cli("run", inbox, "--out", out)
-    assert "  Lỗi       total-mismatch     1" in result.output
+    assert "  Lỗi       Tổng số không khớp     1" in result.output  # the kind in words; the code is in --json
 
 
 def test_a_new_district_starts_from_init_and_runs_with_its_config(inbox, out, tmp_path):
     folder = tmp_path / "cau-hinh"
     result = run_cli("init", folder)
     assert result.exit_code == 0
-    assert sorted(p.name for p in folder.iterdir()) == ["cau-hinh.toml", "dhis2-anh-xa.csv", "don-vi.csv", "don-vi.xlsx"]
+    assert sorted(p.name for p in folder.iterdir()) == ["cau-hinh.toml", "dhis2-anh-xa.csv", "don-vi.xlsx"]
     assert run_cli("init", folder).exit_code == 2  # never overwrites a clerk's edited files silently
     assert run_cli("init", folder, "--force").exit_code == 0
 

@@ -203,7 +203,7 @@ def test_a_table_that_is_not_a_table_is_refused(tmp_path):
     assert "không tìm thấy tệp này" in refusal(tmp_path / "khong-co.csv")
     pdf = tmp_path / "don-vi.pdf"
     pdf.write_bytes(b"%PDF-1.4\n")
-    assert refusal(pdf).startswith("Tệp don-vi.pdf: bảng đơn vị phải là tệp .csv hoặc Excel .xlsx, tệp này là PDF")
+    assert refusal(pdf).startswith("Tệp don-vi.pdf: bảng đơn vị phải là tệp .csv hoặc Excel .xlsx, tệp này là tệp PDF")
     assert refusal(write_csv(tmp_path, VN_HEADER)) == (
         "Tệp don-vi.csv: không có đơn vị nào dưới dòng tiêu đề (dòng 1).")
 
@@ -340,20 +340,19 @@ def test_a_date_typed_the_vietnamese_way_is_read(tmp_path):
 
 def test_the_examples_to_start_from_load_back(tmp_path):
     paths = write_examples(tmp_path / "cau-hinh")
-    assert [p.name for p in paths] == ["don-vi.csv", "don-vi.xlsx", "cau-hinh.toml"]
-    from_csv, from_xlsx = load_registry(paths[0]), load_registry(paths[1])
-    assert from_xlsx.units == from_csv.units
+    assert [p.name for p in paths] == ["don-vi.xlsx", "cau-hinh.toml"]  # one units table: the one the settings name
+    from_xlsx = load_registry(paths[0])
     # a district's: Tuy Phước exactly as the embedded default
-    assert from_csv.units == default_registry().units
-    assert from_csv.root.name == "Huyện Tuy Phước"
+    assert from_xlsx.units == default_registry().units
+    assert from_xlsx.root.name == "Huyện Tuy Phước"
 
-    ws = openpyxl.load_workbook(paths[1]).worksheets[0]
+    ws = openpyxl.load_workbook(paths[0]).worksheets[0]
     assert [c.value for c in ws[1]][:4] == ["Mã", "Tên đơn vị", "Cấp", "Mã đơn vị cấp trên"]
     assert ws["A1"].font.b
 
-    settings, units = load_config(paths[2])
+    settings, units = load_config(paths[1])
     assert settings == default_settings() and units == paths[0].resolve()
-    text = paths[2].read_text(encoding="utf-8")
+    text = paths[1].read_text(encoding="utf-8")
     assert unicodedata.is_normalized("NFC", text) and "# [form2.targets]" in text
     assert "Huyện Mẫu" not in text and "tỉnh Bình Định" not in text
 
@@ -361,25 +360,24 @@ def test_the_examples_to_start_from_load_back(tmp_path):
 def test_the_province_examples_are_worded_for_a_province(tmp_path):
     """`init --cap tinh`: the districts with their units, and "UBND tỉnh", "trên địa bàn tỉnh" on the report."""
     paths = write_examples(tmp_path / "tinh", level="tinh")
-    from_csv, from_xlsx = load_registry(paths[0]), load_registry(paths[1])
-    assert from_xlsx.units == from_csv.units
-    assert from_csv.root.name == "Tỉnh Bình Định"
-    assert [d.name for d, _ in from_csv.groups()] == ["Huyện Tuy Phước", "Huyện Mẫu"]
-    tuy_phuoc = [u for u in from_csv.units if u.code in {d.code for d in default_registry().units}]
+    table = load_registry(paths[0])  # the .xlsx, the one table init writes
+    assert table.root.name == "Tỉnh Bình Định"
+    assert [d.name for d, _ in table.groups()] == ["Huyện Tuy Phước", "Huyện Mẫu"]
+    tuy_phuoc = [u for u in table.units if u.code in {d.code for d in default_registry().units}]
     assert [(u.code, u.name, u.level) for u in tuy_phuoc] == [(u.code, u.name, u.level) for u in default_registry().units]
-    assert [u.name for u in from_csv.units if u.parent == "huyen-mau"] == ["Xã Mẫu Một", "Xã Mẫu Hai", "Xã Mẫu Ba"]
+    assert [u.name for u in table.units if u.parent == "huyen-mau"] == ["Xã Mẫu Một", "Xã Mẫu Hai", "Xã Mẫu Ba"]
 
-    settings, units = load_config(paths[2])
+    settings, units = load_config(paths[1])
     assert units == paths[0].resolve()
     assert settings.issuer == "UBND tỉnh" and settings.area == "tỉnh Bình Định"
     assert settings.form1_title.endswith("trên địa bàn tỉnh")
-    text = paths[2].read_text(encoding="utf-8")
+    text = paths[1].read_text(encoding="utf-8")
     assert unicodedata.is_normalized("NFC", text) and "UBND huyện" not in text and "địa bàn huyện" not in text
     assert "Huyện Mẫu" in text  # the comment says which rows are made up
 
 
 def test_the_commented_targets_of_the_example_work_once_uncommented(tmp_path):
-    (_, _, config) = write_examples(tmp_path)
+    (_, config) = write_examples(tmp_path)
     lines = config.read_text(encoding="utf-8").splitlines()
     start = lines.index("# [form2.targets]")
     config.write_text("\n".join(lines[:start] + [ln[2:] for ln in lines[start:]]) + "\n", encoding="utf-8")
@@ -391,13 +389,13 @@ def test_the_commented_targets_of_the_example_work_once_uncommented(tmp_path):
 
 
 def test_the_examples_never_overwrite_the_clerks_files(tmp_path):
-    (tmp_path / "don-vi.csv").write_text("đã sửa", encoding="utf-8")
+    (tmp_path / "don-vi.xlsx").write_text("đã sửa", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         write_examples(tmp_path)
-    assert str(info.value).startswith("Tệp don-vi.csv: đã có trong thư mục")
-    assert (tmp_path / "don-vi.csv").read_text(encoding="utf-8") == "đã sửa"
+    assert str(info.value).startswith("Tệp don-vi.xlsx: đã có trong thư mục")
+    assert (tmp_path / "don-vi.xlsx").read_text(encoding="utf-8") == "đã sửa"
     assert not (tmp_path / "cau-hinh.toml").exists()
-    assert len(write_examples(tmp_path, overwrite=True)) == 3
+    assert len(write_examples(tmp_path, overwrite=True)) == 2
 
 
 def test_a_national_units_table_is_accepted_and_a_runaway_one_refused(tmp_path):

@@ -410,16 +410,16 @@ def test_init_writes_the_mapping_file_for_the_units_it_writes(tmp_path):
     result = run_cli("init", folder)
     assert result.exit_code == 0 and f"Đã tạo {folder / 'dhis2-anh-xa.csv'}" in result.output
     units = [r for r in read_csv(folder / "dhis2-anh-xa.csv") if r[0] == "Đơn vị"]
-    assert [r[1] for r in units] == [u.code for u in app.load(folder / "don-vi.csv")[0].reporting_units()]
+    assert [r[1] for r in units] == [u.code for u in app.load(folder / "don-vi.xlsx")[0].reporting_units()]
     assert run_cli("init", folder).exit_code == 2  # refuses to overwrite, the mapping included
     (folder / "dhis2-anh-xa.csv").write_text("của tôi", encoding="utf-8")
-    for name in ("don-vi.csv", "don-vi.xlsx", "cau-hinh.toml"):
+    for name in ("don-vi.xlsx", "cau-hinh.toml"):
         (folder / name).unlink()
     assert run_cli("init", folder).exit_code == 2  # a filled-in mapping alone is kept too
     assert (folder / "dhis2-anh-xa.csv").read_text(encoding="utf-8") == "của tôi"
     assert run_cli("init", folder, "--cap", "tinh", "--force").exit_code == 0
     province = [r for r in read_csv(folder / "dhis2-anh-xa.csv") if r[0] == "Đơn vị"]
-    assert len(province) == len(app.load(folder / "don-vi.csv")[0].reporting_units())
+    assert len(province) == len(app.load(folder / "don-vi.xlsx")[0].reporting_units())
 
 
 # Writing ---------------------------------------------------------------------------------------------

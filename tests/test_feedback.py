@@ -9,9 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from consolidate.core import problems as P
 from conftest import Text, checksums, run_cli, set_cells, unit_file
 
-HEADER = ["STT", "Trang tính", "Ô", "Mã lỗi", "Mức độ", "Nội dung", "Cách khắc phục"]
+HEADER = ["STT", "Trang tính", "Ô", "Loại lỗi", "Mức độ", "Nội dung", "Cách khắc phục"]
+CODE_OF = {cls.title: code for code, cls in P.CATALOGUE.items()}  # the sheet names each kind in words
 RED = "FFFFC7CE"
 ORANGE = "FFF8CBAD"
 
@@ -21,11 +23,11 @@ def feedback(out: Path, code: str) -> openpyxl.Workbook:
 
 
 def listed(wb: openpyxl.Workbook) -> list[list]:
-    """The problem rows of the 'Phản hồi' sheet, below its header."""
+    """The problem rows of the 'Phản hồi' sheet, below its header; each kind (in words) as its code."""
     ws = wb["Phản hồi"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=1)]
     start = next(i for i, r in enumerate(rows) if r[:7] == HEADER) + 1
-    return [r[:7] for r in rows[start:] if r[0] is not None]
+    return [[*r[:3], CODE_OF[r[3]], *r[4:7]] for r in rows[start:] if r[0] is not None]
 
 
 def test_a_unit_with_an_error_gets_its_workbook_back_with_the_cell_marked(inbox, out):
@@ -147,7 +149,8 @@ def test_no_copy_for_clean_unreadable_or_non_workbook_files(inbox, out):
     result = run_cli("run", inbox, "--out", out)
 
     assert result.exit_code == 1  # the PDF is an error in the log …
-    assert not (out / "phan-hoi").exists() or not list((out / "phan-hoi").iterdir())  # … but gets no copy
+    copies = {p.name for p in (out / "phan-hoi").iterdir()} if (out / "phan-hoi").exists() else set()
+    assert not copies & {"bao-cao-x-phuoc-an.xlsx", "ghi-chu.txt", "bao-cao-x-phuoc-son.xlsx"}  # … but gets no copy
 
 
 def test_a_copy_sent_back_is_read_like_the_original_and_old_marks_are_cleared(inbox, out, tmp_path):
@@ -202,7 +205,7 @@ def test_the_copy_opens_in_libreoffice(inbox, out, tmp_path):
     )
     text = (tmp_path / "csv" / "bao-cao-x-phuoc-son.csv").read_text(encoding="utf-8")
     assert "Kết quả kiểm tra tệp bao-cao-x-phuoc-son.xlsx" in text  # the first sheet is the feedback
-    assert "total-mismatch" in text
+    assert "Tổng số không khớp" in text  # the kind in words, not its code
 
 
 def test_write_outputs_returns_the_district_files_and_the_copies(inbox, out):
@@ -234,7 +237,7 @@ def test_a_copy_that_cannot_be_made_is_not_linked_from_the_page(inbox, out, monk
     assert outputs.feedback == []
     html = outputs["html"].read_text(encoding="utf-8")
     assert "phan-hoi/bao-cao-x-phuoc-son.xlsx" not in html
-    assert "total-mismatch" in html and "bao-cao-x-phuoc-son.xlsx" in html
+    assert "Tổng số không khớp" in html and "bao-cao-x-phuoc-son.xlsx" in html
 
 
 def test_a_stray_cell_far_away_does_not_stall_the_copy(inbox, out):
@@ -483,7 +486,7 @@ def test_a_patched_excel_file_opens_in_libreoffice(inbox, out, tmp_path, patched
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
         assert "Kết quả kiểm tra tệp bao-cao-x-phuoc-son.xlsx" in text  # the first sheet is the feedback
-        assert "total-mismatch" in text
+        assert "Tổng số không khớp" in text  # the kind in words, not its code
 
 
 def test_a_copy_resaved_and_sent_back_is_patched_and_cleaned(inbox, out, patched_only):

@@ -76,7 +76,7 @@ def test_completeness_errors_by_unit_and_what_units_typed_is_escaped(inbox, out)
     son = son[: son.index("</table>")]
     row = re.sub(r"<[^>]+>", "|", son[son.index("<tbody>"):])
     cells = [c for c in row.split("|") if c]
-    assert cells == ["bao-cao-x-phuoc-son.xlsx", "Biểu mẫu 1", "C7", "Xã Phước Sơn", "total-mismatch", "Lỗi",
+    assert cells == ["bao-cao-x-phuoc-son.xlsx", "Biểu mẫu 1", "C7", "Xã Phước Sơn", "Tổng số không khớp", "Lỗi",
                      "Tổng số 7 ≠ 6 + 0 + 0 (= 6).",
                      "Tổng số phải bằng tổng ba cột thành phần: sửa Tổng số thành 6 hoặc sửa lại các cột thành phần."]
     assert '<a href="phan-hoi/bao-cao-x-phuoc-son.xlsx">' in son  # the unit's feedback copy

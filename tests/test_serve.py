@@ -133,7 +133,7 @@ def test_a_file_naming_another_unit_is_refused_with_nothing_saved(district):
     assert district.opened.place.state.uploads("x-phuoc-son") == []
 
 
-@pytest.mark.parametrize("data, kind", [(b"%PDF-1.7\n1 0 obj\n", "PDF"), (b"\x89PNG\r\n\x1a\n....", "ảnh"),
+@pytest.mark.parametrize("data, kind", [(b"%PDF-1.7\n1 0 obj\n", "tệp PDF"), (b"\x89PNG\r\n\x1a\n....", "ảnh"),
                                         (b"Ma,Ten\nx,y\n", "không rõ định dạng")])
 def test_a_file_that_is_not_a_spreadsheet_is_refused_with_nothing_saved(district, data, kind):
     client, link = client_of(district), district.links()["x-phuoc-son"]

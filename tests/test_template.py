@@ -164,4 +164,4 @@ def test_a_run_warns_the_unit_with_an_older_template_and_its_feedback_copy_says_
     paths, _ = app.write(result, tmp_path / "out")
     copy = next(p for p in paths.feedback if p.name == "bao-cao-x-phuoc-an.xlsx")
     texts = [c.value for row in openpyxl.load_workbook(copy)["Phản hồi"].iter_rows() for c in row if c.value]
-    assert "template-outdated" in texts and any(str(t).startswith("Tải mẫu mới từ huyện") for t in texts)
+    assert "Tệp lập từ mẫu cũ" in texts and any(str(t).startswith("Tải mẫu mới từ huyện") for t in texts)

@@ -32,10 +32,11 @@ def test_no_fix_told_to_a_unit_speaks_to_the_clerk(cls):
 
 
 def test_only_the_clerks_own_run_and_exports_are_for_the_clerk_alone():
-    """A problem of a unit's file must have words for the unit; only the store and the exports need none."""
+    """A problem of a unit's file must have words for the unit; only the store, the exports and the
+    run's own units list need none."""
     alone = sorted(code for code, cls in P.CATALOGUE.items() if cls.clerk_only)
     assert alone == ["export-field-unmapped", "export-period-invalid", "export-unit-unmapped",
-                     "history-not-read", "history-not-recorded"]
+                     "history-not-read", "history-not-recorded", "sample-units-list"]
 
 
 def test_the_clerk_and_the_unit_are_told_different_things_where_it_matters():
@@ -56,10 +57,11 @@ def mistyped(inbox: Path) -> Path:
 
 
 def phan_hoi_hints(path: Path) -> dict[str, str]:
-    """Code → the "Cách khắc phục" column of the copy's "Phản hồi" sheet."""
+    """Code → the "Cách khắc phục" column of the copy's "Phản hồi" sheet (which names each kind in words)."""
+    code_of = {cls.title: code for code, cls in P.CATALOGUE.items()}
     rows = [[c.value for c in r] for r in openpyxl.load_workbook(path)["Phản hồi"].iter_rows()]
     start = next(i for i, r in enumerate(rows) if r[:7] and r[6] == "Cách khắc phục") + 1
-    return {r[3]: r[6] for r in rows[start:] if r[0] is not None}
+    return {code_of[r[3]]: r[6] for r in rows[start:] if r[0] is not None}
 
 
 @pytest.fixture(params=["patched", "openpyxl"])

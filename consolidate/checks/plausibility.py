@@ -8,11 +8,13 @@ figure cannot hide itself the way it can behind a mean and standard deviation.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from ..core import problems as P
 from ..core.numbers import format_number
 from ..core.records import Record
 from ..core.template import FORM2, RATES, field_label
+from ..core.text import fold
 
 Z_LIMIT = 3.5
 MIN_UNITS = 5  # fewer than this and "the other units" say nothing
@@ -45,14 +47,20 @@ def below_target(records: list[Record], targets: dict[str, float], flagged: set)
     return found
 
 
-def outliers(records: list[Record], flagged: set) -> list[P.Problem]:
-    """Figures far outside the other units' for the same field (modified z-score above 3.5)."""
+def outliers(records: list[Record], flagged: set, levels: Mapping[str, str] | None = None) -> list[P.Problem]:
+    """Figures far outside the other units' of the same level for the same field (modified z-score above 3.5).
+
+    ``levels`` (unit code → its level in the units table) keeps like with like: the district's own
+    one-stop department ("Cấp huyện") has more staff and machines than any commune, which is no error,
+    and is compared only with units of its own level (in a district, none: it is then left alone).
+    """
     import numpy as np  # start-up: here, not at the top: `consolidate check` never gets this far (pandas has loaded it by now)
 
-    groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
+    level = {code: fold(name) for code, name in (levels or {}).items()}.get  # "Xã" and "xã" are one level
+    groups: dict[tuple[str, str, str, str], list[Record]] = defaultdict(list)
     for rec in records:
         if isinstance(rec.value, float) and rec.source not in flagged:
-            groups[(rec.form, rec.item, rec.field)].append(rec)
+            groups[(level(rec.code, ""), rec.form, rec.item, rec.field)].append(rec)
     found = []
     for recs in groups.values():
         if len(recs) < MIN_UNITS:

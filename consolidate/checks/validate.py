@@ -8,6 +8,7 @@ one frame per form, one ``validate(lazy=True)`` call, and each failing
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Callable
 
 import pandas as pd
 import pandera.pandas as pa
@@ -15,7 +16,7 @@ import pandera.pandas as pa
 from consolidate.schemas import form1_schema, form2_schema
 
 from ..core import problems as P
-from ..core.numbers import format_number
+from ..core.numbers import format_number, number_with_unit
 from ..core.timings import Timings
 from ..core.records import Record, Source
 from ..core.template import FORM1, FORM1_FIELDS, FORM2, RATES, TOTAL_PARTS, WEIGHTS, field_label
@@ -76,10 +77,12 @@ def validate_records(records: list[Record], already: set[Source] = frozenset(),
     timings = timings or Timings()
     found: list[P.Problem] = []
     seen: set[Source] = set(already)
+    said: set[tuple[Source, str]] = set()  # (cell, code) of each problem found
 
     def add(problem: P.Problem, src: Source) -> None:
         if src not in seen:
             seen.add(src)
+            said.add((src, problem.code))
             found.append(problem)
 
     for form, schema, fields in (
@@ -96,26 +99,57 @@ def validate_records(records: list[Record], already: set[Source] = frozenset(),
             rec = index[int(f["index"])].get(f["column"])
             if rec is not None:
                 add(_cell_problem(rec, f["check"]), rec.source)
-        for i in sorted(set(failures.loc[failures["check"] == "total-mismatch", "index"].astype(int))):
-            row = index[i]
-            total = row["total"]
-            parts = [row[p].value for p in TOTAL_PARTS]
-            add(
-                P.TotalMismatch(
-                    file=total.source.file,
-                    sheet=total.source.sheet,
-                    cell=total.source.cell,
-                    unit=total.unit,
-                    total=format_number(total.value),
-                    own=format_number(parts[0]),
-                    seconded=format_number(parts[1]),
-                    bcci=format_number(parts[2]),
-                    expected=format_number(sum(parts)),
-                ),
-                total.source,  # a badly typed total is reported once, as that
-            )
+        for i in _mismatched_rows(failures):
+            add(_total_mismatch(index[i], _value), index[i]["total"].source)  # a badly typed total: once, as that
+        if form == FORM1:  # "5 người": the rule checked with the number meant, in the same round as the typing
+            for i in _mismatched_rows(_failures(schema, _numbers_read(frame, index, fields))):
+                total = index[i]["total"].source
+                if total not in already and (total, P.TotalMismatch.code) not in said:
+                    said.add((total, P.TotalMismatch.code))
+                    found.append(_total_mismatch(index[i], _number_meant))
     order = {id(p): n for n, p in enumerate(found)}
     return sorted(found, key=lambda p: (p.file, p.sheet, _cell_order(p.cell), order[id(p)]))
+
+
+def _mismatched_rows(failures: pd.DataFrame) -> list[int]:
+    return sorted(set(failures.loc[failures["check"] == "total-mismatch", "index"].astype(int)))
+
+
+def _value(rec: Record) -> object:
+    return rec.value
+
+
+def _number_meant(rec: Record) -> object:
+    """A figure typed with its unit word ("5 người") as the number it says; any other value as it is."""
+    read = number_with_unit(rec.value)
+    return rec.value if read is None else read
+
+
+def _total_mismatch(row: dict[str, Record], value: Callable[[Record], object]) -> P.Problem:
+    total = row["total"]
+    parts = [value(row[p]) for p in TOTAL_PARTS]
+    return P.TotalMismatch(
+        file=total.source.file,
+        sheet=total.source.sheet,
+        cell=total.source.cell,
+        unit=total.unit,
+        total=format_number(value(total)),
+        own=format_number(parts[0]),
+        seconded=format_number(parts[1]),
+        bcci=format_number(parts[2]),
+        expected=format_number(sum(parts)),
+    )
+
+
+def _numbers_read(frame: pd.DataFrame, index: list[dict[str, Record]], fields: list[str]) -> pd.DataFrame:
+    """The rows that hold a figure typed with its unit word, each such figure replaced by its number (the
+    frame's own labels kept, so a failure points at its row): empty when there is none, nearly always."""
+    rows = [i for i, row in enumerate(index) if any(number_with_unit(rec.value) is not None for rec in row.values())]
+    if not rows:
+        return frame.iloc[0:0]
+    columns = {f: pd.Series([_number_meant(index[i][f]) if f in index[i] else None for i in rows], index=rows,
+                            dtype=object) for f in fields}
+    return pd.DataFrame(columns, columns=fields)
 
 
 def _cell_order(cell: str) -> tuple[int, str]:

@@ -19,8 +19,9 @@ from ..core.registry import Registry, ReportSettings
 from ..core.records import Submission
 from ..core.results import MISSING, STATUS_LABELS, UNUSABLE, RunResult
 from ..core.summary import summarize
-from .group import (COLORS, EXIT_ERRORS, EXIT_FATAL, EXIT_OK, SHOWN_PROBLEMS, STORE, fatal_reason, inside,
-                    load_or_refuse, main, settings_options)
+from .group import (COLORS, EXIT_ERRORS, EXIT_FATAL, EXIT_OK, STORE, fatal_reason, inside, load_or_refuse, main,
+                    settings_options)
+from .run_summary import print_opening, print_problems
 
 
 @main.command(short_help="Đọc, kiểm tra và tổng hợp mọi báo cáo trong một thư mục.")
@@ -120,6 +121,7 @@ def _run(inbox: Path, out: Path, registry: Registry, settings: ReportSettings, p
     if as_json:
         click.echo(json_visible(json.dumps(summary, ensure_ascii=False, indent=2)))
     elif not quiet:
+        print_opening(result, inbox, units_file, config_file)
         _print_summary(result, summary, inbox)
     if unaccounted:
         say("Kiểm tra đối soát KHÔNG đạt: có tệp hoặc đơn vị không được tổng hợp mà cũng không có trong nhật ký:",
@@ -147,18 +149,7 @@ def _print_summary(result: RunResult, summary: dict, inbox: Path) -> None:
     color = "red" if summary["errors"] else ("yellow" if summary["warnings"] else "green")
     say(f"Lỗi: {summary['errors']} · Cảnh báo: {summary['warnings']}"
         + (f" · Thông tin: {summary['notes']}" if summary["notes"] else ""), fg=color, bold=True)
-    if summary["by_code"]:
-        width = max(len(row["code"]) for row in summary["by_code"])
-        for row in summary["by_code"]:
-            say("  ", Paint(f"{row['label']:<9}", fg=COLORS[row["severity"]]), f" {row['code']:<{width}}  {row['count']:>4}")
-    shown = [p for p in result.problems if p.severity != P.INFO][:SHOWN_PROBLEMS]
-    for p in shown:
-        where = " ".join(x for x in (p.file, f"{p.sheet}!{p.cell}" if p.cell else p.sheet) if x)
-        say("  [", Paint(p.severity_label, fg=COLORS[p.severity]),
-            f"] {where + ' – ' if where else ''}{p.unit + ': ' if p.unit else ''}{p.message}")
-    rest = summary["errors"] + summary["warnings"] - len(shown)
-    if rest > 0:
-        say(f"  … và {rest} mục khác, xem nhật ký lỗi.")
+    print_problems(result, summary)
     _print_history(result)
     say("Kết quả:")
     for path in summary["outputs"].values():

@@ -20,6 +20,13 @@ from .group import COLORS, EXIT_ERRORS, EXIT_FATAL, EXIT_OK, STORE, fatal_reason
 DEFAULT_HISTORY = Path("outbox") / HISTORY_NAME  # where `run` records by default (its --out is outbox)
 
 
+def default_history() -> Path:
+    """The store `run` wrote with its default --out, seen from where the clerk is: outbox/lich-su.sqlite from the
+    folder `run` ran in, lich-su.sqlite from inside outbox/ itself (where the clerk opened the results)."""
+    here = Path(HISTORY_NAME)
+    return here if not DEFAULT_HISTORY.is_file() and here.is_file() else DEFAULT_HISTORY
+
+
 @main.command(short_help="Xem lịch sử số liệu các kỳ: các kỳ và đơn vị đã lưu, hoặc số liệu một đơn vị qua các kỳ.")
 @click.option("--unit", "unit", metavar="MÃ", help="Mã đơn vị (như trong danh sách đơn vị) để xem số liệu qua các kỳ.")
 @click.option("--history", "history", metavar=STORE,
@@ -35,7 +42,7 @@ def history(unit: str | None, history: str | None, as_json: bool) -> None:
       consolidate history --history postgresql://tinh:mat-khau@may-chu/lich_su --json
     """
     try:
-        data = app.history(history or DEFAULT_HISTORY, unit)
+        data = app.history(history or default_history(), unit)
     except LookupError as exc:
         raise CommandRefused(str(exc.args[0])) from None
     except HistoryError as exc:
@@ -107,7 +114,7 @@ def _export_period(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--period", callback=_export_period, metavar="KỲ",
               help="Chỉ xuất một kỳ, theo mã kỳ của DHIS2 (2024S1, 2024Q3, 202408 hoặc 2024-08, 2024); "
                    "mặc định: mọi kỳ đã lưu.")
-@click.option("--history", default=str(DEFAULT_HISTORY), metavar="TỆP_HOẶC_URL",
+@click.option("--history", metavar="TỆP_HOẶC_URL",
               help=f"Kho lịch sử: tệp SQLite hoặc địa chỉ postgresql://… (mặc định: {DEFAULT_HISTORY}).")
 @click.option("--mapping", type=VietnamesePath(folder=False), metavar=FILE,
               help="Tệp ánh xạ mã DHIS2 (dhis2-anh-xa.csv do lệnh init tạo); bắt buộc với dhis2-json và dhis2-csv.")
@@ -117,7 +124,7 @@ def _export_period(ctx: click.Context, param: click.Parameter, value: str | None
               help="Danh sách đơn vị (.csv hoặc .xlsx), để điền tên đơn vị còn thiếu trong lịch sử.")
 @click.option("--out", "out", type=VietnamesePath(folder=True, must_exist=False), metavar=FOLDER,
               default=Path("outbox/xuat"), help="Thư mục ghi tệp xuất (mặc định: outbox/xuat).")
-def export(fmt: str, period: str | None, history: str, mapping: Path | None, aoc: str, units_file: Path | None,
+def export(fmt: str, period: str | None, history: str | None, mapping: Path | None, aoc: str, units_file: Path | None,
            out: Path) -> None:
     """Xuất số liệu đã lưu trong lịch sử (do lệnh run ghi): csv (bảng dạng dài, mỗi dòng một giá trị, để mở bằng
     Excel), xlsx (cùng bảng đó dạng sổ Excel, mở thẳng bằng Excel hoặc LibreOffice), datapackage (gói dữ liệu
@@ -131,7 +138,7 @@ def export(fmt: str, period: str | None, history: str, mapping: Path | None, aoc
     """
     registry = load_or_refuse(units_file, None)[0] if units_file else None
     try:
-        result = app.export(fmt, out, history, period=period, mapping=mapping, registry=registry,
+        result = app.export(fmt, out, history or default_history(), period=period, mapping=mapping, registry=registry,
                             attribute_option_combo=aoc)
     except (app.ExportError, app.ConfigError) as exc:
         raise CommandRefused(str(exc)) from None

@@ -21,6 +21,11 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+# The stream names an OLE2 container lists in its directory: Word 97–2003 and PowerPoint 97–2003 files
+# share Excel 97–2003's container, and a commune sends a .doc as readily as a .xls.
+WORD_STREAM = "WordDocument".encode("utf-16-le")
+POWERPOINT_STREAM = "PowerPoint Document".encode("utf-16-le")
+WORKBOOK_STREAM = "Book".encode("utf-16-le") + b"\x00\x00"  # "Workbook" or Excel 5's "Book", as the directory ends a name
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 # A submission is a few kilobytes; these bounds refuse a zip bomb before any part is inflated
 # (the measurements behind them are in the module's docstring).
@@ -35,8 +40,10 @@ KIND_NAMES = {
     "xls": "Excel 97–2003 (.xls)",
     "ods": "OpenDocument (.ods)",
     "xlsb": "Excel nhị phân (.xlsb)",
-    "pdf": "PDF",
+    "pdf": "tệp PDF",
     "image": "ảnh",
+    "word": "tệp Word",
+    "powerpoint": "tệp PowerPoint",
     "zip": "tệp nén zip",
     "encrypted": "Excel có mật khẩu",
     "empty": "tệp rỗng",
@@ -65,21 +72,40 @@ def sniff(path: Path) -> str:
 
 def _sniff(path: Path) -> str:
     with open(path, "rb") as fh:
-        head = fh.read(8)
+        head = fh.read(16)
     if not head:
         return "empty"
     if head.startswith(ZIP_MAGIC):
         return _sniff_zip(path)
-    if head == OLE2_MAGIC:
+    if head.startswith(OLE2_MAGIC):
         # Excel's password-protected .xlsx is an OLE2 container holding EncryptedPackage.
         with open(path, "rb") as fh:
             data = fh.read(4 << 20)
-        return "encrypted" if ENCRYPTED_STREAM in data else "xls"
+        return "encrypted" if ENCRYPTED_STREAM in data else _ole2_kind(data)
     if head.startswith(b"%PDF"):
         return "pdf"
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")):
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")) or _is_photo(head):
         return "image"
     return "unknown"
+
+
+def _ole2_kind(data: bytes) -> str:
+    """A Word or PowerPoint 97–2003 file by the stream its directory names; else Excel 97–2003's
+    (its reader says so if the container holds no workbook either). A workbook comes first: an Excel file
+    may embed a Word document, whose streams its container then lists too."""
+    if WORKBOOK_STREAM in data:
+        return "xls"
+    if WORD_STREAM in data:
+        return "word"
+    if POWERPOINT_STREAM in data:
+        return "powerpoint"
+    return "xls"
+
+
+def _is_photo(head: bytes) -> bool:
+    """A phone's photo in the formats whose mark is not at the very start: HEIC/HEIF ("ftyp" box), WebP."""
+    return (head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"avif"}) or (
+        head.startswith(b"RIFF") and head[8:12] == b"WEBP")
 
 
 def _sniff_zip(path: Path) -> str:
@@ -101,6 +127,10 @@ def zip_kind(zf: zipfile.ZipFile) -> str:
         return "xlsx"
     if "xl/workbook.bin" in names:
         return "xlsb"
+    if "word/document.xml" in names:  # .docx, .docm
+        return "word"
+    if "ppt/presentation.xml" in names:  # .pptx
+        return "powerpoint"
     return "zip"
 
 

@@ -106,3 +106,23 @@ def format_number(value: object, decimals: int = 2) -> str:
         return str(int(value))
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return text.replace(".", ",")
+
+
+# "5 người": a number a unit typed with its unit word. Still an error (a figure must be typed as a
+# number, and text stays out of the totals), but the rules that tie figures together are checked with
+# the number meant, so a broken Tổng số is said in the same round as the typing, not after its fix.
+_WITH_UNIT = re.compile(r"([+-]?\d[\d.,]*)\s*([^\W\d_][^\W\d_ .]*(?:[ .]+[^\W\d_][^\W\d_ .]*)*)\.?")
+
+
+def number_with_unit(text: object) -> float | None:
+    """The number of a text that is a number followed by a word ("5 người", "3 máy", "02 cán bộ"); None for
+    any other text, for a number that has two readings ("1.234 người") and for anything but text."""
+    if not isinstance(text, str):
+        return None
+    m = _WITH_UNIT.fullmatch(_SPACES.sub(" ", text).strip())
+    if m is None:
+        return None
+    value, alternative = _number(m.group(1), percent=False)
+    if value is None or alternative is not None or not math.isfinite(value):
+        return None
+    return value

@@ -202,3 +202,49 @@ def default_period(settings: ReportSettings) -> str:
 def report_period(settings: ReportSettings) -> str:
     """The period this report's figures are recorded under: the settings' ``period``, else the default."""
     return settings.period or default_period(settings)
+
+
+# A period in words, as people say it --------------------------------------------------------------
+#
+# The codes are for programs (DHIS2, the history, --json); a page, a chart or the terminal says
+# "6 tháng cuối năm 2024", not "2024S2". Every DHIS2 fixed-period type has its words, so a period
+# named in the settings or found in a province's history never shows as a code.
+
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+_WEEK_STARTS = {"Wed": "thứ Tư", "Thu": "thứ Năm", "Sat": "thứ Bảy", "Sun": "Chủ nhật"}
+_FINANCIAL_MONTHS = {"April": 4, "July": 7, "Oct": 10}
+_NAMED = (  # (pattern, function of the match's groups → words), most common first
+    (re.compile(r"(\d{4})S([12])", re.IGNORECASE),  # the settings accept "2024s1" too
+     lambda y, n: f"6 tháng {'đầu' if n == '1' else 'cuối'} năm {y}"),
+    (re.compile(r"(\d{4})Q([1-4])", re.IGNORECASE), lambda y, n: f"Quý {_ROMAN[int(n)]} năm {y}"),
+    (re.compile(r"(\d{4})(0[1-9]|1[0-2])"), lambda y, m: f"Tháng {int(m)} năm {y}"),
+    (re.compile(r"(\d{4})"), lambda y: f"Năm {y}"),
+    (re.compile(r"(\d{4})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"), lambda y, m, d: f"Ngày {int(d)}/{int(m)}/{y}"),
+    (re.compile(r"(\d{4})W(\d{1,2})"), lambda y, w: f"Tuần {int(w)} năm {y}"),
+    (re.compile(r"(\d{4})(Wed|Thu|Sat|Sun)W(\d{1,2})"),
+     lambda y, day, w: f"Tuần {int(w)} năm {y} (tuần bắt đầu từ {_WEEK_STARTS[day]})"),
+    (re.compile(r"(\d{4})BiW(\d{1,2})"), lambda y, n: f"Tuần {2 * int(n) - 1} và {2 * int(n)} năm {y}"),
+    (re.compile(r"(\d{4})(0[1-6])B"),
+     lambda y, n: f"Tháng {2 * int(n) - 1} và tháng {2 * int(n)} năm {y}"),
+    (re.compile(r"(\d{4})AprilS([12])"),
+     lambda y, n: f"6 tháng từ tháng 4 đến tháng 9 năm {y}" if n == "1"
+     else f"6 tháng từ tháng 10/{y} đến tháng 3/{int(y) + 1}"),
+    (re.compile(r"(\d{4})NovS([12])"), lambda y, n: f"6 tháng {'thứ nhất' if n == '1' else 'thứ hai'} "
+                                                    f"năm {y} (kỳ 6 tháng tính từ tháng 11)"),
+    (re.compile(r"(\d{4})(April|July|Oct)"),
+     lambda y, start: f"Năm tài chính từ tháng {_FINANCIAL_MONTHS[start]}/{y} "
+                      f"đến tháng {_FINANCIAL_MONTHS[start] - 1}/{int(y) + 1}"),
+    (re.compile(r"(\d{4})Nov"), lambda y: f"Năm tài chính {y} (năm tài chính tính từ tháng 11)"),
+)
+
+
+def period_name(code: str) -> str:
+    """A DHIS2 period code in Vietnamese words: "2024S2" → "6 tháng cuối năm 2024", "2024Q3" → "Quý III
+    năm 2024", "202408" → "Tháng 8 năm 2024", "2024" → "Năm 2024"; any other fixed-period type of DHIS2
+    in words too. A text that is no period code comes back as it is (a store may hold anything)."""
+    text = code.strip() if isinstance(code, str) else str(code)
+    for pattern, words in _NAMED:
+        m = pattern.fullmatch(text)
+        if m is not None:
+            return words(*m.groups())
+    return text

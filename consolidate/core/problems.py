@@ -682,6 +682,38 @@ class ContentExternal(Problem):
                  "thư mục mạng hay tệp khác (ảnh thì chèn thẳng vào tệp), lưu lại rồi gửi lại.")
 
 
+# The clerk's traps (issue 22) ------------------------------------------------------------------
+
+
+@_register
+class SampleUnitsList(Problem):
+    code = "sample-units-list"
+    clerk_only = True
+    severity = WARNING
+    title = "Đang dùng danh sách đơn vị mẫu"
+    template = ("Đang dùng danh sách đơn vị mẫu của {area}, nhưng {unknown}/{files} tệp báo cáo ghi đơn vị "
+                "không có trong danh sách đó.")
+    hint = ("Tạo danh sách đơn vị của địa phương mình bằng lệnh “consolidate init cau-hinh/”, sửa tệp "
+            "cau-hinh/don-vi.xlsx rồi chạy lại với --config cau-hinh/cau-hinh.toml.")
+
+
+@_register
+class NotAReport(Problem):
+    code = "not-a-report"
+    title = "Tệp không phải báo cáo"
+    template = "Tệp “{name}” là {kind}, không phải bảng tính báo cáo nên không kiểm tra được."
+    hint = "Báo cáo phải là tệp Excel lập từ tệp mẫu; đề nghị đơn vị gửi lại bằng tệp đó."
+    unit_hint = "Lập báo cáo bằng tệp Excel mẫu huyện gửi rồi kiểm tra và gửi tệp Excel đó (không gửi tệp Word, PDF hay ảnh chụp)."
+
+
+SEVERITY_ORDER = (ERROR, WARNING, INFO)  # how every list of problems is read: what must be fixed first
+
+
+def worst_first(problems: list[Problem]) -> list[Problem]:
+    """Errors, then warnings, then notes; each group in the order found (the file's, the cell's)."""
+    return sorted(problems, key=lambda p: SEVERITY_ORDER.index(p.severity))
+
+
 def by_file(problems: list[Problem]) -> dict[str, list[Problem]]:
     """The problems of each file, in the order found: what a feedback copy, the page and the accounting list."""
     grouped: dict[str, list[Problem]] = {}

@@ -85,10 +85,37 @@ class ConfigError(Exception):
 
 
 def load_registry(path: Path) -> Registry:
-    """The units of a ``.csv`` or ``.xlsx`` table, checked, in the file's order."""
+    """The units of a ``.csv`` or ``.xlsx`` table, checked, in the file's order; refused when a table of the
+    same name and the other kind beside it lists other units (see ``_check_twin``)."""
     path = Path(path)
-    rows = _read_rows(path)
-    return Registry(_units(path, rows))
+    units = _units(path, _read_rows(path))
+    _check_twin(path, units)
+    return Registry(units)
+
+
+TWIN_SUFFIXES = {".csv": ".xlsx", ".xlsx": ".csv"}
+
+
+def _check_twin(path: Path, units: list[Unit]) -> None:
+    """don-vi.csv named by the settings and don-vi.xlsx edited in Excel beside it (as older versions of
+    ``init`` left them): a run that read one would silently ignore the other's edits. Both readable and
+    listing the same units is no question; listing different ones is, and only the clerk can answer it."""
+    twin = path.with_suffix(TWIN_SUFFIXES.get(path.suffix.lower(), path.suffix))
+    if twin == path or not twin.is_file():
+        return
+    try:
+        other = _units(twin, _read_rows(twin))
+    except ConfigError:
+        return  # not a units table the tool could use anyway: the named one is
+    if other == units:
+        return
+    newer = twin if twin.stat().st_mtime > path.stat().st_mtime else path
+    raise ConfigError(
+        path,
+        f"tệp này và tệp {twin.name} bên cạnh có danh sách đơn vị khác nhau (tệp {newer.name} được sửa sau), "
+        f"nên không biết dùng tệp nào. Giữ lại một tệp: nếu đã sửa danh sách trong {twin.name}, xóa {path.name} "
+        f"và ghi units = \"{twin.name}\" trong tệp cấu hình; nếu không, xóa {twin.name}.",
+    )
 
 
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:

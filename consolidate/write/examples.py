@@ -1,9 +1,13 @@
-"""The example settings files ``consolidate init`` writes: a units table (.csv and .xlsx) and a commented TOML file,
-worded for the level that will run them: a district (the default) or a province."""
+"""The example settings files ``consolidate init`` writes: a units table (.xlsx) and a commented TOML file,
+worded for the level that will run them: a district (the default) or a province.
+
+One units table, the one the settings name: with a .csv beside the .xlsx, a clerk edited the .xlsx in Excel
+while the run read the .csv, and the edit was silently ignored (issue 22). The .xlsx, because Excel is where
+clerks edit; a clerk who prefers a CSV names it in ``units`` (settings/units.py reads both).
+"""
 
 from __future__ import annotations
 
-import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -13,8 +17,7 @@ from .files import atomic_target
 from .sheets import new_workbook
 
 EXAMPLE_DATA = "example"
-UNITS_CSV = "don-vi.csv"
-UNITS_XLSX = "don-vi.xlsx"
+UNITS_XLSX = "don-vi.xlsx"  # the only units table init writes, the one cau-hinh.toml names
 CONFIG_TOML = "cau-hinh.toml"
 DISTRICT, PROVINCE = "huyen", "tinh"  # `consolidate init --cap huyen|tinh`: the words a clerk uses for the levels
 LEVELS = (DISTRICT, PROVINCE)
@@ -26,11 +29,12 @@ PROVINCE_WORDING = (
     ("# của huyện Tuy Phước; chỉ cần ghi những gì khác.\n",
      "# của huyện Tuy Phước; chỉ cần ghi những gì khác. Ở cấp tỉnh, giữ lại các khóa\n"
      "# issuer, area và title dưới đây: bỏ đi thì bảng tổng hợp sẽ ghi theo cấp huyện.\n"),
-    ("# Tệp don-vi.csv kèm theo là danh sách các đơn vị của huyện Tuy Phước: sửa\n"
-     "# thành các đơn vị của huyện mình.\n",
-     "# Tệp don-vi.csv kèm theo là danh sách của tỉnh Bình Định: các huyện, dưới mỗi\n"
+    ("# Tệp don-vi.xlsx kèm theo là danh sách các đơn vị của huyện Tuy Phước: mở\n"
+     "# bằng Excel, sửa thành các đơn vị của huyện mình rồi lưu lại (vẫn là .xlsx).\n",
+     "# Tệp don-vi.xlsx kèm theo là danh sách của tỉnh Bình Định: các huyện, dưới mỗi\n"
      "# huyện là các đơn vị của huyện đó (cột “Mã đơn vị cấp trên” là mã của huyện).\n"
-     "# Các dòng “Huyện Mẫu”, “Xã Mẫu …” là ví dụ, không có thật: xóa đi trước khi dùng.\n"),
+     "# Các dòng “Huyện Mẫu”, “Xã Mẫu …” là ví dụ, không có thật: xóa đi trước khi dùng.\n"
+     "# Mở bằng Excel để sửa rồi lưu lại (vẫn là .xlsx).\n"),
     ('issuer = "UBND huyện"', 'issuer = "UBND tỉnh"'),
     ('ví dụ "huyện Tuy Phước".\narea = "huyện Tuy Phước"', 'ví dụ "tỉnh Bình Định".\narea = "tỉnh Bình Định"'),
     ('cấp huyện, cấp xã trên địa bàn huyện"', 'cấp huyện, cấp xã trên địa bàn tỉnh"'),
@@ -38,7 +42,7 @@ PROVINCE_WORDING = (
 
 
 def write_examples(folder: Path, *, level: str = DISTRICT, overwrite: bool = False) -> list[Path]:
-    """Write don-vi.csv, don-vi.xlsx and cau-hinh.toml to start from; refuse to overwrite the clerk's files.
+    """Write don-vi.xlsx and cau-hinh.toml (which names it) to start from; refuse to overwrite the clerk's files.
 
     ``level`` (DISTRICT or PROVINCE) chooses the units table and the wording ("UBND huyện" or "UBND tỉnh"):
     a province officer who started from a district's settings would print "trên địa bàn huyện" on the
@@ -47,15 +51,13 @@ def write_examples(folder: Path, *, level: str = DISTRICT, overwrite: bool = Fal
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     folder = Path(folder)
-    targets = [folder / UNITS_CSV, folder / UNITS_XLSX, folder / CONFIG_TOML]
+    targets = [folder / UNITS_XLSX, folder / CONFIG_TOML]
     existing = [p for p in targets if p.exists()]
     if existing and not overwrite:
         raise ConfigError(existing[0], f"đã có trong thư mục {folder}; không ghi đè lên tệp đã có. "
                                        "Xóa hoặc đổi tên tệp này, hoặc chọn thư mục khác.")
     folder.mkdir(parents=True, exist_ok=True)
     source = resources.files("consolidate") / "data" / EXAMPLE_DATA
-    with resources.as_file(source / UNITS_DATA[level]) as src, atomic_target(folder / UNITS_CSV) as tmp:
-        shutil.copyfile(src, tmp)
     config = (source / CONFIG_TOML).read_text(encoding="utf-8")
     with atomic_target(folder / CONFIG_TOML) as tmp:
         tmp.write_bytes(config_text(config, level).encode("utf-8"))

@@ -37,7 +37,8 @@ table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; font-size:
 th, td { border: 1px solid #bbb; padding: .3rem .45rem; text-align: left; vertical-align: top; }
 th { background: #DDEBF7; }
 td { overflow-wrap: anywhere; }
-td.o, td.ma, td.muc { white-space: nowrap; }
+td.o, td.muc { white-space: nowrap; }
+.chu-y { border: 1px solid #9C6500; background: #FFEB9C; border-radius: 6px; padding: .5rem 1rem; }
 tr.loi td.muc { background: #FFC7CE; color: #9C0006; font-weight: bold; }
 tr.canh-bao td.muc { background: #FFEB9C; }
 tr.thong-tin td.muc { color: #555; }
@@ -160,13 +161,15 @@ def unusable_files(result: RunResult) -> list[tuple[str, list[P.Problem]]]:
 
 
 def _problem_table(problems: list[P.Problem]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in ("Tệp", "Trang tính", "Ô", "Đơn vị", "Mã lỗi", "Mức độ", "Nội dung", "Cách khắc phục"))
+    """Errors first, then warnings, then notes; each problem's kind in words (its code is in the CSV log)."""
+    head = "".join(f"<th>{h}</th>" for h in ("Tệp", "Trang tính", "Ô", "Đơn vị", "Loại", "Mức độ", "Nội dung",
+                                              "Cách khắc phục"))
     rows = []
-    for p in problems:
+    for p in P.worst_first(problems):
         cls = {P.ERROR: "loi", P.WARNING: "canh-bao"}.get(p.severity, "thong-tin")
         rows.append(
             f'<tr class="{cls}"><td>{esc(p.file)}</td><td>{esc(p.sheet)}</td><td class="o">{esc(p.cell)}</td>'
-            f'<td>{esc(p.unit)}</td><td class="ma">{esc(p.code)}</td>'
+            f'<td>{esc(p.unit)}</td><td class="loai">{esc(p.title)}</td>'
             + f'<td class="muc">{esc(p.severity_label)}</td><td>{esc(p.message)}</td><td>{esc(p.how_to_fix)}</td></tr>'
         )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -232,6 +235,10 @@ def render(result: RunResult, feedback_links: dict[str, str] | None = None) -> s
         f'<div class="box">Tệp đã đọc<b>{len(result.submissions)}</b></div>',
         "</div>",
     ]
+
+    for p in result.problems:  # the sample units list with another district's files: before anything else
+        if p.code == P.SampleUnitsList.code:
+            out.append(f'<p class="chu-y"><b>Chú ý:</b> {esc(p.message)} {esc(p.how_to_fix)}</p>')
 
     # Table of contents
     out.append('<nav><h2 id="muc-luc">Mục lục</h2><ul>')

@@ -27,7 +27,7 @@ COLUMNS = (  # printed landscape on A4 at 100 % (sheets.print_scale), long texts
     ("STT", 6),
     ("Trang tính", 12),
     ("Ô", 8),
-    ("Mã lỗi", 18),
+    ("Loại lỗi", 18),  # the kind in words (Problem.title): the unit reads it; codes stay in the district's log
     ("Mức độ", 10),
     ("Nội dung", 44),
     ("Cách khắc phục", 40),
@@ -112,6 +112,11 @@ def order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
     except (ValueError, TypeError):
         row, col = 0, 0
     return (SEVERITY_RANK.get(p.severity, 3), bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
+
+
+def row_values(n: int, p: P.Problem) -> tuple:
+    """One problem's row of the 'Phản hồi' sheet, in COLUMNS' order (both ways of writing the copy)."""
+    return (n, p.sheet, p.cell, p.title, p.severity_label, p.message, p.unit_how_to_fix)
 
 
 def summary_line(problems: list[P.Problem]) -> str:

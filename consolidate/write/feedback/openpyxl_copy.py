@@ -303,7 +303,7 @@ def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]
     texts: dict[int, tuple] = {}
     for n, p in enumerate(ordered, start=1):
         row = HEADER_ROW + n
-        values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.unit_how_to_fix)
+        values = C.row_values(n, p)
         texts[row] = values
         for col, value in enumerate(values, start=1):
             _put(ws, row, col, value).alignment = wrap

@@ -276,7 +276,7 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
     links = []
     for n, p in enumerate(sorted(problems, key=lambda p: C.order(p, sheet_index)), start=1):
         row = HEADER_ROW + n
-        values = (n, p.sheet, p.cell, p.code, p.severity_label, p.message, p.unit_how_to_fix)
+        values = C.row_values(n, p)
         texts[row] = values
         for col, value in enumerate(values, start=1):
             cells[(row, col)] = (value, wrap)
