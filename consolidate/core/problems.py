@@ -626,6 +626,15 @@ class HistoryNotRead(Problem):
     hint = "Kiểm tra đường dẫn hoặc địa chỉ cơ sở dữ liệu ở --history rồi chạy lại; hoặc so sánh bằng --previous TỆP."
 
 
+@_register
+class CountTooLarge(Problem):
+    code = "count-too-large"
+    title = "Số quá lớn"
+    template = ("Ô “{label}” ghi {value}, quá lớn cho một số lượng: Excel chỉ giữ đúng số có tới 15 chữ số; "
+                "số này không được tổng hợp.")
+    hint = "Nhập đúng số lượng (số nguyên, không quá 15 chữ số); xem lại ô này có bị dán nhầm số khác không."
+
+
 def by_file(problems: list[Problem]) -> dict[str, list[Problem]]:
     """The problems of each file, in the order found: what a feedback copy, the page and the accounting list."""
     grouped: dict[str, list[Problem]] = {}

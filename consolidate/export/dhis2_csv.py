@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..core.observations import Observation
+from ..core.text import excel_safe
 from .dhis2 import COMBO, COMMENT, DATA_ELEMENT, ORG_UNIT, PERIOD, VALUE, data_values
 from .mapping import Dhis2Mapping
-from .output import ExportResult, excel_safe, write_atomically
+from .output import ExportResult, write_atomically
 
 DHIS2_CSV = "dhis2-gia-tri.csv"
 DHIS2_CSV_HEADER = ("dataelement", "period", "orgunit", "catoptcombo", "attroptcombo", "value", "storedby",
