@@ -37,9 +37,12 @@ def read_history(target: str | Path, settings: ReportSettings,
     period = report_period(settings)
     try:
         return read_past(target, period)
-    except HistoryError as exc:
-        problems.append(P.HistoryNotRead(store=exc.store, reason=exc.reason))
-        return HistoryView(period, exc.store), []
+    except Exception as exc:  # a store that cannot be read, or a bug in reading it: never a failed run
+        from .history import store_label  # loaded by read_past above
+
+        store, reason = (exc.store, exc.reason) if isinstance(exc, HistoryError) else (store_label(target), _history_bug(exc))
+        problems.append(P.HistoryNotRead(store=store, reason=reason))
+        return HistoryView(period, store), []
 
 
 def record(result: RunResult, target: str | Path) -> P.Problem | None:
@@ -119,7 +122,7 @@ def _not_recorded(result: RunResult, target: str | Path, exc: Exception) -> None
 
 
 def _history_bug(exc: Exception) -> str:
-    """What an unexpected failure while recording was, in Vietnamese."""
+    """What an unexpected failure with the history was, in Vietnamese."""
     if isinstance(exc, OSError):
         return f"không ghi được tệp (mã {type(exc).__name__}; kiểm tra ổ đĩa và quyền ghi)"
     return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"

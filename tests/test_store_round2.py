@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from conftest import merged, read_log, run_cli, set_cells, unit_file
 from stores import NO_POSTGRES, POSTGRES
-from consolidate.history import HistoryError, open_store
+from consolidate.history import HistoryError, open_store, store_label
 from consolidate.history.schema import VERSION
 from consolidate.web.links import LINKS_NAME
 
@@ -59,24 +59,31 @@ def every_output_text(out: Path) -> str:
 
 # The password is Qz7…Wx9 around a character a URL reserves; the user name is a credential too.
 CREDENTIALS = ("Qz7", "Wx9", "ketoan9")
-ODD_URLS = {
-    "password in the query": ("postgresql://127.0.0.1:{port}/lich_su?user=ketoan9&password=Qz7Wx9", True),
-    "unescaped @ in the password": ("postgresql://ketoan9:Qz7@Wx9@127.0.0.1:{port}/lich_su", False),
-    "@ and / in the password": ("postgresql://ketoan9:Qz7@x/Wx9@127.0.0.1:{port}/lich_su", False),
-    "? in the password": ("postgresql://ketoan9:Qz7?Wx9@127.0.0.1:{port}/lich_su", True),
-    "an escaped @ in the password": ("postgresql://ketoan9:Qz7%40Wx9@127.0.0.1:{port}/lich_su", True),
-    "a port that is not a number": ("postgresql://ketoan9:Qz7Wx9@127.0.0.1:54x2/lich_su", False),
-    "one slash after the scheme": ("postgresql:/ketoan9:Qz7Wx9@127.0.0.1/lich_su", False),
+SERVER = "postgresql://127.0.0.1/lich_su"  # host and database: all a message says of a server's store
+HIDDEN = "postgresql://…"  # an address whose host or database might be a password's end
+UNREACHABLE = "không kết nối được máy chủ cơ sở dữ liệu"
+BAD_URL = "địa chỉ cơ sở dữ liệu không đúng dạng"
+ODD_URLS = {  # the URL as typed, how every output names it, why the store could not be used
+    "password in the query": ("postgresql://127.0.0.1:{port}/lich_su?user=ketoan9&password=Qz7Wx9", SERVER, UNREACHABLE),
+    "@ in the query's password": ("postgresql://127.0.0.1/lich_su?user=ketoan9&password=Qz7@Wx9&port={port}", HIDDEN,
+                                  UNREACHABLE),
+    "@ in the query's password, a port in the address": (
+        "postgresql://127.0.0.1:{port}/lich_su?user=ketoan9&password=Qz7@Wx9", HIDDEN, BAD_URL),
+    "unescaped @ in the password": ("postgresql://ketoan9:Qz7@Wx9@127.0.0.1:{port}/lich_su", HIDDEN,
+                                    f"{BAD_URL}: ký tự @ / ? trong tên đăng nhập hoặc mật khẩu phải viết mã hóa"),
+    "@ and / in the password": ("postgresql://ketoan9:Qz7@x/Wx9@127.0.0.1:{port}/lich_su", HIDDEN, BAD_URL),
+    "? in the password": ("postgresql://ketoan9:Qz7?Wx9@127.0.0.1:{port}/lich_su", HIDDEN, UNREACHABLE),
+    "an escaped @ in the password": ("postgresql://ketoan9:Qz7%40Wx9@127.0.0.1:{port}/lich_su", SERVER, UNREACHABLE),
+    "a port that is not a number": ("postgresql://ketoan9:Qz7Wx9@127.0.0.1:54x2/lich_su", HIDDEN, BAD_URL),
+    "one slash after the scheme": ("postgresql:/ketoan9:Qz7Wx9@127.0.0.1/lich_su", HIDDEN, BAD_URL),
 }
 
 
 @pytest.mark.parametrize("case", list(ODD_URLS))
 def test_no_output_of_run_history_or_export_shows_a_credential_of_the_store(inbox, tmp_path, monkeypatch, case):
     monkeypatch.chdir(tmp_path)  # a URL mistaken for a path would land here, not in the source tree
-    port = closed_port()
-    template, well_formed = ODD_URLS[case]
-    url = template.format(port=port)
-    shown = f"postgresql://127.0.0.1:{port}/lich_su"
+    template, shown, reason = ODD_URLS[case]
+    url = template.format(port=closed_port())
 
     console = run_cli("run", inbox, "--out", tmp_path / "ket-qua", "--history", url)
     as_json = run_cli("run", inbox, "--out", tmp_path / "ket-qua-2", "--history", url, "--json")
@@ -91,14 +98,29 @@ def test_no_output_of_run_history_or_export_shows_a_credential_of_the_store(inbo
     for where, text in said.items():
         assert not [c for c in CREDENTIALS if c in text], f"{where}: {text}"
     warnings = {p["code"]: p["message"] for p in summary["problems"]}
-    if well_formed:  # host and database, as the server is named
-        assert shown in warnings["history-not-read"] and shown in warnings["history-not-recorded"]
-        assert shown in outputs and shown in history.output and shown in exported.output
-        assert "không kết nối được máy chủ" in warnings["history-not-read"]
-    else:  # the clerk is told the address itself is wrong, and how to write it
-        assert "địa chỉ cơ sở dữ liệu không đúng dạng" in warnings["history-not-read"]
-        assert "địa chỉ cơ sở dữ liệu không đúng dạng" in history.output + exported.output
+    for message in (warnings["history-not-read"], warnings["history-not-recorded"], history.output, exported.output):
+        assert f"({shown}): {reason}" in message or f"{shown}: {reason}" in message, message
+    assert f"({shown}): {reason}" in outputs and summary["history"]["store"] == shown
     assert not list(tmp_path.glob("postgresql*"))  # no SQLite file made of a mistyped URL
+
+
+def test_a_store_is_named_without_credentials_whatever_characters_the_password_holds():
+    """Thousands of passwords made of the characters a URL reserves, in every place a URL can carry them."""
+    rng = random.Random(2121)
+    pieces = ["Qz7", "Wx9", *"@/?#:%&=[]. "]
+    for _ in range(3000):
+        password = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))) + rng.choice(["Qz7", "Wx9"])
+        for url in (f"postgresql://ketoan9:{password}@127.0.0.1:5432/lich_su",
+                    f"postgresql://127.0.0.1/lich_su?user=ketoan9&password={password}",
+                    f"postgresql://127.0.0.1:5432/lich_su?user=ketoan9&password={password}&sslmode=require",
+                    f"postgres://ketoan9:{password}@[::1]:5432/lich_su?sslmode=require",
+                    f"postgresql+psycopg://{password}@may-chu/lich_su", f"postgresql:/ketoan9:{password}@may-chu/db",
+                    f"sqlite://ketoan9:{password}@/lich-su.sqlite", f"ketoan9:{password}@may-chu/lich_su",
+                    f"mysql://ketoan9:{password}@may-chu/lich_su"):
+            label = store_label(url)
+            assert not [c for c in CREDENTIALS if c in label], (url, label)
+    assert store_label("postgresql://tinh:mat-khau@may-chu:5432/lich_su?sslmode=require") == "postgresql://may-chu/lich_su"
+    assert store_label(Path("ket qua") / "lịch-sử.sqlite") == str(Path("ket qua") / "lịch-sử.sqlite")
 
 
 # 8. Whatever is wrong with the store, run still writes its outputs; history and export say why -----

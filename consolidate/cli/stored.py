@@ -40,6 +40,9 @@ def history(unit: str | None, history: str | None, as_json: bool) -> None:
         raise CommandRefused(str(exc.args[0])) from None
     except HistoryError as exc:
         _store_failed(exc)
+    except Exception as exc:  # a bug or a failing disk: said plainly, exit 2, never a traceback
+        click.secho(f"Lỗi nghiêm trọng, không đọc được lịch sử: {fatal_reason(exc)}.", fg="red", err=True)
+        sys.exit(EXIT_FATAL)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     elif unit is None:

@@ -4,9 +4,9 @@ its engine, and what went wrong reaching it, in Vietnamese.
 A URL may carry a user name and a password, in its user part or in its query
 (``?user=…&password=…``), and a password may hold a character a URL reserves (``@ / ?``)
 written as it is. No output shows any of them (issue 21): a server's store is named by its
-host, port and database (``postgresql://may-chu:5432/lich_su``), a file by its path, and an
-address that cannot be read safely by its scheme alone. Such an address is refused with the
-reason, before anything tries to connect to a host read out of a password.
+host and database (``postgresql://may-chu/lich_su``), a file by its path, and an address
+that cannot be read safely by its scheme alone. A password whose ``@`` was read as the end of
+the user part is refused with the reason, before anything connects to a host read out of it.
 """
 
 from __future__ import annotations
@@ -51,12 +51,19 @@ def store_label(target: str | Path) -> str:
 
 
 def parse(target: str | Path) -> Address:
-    """The address of a store; ``problem`` (Vietnamese) says why a URL cannot be used as written."""
+    """The address of a store; ``problem`` (Vietnamese) says why a URL cannot be used as written.
+
+    Only a URL whose host and database cannot be a password's text is named by them: one with no
+    ``@`` at all, or with exactly one, read as the end of a user part with no ``?`` in it. Anything
+    else (a password in the query with an ``@`` in it, say) is named by its scheme alone: it may
+    still connect, but a name built from it might be the end of a password.
+    """
     if not is_url(target):
         return Address(str(target))
     assert isinstance(target, str)
     scheme = _SCHEME.match(target)[1].lower()
-    hidden = Address(f"{scheme}://…" if scheme.partition("+")[0] in _KNOWN else HIDDEN, None, BAD_URL)
+    known = scheme.partition("+")[0] in _KNOWN  # else the "scheme" may be a user name typed without one
+    hidden = Address(f"{scheme}://…" if known else HIDDEN, None, BAD_URL)
     rest = target[len(scheme) + 1:]
     if not rest.startswith("//"):
         return hidden
@@ -64,14 +71,19 @@ def parse(target: str | Path) -> Address:
         url = sa.make_url(target)
     except Exception:  # noqa: BLE001 - SQLAlchemy's ArgumentError, or ValueError for a port such as "54x2"
         return hidden
-    authority = rest[2:].partition("?")[0]
-    if authority.count("@") > 1 or ("@" in authority and url.username is None) or "@" in (url.host or ""):
+    ats = rest.count("@")
+    user_part = rest[2:].partition("@")[0] if url.username is not None else ""
+    if ("@" in (url.host or "") or "@" in (url.database or "") or (url.username is not None and ats > 1)
+            or "=" in user_part.partition("?")[2]):  # "host:5432/db?password=a@b": SQLAlchemy reads "b" as the host
         return hidden._replace(problem=UNESCAPED)  # a password's own @, / or ?: its end was read as the host
+    if not known:  # a database this tool does not use (engine_for says so), named by nothing it holds
+        return hidden._replace(url=url, problem=None)
     if url.get_backend_name() == "sqlite":
-        return Address(url.database if url.database not in (None, "") else f"{scheme}://", url)
+        return Address(url.database if url.database not in (None, "", ":memory:") else f"{scheme}://", url)
+    if ats > 1 or (ats == 1 and (url.username is None or "?" in user_part)):
+        return hidden._replace(url=url, problem=None)  # usable (an @ in the query's password), not nameable
     host = f"[{url.host}]" if url.host and ":" in url.host else (url.host or "")
-    port = f":{url.port}" if url.port is not None else ""
-    return Address(f"{scheme}://{host}{port}/{url.database or ''}", url)
+    return Address(f"{scheme}://{host}/{url.database or ''}", url)
 
 
 class NoHistoryYet(HistoryError):
@@ -97,9 +109,13 @@ def engine_for(target: str | Path, create: bool) -> sa.Engine:
         path = Path(target)
         url = sa.URL.create("sqlite", database=str(path))  # no escaping: a Vietnamese or spaced path stays as it is
     if path is not None:
-        if not path.exists() and not create:
+        try:
+            exists, folder = path.exists(), path.is_dir()
+        except OSError:  # a name the system refuses (too long; on Windows a character such as ":")
+            raise HistoryError(label, "đường dẫn tệp lịch sử không dùng được (kiểm tra tên tệp và thư mục)") from None
+        if not exists and not create:
             raise NoHistoryYet(label, "chưa có lịch sử ở đây (chưa lần chạy nào ghi vào tệp này)")
-        if path.is_dir():
+        if folder:
             raise HistoryError(label, "đây là một thư mục, không phải tệp lịch sử")
         if create:
             try:
