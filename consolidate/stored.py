@@ -38,7 +38,7 @@ def read_history(target: str | Path, settings: ReportSettings,
     try:
         return read_past(target, period)
     except Exception as exc:  # a store that cannot be read, or a bug in reading it: never a failed run
-        from .history import store_label  # loaded by read_past above
+        from .history import store_label  # lazy: SQLAlchemy only for a run with a history (read_past loaded it)
 
         store, reason = (exc.store, exc.reason) if isinstance(exc, HistoryError) else (store_label(target), _history_bug(exc))
         problems.append(P.HistoryNotRead(store=store, reason=reason))

@@ -14,6 +14,9 @@ import csv
 import json
 import random
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -263,6 +266,26 @@ def test_when_the_outputs_cannot_be_replaced_the_history_keeps_what_was_publishe
     monkeypatch.undo()  # Excel closed: the next run publishes, and records
     assert run_cli("run", inbox, "--out", out, "--config", settings_for(tmp_path, "2024S2")).exit_code == 1
     assert computers(store) == {"2024S1": 5.0, "2024S2": 42.0}
+
+
+def test_a_run_killed_while_replacing_its_outputs_leaves_no_figures_of_its_own_in_the_history(inbox, tmp_path):
+    out = tmp_path / "ket-qua"
+    store = out / "lich-su.sqlite"
+    assert run_cli("run", inbox, "--out", out).exit_code == 1
+    set_cells(unit_file(inbox, AN), "Biểu mẫu 1", {"G7": 42})
+    script = textwrap.dedent(f"""
+        import os
+        import consolidate.write.files as files
+        def power_cut(self):
+            os._exit(9)  # the figures are stored, not committed; the outputs not yet replaced
+        files.OutputSet.commit = power_cut
+        from consolidate.cli import main
+        main(["run", {str(inbox)!r}, "--out", {str(out)!r}])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, cwd=Path(__file__).parent)
+    assert done.returncode == 9, done.stderr
+
+    assert computers(store) == {"2024S2": 5.0}  # the next open of the store rolls the unfinished figures back
 
 
 # 11. A count Excel cannot hold exactly -------------------------------------------------------------
