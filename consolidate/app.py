@@ -33,7 +33,7 @@ from .read.prepare import prepare, read_previous
 from .settings.report import default_settings, load_config
 from .settings.in_use import sample_mismatch
 from .settings.units import ConfigError, default_registry, load_registry
-from .stored import ExportError, ExportResult, export, history, prepare_record, read_history, record
+from .stored import ExportError, ExportResult, PendingRecord, export, history, prepare_record, read_history, record
 from .write.feedback.content import needs_feedback
 
 if TYPE_CHECKING:
@@ -281,14 +281,21 @@ def write(result: RunResult, out: Path, timings: Timings | None = None,
     """Write every output of a run into ``out`` and check that nothing was lost: the paths written and
     the accounting check's complaints (empty when every file and unit is accounted for). ``meanwhile``
     (recording the history) runs once this process's outputs are written, while the other core finishes
-    the merged workbook."""
+    the merged workbook; a ``prepare_record`` is committed only if the whole output set is in place."""
     # The writers are imported when needed (start-up): `consolidate --help` and `check` stay quick.
     from .core.accounting import violations
     from .write.outputs import write_outputs
 
     timings = timings or Timings()
     with no_cycle_collection():  # the run's rows are only read from here on
-        paths = write_outputs(result, out, timings, meanwhile)
+        try:
+            paths = write_outputs(result, out, timings, meanwhile)
+        except BaseException:  # the output set refused (or Ctrl+C): the previous outputs stay, so do the figures
+            if isinstance(meanwhile, PendingRecord):
+                meanwhile.discard()
+            raise
+        if isinstance(meanwhile, PendingRecord):  # the outputs are in place: the history may say what they say
+            meanwhile.publish()
         with timings.step("accounting"):
             unaccounted = violations(result)
     return paths, unaccounted

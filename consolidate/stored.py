@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from .core import problems as P
 from .core.observations import HistoryError, Observation
@@ -25,7 +25,11 @@ from .write.tidy_workbook import write_tidy_workbook
 XLSX = "xlsx"  # the tidy rows as a workbook: written by ``write`` (XlsxWriter lives there), not by ``export``
 EXPORT_FORMATS = (*FORMATS, XLSX)
 
-__all__ = ["EXPORT_FORMATS", "ExportError", "ExportResult", "export", "history", "prepare_record", "read_history", "record"]
+if TYPE_CHECKING:
+    from .history.recording import Recording
+
+__all__ = ["EXPORT_FORMATS", "ExportError", "ExportResult", "PendingRecord", "export", "history", "prepare_record",
+           "read_history", "record"]
 
 
 # The history of the periods ---------------------------------------------------------
@@ -40,54 +44,92 @@ def read_history(target: str | Path, settings: ReportSettings,
     period = report_period(settings)
     try:
         return read_past(target, period)
-    except HistoryError as exc:
-        problems.append(P.HistoryNotRead(store=exc.store, reason=exc.reason))
-        return HistoryView(period, exc.store), []
+    except Exception as exc:  # a store that cannot be read, or a bug in reading it: never a failed run
+        from .history import store_label  # lazy: SQLAlchemy only for a run with a history (read_past loaded it)
+
+        store, reason = (exc.store, exc.reason) if isinstance(exc, HistoryError) else (store_label(target), _history_bug(exc))
+        problems.append(P.HistoryNotRead(store=store, reason=reason))
+        return HistoryView(period, store), []
 
 
 def record(result: RunResult, target: str | Path) -> P.Problem | None:
     """Store the run's figures under its period in the history at ``target`` (a path or a URL). A store that
     cannot be opened or written does not fail the run: the problem is returned and added to the run's
     problems, so the log, the page and the summary say it, and the outputs are written as usual."""
-    finish = prepare_record(result, target)
-    if finish is not None:
-        finish()
+    pending = prepare_record(result, target)
+    if pending is not None:
+        pending()
+        pending.publish()
     return next((p for p in result.problems if p.code == P.HistoryNotRecorded.code), None)
 
 
-def prepare_record(result: RunResult, target: str | Path) -> Callable[[], None] | None:
-    """``record`` in two steps, for ``write(meanwhile=…)``: the store is opened and checked now (a store that
+def prepare_record(result: RunResult, target: str | Path) -> PendingRecord | None:
+    """``record`` in steps, for ``write(meanwhile=…)``: the store is opened and checked now (a store that
     cannot be used is the warning ``history-not-recorded``, in every output, and None is returned); the
-    function returned stores the figures, while the other core finishes the merged workbook. Should that
-    step fail (a full disk, a lost server), the warning reaches the terminal and ``--json``, not the log."""
+    ``PendingRecord`` returned stores the figures while the other core finishes the merged workbook, and
+    ``write`` commits them once the output set is in place, or rolls them back when it is refused."""
     from .history.recording import prepare_recording  # lazy: SQLAlchemy only for a run with a history
 
-    def failed(exc: Exception) -> None:
-        store, reason = ((exc.store, exc.reason) if isinstance(exc, HistoryError)
-                         else (str(target) if isinstance(target, Path) else "", _history_bug(exc)))
-        result.problems.append(P.HistoryNotRecorded(
-            period=result.history.period if result.history else report_period(result.settings), store=store,
-            reason=reason))
-
     try:
-        store_figures = prepare_recording(result, target)
+        recording = prepare_recording(result, target)
     except Exception as exc:  # whatever it is, the district's outputs still come first
-        failed(exc)
+        _not_recorded(result, target, exc)
         return None
+    return PendingRecord(result, target, recording)
 
-    def finish() -> None:
+
+class PendingRecord:
+    """A run's figures going into the history with its outputs (issue 21: the history never holds figures
+    the published outputs do not show). Called (``write``'s ``meanwhile``), it stores them in a transaction
+    left open; ``publish()`` commits them, ``discard()`` rolls them back. Any failure is the warning
+    ``history-not-recorded``, never a failed run; it reaches the terminal and ``--json``, not the log,
+    which is already written."""
+
+    def __init__(self, result: RunResult, target: str | Path, recording: Recording) -> None:
+        self.result, self.target, self.recording = result, target, recording
+
+    def __call__(self) -> None:
         try:
-            store_figures()
-        except Exception as exc:  # as above: a warning, never a failed run
-            if result.history is not None:
-                result.history.recorded = None
-            failed(exc)
+            self.recording.write()
+        except Exception as exc:  # a full disk, a lost server, a bug: a warning, never a failed run
+            self.discard()
+            _not_recorded(self.result, self.target, exc)
 
-    return finish
+    def publish(self) -> None:
+        """Commit the figures stored (the outputs are in place)."""
+        recording, self.recording = self.recording, None
+        if recording is None:
+            return
+        try:
+            recording.publish()
+        except Exception as exc:  # as above
+            if self.result.history is not None:
+                self.result.history.recorded = None
+            _not_recorded(self.result, self.target, exc)
+
+    def discard(self) -> None:
+        """Roll back the figures stored (the outputs were refused, the previous set stays)."""
+        recording, self.recording = self.recording, None
+        if self.result.history is not None:
+            self.result.history.recorded = None
+        if recording is not None:
+            try:
+                recording.discard()
+            except Exception:  # noqa: BLE001 - a connection lost meanwhile: nothing was committed
+                pass
+
+
+def _not_recorded(result: RunResult, target: str | Path, exc: Exception) -> None:
+    """The warning ``history-not-recorded`` for what stopped the recording, naming the store as every output does."""
+    from .history import store_label  # lazy: SQLAlchemy only for a run with a history
+
+    store, reason = (exc.store, exc.reason) if isinstance(exc, HistoryError) else (store_label(target), _history_bug(exc))
+    result.problems.append(P.HistoryNotRecorded(
+        period=result.history.period if result.history else report_period(result.settings), store=store, reason=reason))
 
 
 def _history_bug(exc: Exception) -> str:
-    """What an unexpected failure while recording was, in Vietnamese (a URL is not repeated: it may hold a password)."""
+    """What an unexpected failure with the history was, in Vietnamese."""
     if isinstance(exc, OSError):
         return f"không ghi được tệp (mã {type(exc).__name__}; kiểm tra ổ đĩa và quyền ghi)"
     return f"lỗi của chương trình (mã {type(exc).__name__}); hãy báo cho người quản trị"
@@ -137,8 +179,9 @@ def export(fmt: str, out: Path, history: str | Path, *, period: str | None = Non
     ``history`` is the store a run recorded into: a path (SQLite) or a URL. ExportError, in
     Vietnamese, when there is nothing to export: no store at that path, no such period, a DHIS2
     format without a mapping file; ConfigError for a mapping file that cannot be read (or that would send
-    two values under one DHIS2 key). ``attribute_option_combo`` is the DHIS2 attribute option combo every
-    value of a DHIS2 export is filed under (none: DHIS2's default).
+    two values under one DHIS2 key); HistoryError for a store that cannot be read (its reason in Vietnamese).
+    ``attribute_option_combo`` is the DHIS2 attribute option combo every value of a DHIS2 export is filed
+    under (none: DHIS2's default).
     """
     if fmt in DHIS2_FORMATS and mapping is None:
         raise ExportError(f"Định dạng {fmt} cần tệp ánh xạ mã DHIS2 (--mapping): tạo tệp bằng lệnh "
@@ -146,12 +189,14 @@ def export(fmt: str, out: Path, history: str | Path, *, period: str | None = Non
     dhis2_mapping = read_mapping(mapping) if mapping is not None and fmt in DHIS2_FORMATS else None
     if dhis2_mapping is not None and attribute_option_combo:
         dhis2_mapping = replace(dhis2_mapping, attribute_option_combo=attribute_option_combo.strip())
-    if "://" not in str(history) and not Path(history).is_file():  # opening would create an empty store
-        raise ExportError(f"Chưa có lịch sử số liệu tại {history}: chạy “consolidate run” trước "
-                          "(lịch sử được lưu trong thư mục kết quả), hoặc chỉ đúng tệp bằng --history.")
-    from .history import open_store  # lazy: the history store (and SQLAlchemy) loads only when exporting
+    from .history import NoHistoryYet, open_store  # lazy: the history store (and SQLAlchemy) loads only when exporting
 
-    with open_store(history) as store:
+    try:
+        store = open_store(history, create=False)  # opening a path that has no store would create an empty one
+    except NoHistoryYet as exc:
+        raise ExportError(f"Chưa có lịch sử số liệu tại {exc.store}: chạy “consolidate run” trước "
+                          "(lịch sử được lưu trong thư mục kết quả), hoặc chỉ đúng tệp bằng --history.") from None
+    with store:
         observations = store.observations(period=period)
         stored = store.periods()
     if not observations:

@@ -14,6 +14,11 @@ import math
 import numpy as np
 import pandas as pd
 
+# Excel keeps 15 significant digits: a whole number below 10^15 is held exactly, a larger one is not
+# (1e300 typed in a count would reach the totals and DHIS2 as a 301-digit figure).
+EXACT_LIMIT = 1e15
+
+
 def numbers(column: pd.Series) -> pd.Series:
     """The column's finite numbers as floats; NaN for text, blanks, booleans and infinities."""
     if column.dtype.kind == "f":  # numbers and blanks only (validate builds such columns as floats)
@@ -38,6 +43,12 @@ def is_number(column: pd.Series) -> pd.Series:
 def whole(column: pd.Series) -> pd.Series:
     n = numbers(column)
     return n.isna() | (n == np.floor(n))
+
+
+def exact(column: pd.Series) -> pd.Series:
+    """A count Excel holds exactly: fewer than 16 digits, whatever its sign."""
+    n = numbers(column)
+    return n.isna() | (n.abs() < EXACT_LIMIT)
 
 
 def non_negative(column: pd.Series) -> pd.Series:

@@ -7,7 +7,7 @@ import pandera.pandas as pa
 
 from consolidate.core.template import FORM1_FIELDS, TOTAL_PARTS
 
-from .checks import is_number, non_negative, numbers, whole
+from .checks import EXACT_LIMIT, exact, is_number, non_negative, numbers, whole
 
 
 def _count_column() -> pa.Column:
@@ -16,6 +16,7 @@ def _count_column() -> pa.Column:
         nullable=False,  # → missing-value
         checks=[
             pa.Check(is_number, name="not-a-number"),
+            pa.Check(exact, name="count-too-large"),
             pa.Check(whole, name="not-whole-number"),
             pa.Check(non_negative, name="negative-count"),
         ],
@@ -23,8 +24,9 @@ def _count_column() -> pa.Column:
 
 
 def total_equals_parts(df: pd.DataFrame) -> pd.Series:
-    """Tổng số = (4) + (5) + (6); rows with a non-number anywhere are left to the column checks."""
+    """Tổng số = (4) + (5) + (6); rows with a non-number (or a count too large) anywhere are left to the column checks."""
     values = {c: numbers(df[c]) for c in ("total", *TOTAL_PARTS)}
+    values = {c: v.where(v.abs() < EXACT_LIMIT) for c, v in values.items()}
     numeric = pd.concat(values.values(), axis=1).notna().all(axis=1)
     parts = sum(values[c].where(numeric, 0) for c in TOTAL_PARTS)
     total = values["total"].where(numeric, 0)

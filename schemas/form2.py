@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from .checks import is_number, non_negative, percent, whole
+from .checks import exact, is_number, non_negative, percent, whole
 
 
 def _rate_column(required: bool) -> pa.Column:
@@ -26,6 +26,7 @@ def _weight_column() -> pa.Column:
         required=False,
         checks=[
             pa.Check(is_number, name="not-a-number"),
+            pa.Check(exact, name="count-too-large"),
             pa.Check(whole, name="not-whole-number"),
             pa.Check(non_negative, name="negative-count"),
         ],

@@ -71,12 +71,13 @@ def merged(out: Path, data_only: bool = True) -> openpyxl.Workbook:
 
 
 def checksums(folder: Path) -> dict[str, str]:
-    """Every file's digest, but the history store's (lich-su.sqlite): a database that records each run's
-    time, not an output of the run (tests/test_history.py checks what it holds)."""
+    """Every file's digest, but the history store's (lich-su.sqlite, and its journal left by a run killed
+    while its figures were not yet committed, which the next open rolls back): a database that records
+    each run's time, not an output of the run (tests/test_history.py checks what it holds)."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != HISTORY_NAME
+        if p.is_file() and not p.name.startswith(HISTORY_NAME)
     }
 
 

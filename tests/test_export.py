@@ -22,7 +22,7 @@ import pytest
 
 from consolidate import app
 from consolidate.core import problems as P
-from consolidate.core.observations import ACCEPTED, REJECTED, Observation
+from consolidate.core.observations import ACCEPTED, REJECTED, HistoryError, Observation
 from consolidate.core.registry import Registry, Unit
 from consolidate.export import (DHIS2_FORMATS, FORMATS, Dhis2Mapping, ExportError, export_observations, read_mapping,
                                 write_mapping_template)
@@ -492,12 +492,13 @@ def store(tmp_path, monkeypatch) -> Path:
     opened = []
     module = types.ModuleType("consolidate.history")
 
-    def open_store(url):
-        assert Path(url) == path
+    def open_store(url, create=True):
+        assert Path(url) == path and not create  # an export never creates a store
         opened.append(StandInStore(sample()))
         return opened[-1]
 
     module.open_store = open_store
+    module.NoHistoryYet = type("NoHistoryYet", (HistoryError,), {})
     monkeypatch.setitem(sys.modules, "consolidate.history", module)
     yield path
     assert all(s.closed for s in opened)

@@ -14,6 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from consolidate.schemas import form1_schema, form2_schema
+from consolidate.schemas.checks import EXACT_LIMIT
 
 from ..core import problems as P
 from ..core.numbers import format_number, number_with_unit
@@ -24,6 +25,7 @@ from ..core.template import FORM1, FORM1_FIELDS, FORM2, RATES, TOTAL_PARTS, WEIG
 _COLUMN_PROBLEMS: dict[str, type[P.Problem]] = {
     "not_nullable": P.MissingValue,
     "not-a-number": P.NotANumber,
+    "count-too-large": P.CountTooLarge,
     "not-whole-number": P.NotWholeNumber,
     "negative-count": P.NegativeCount,
     "rate-out-of-range": P.RateOutOfRange,
@@ -65,9 +67,17 @@ def _cell_problem(rec: Record, check: str) -> P.Problem:
         cell=rec.source.cell,
         unit=rec.unit,
         label=field_label(rec.form, rec.field, rec.item),
-        value=format_number(rec.value),
+        value=_shown(rec.value),
         raw=rec.value if isinstance(rec.value, str) else rec.raw,
     )
+
+
+def _shown(value: object) -> str:
+    """A cell's value as the message shows it; a number too large to hold exactly as Excel shows it (1E+300),
+    not as its 301 digits."""
+    if isinstance(value, float) and abs(value) >= EXACT_LIMIT:
+        return f"{value:.6G}".replace(".", ",")
+    return format_number(value)
 
 
 def validate_records(records: list[Record], already: set[Source] = frozenset(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -46,7 +47,9 @@ def history(unit: str | None, history: str | None, as_json: bool) -> None:
     except LookupError as exc:
         raise CommandRefused(str(exc.args[0])) from None
     except HistoryError as exc:
-        click.secho(f"Không đọc được lịch sử {exc.store}: {exc.reason}.", fg="red", err=True)
+        _store_failed(exc)
+    except Exception as exc:  # a bug or a failing disk: said plainly, exit 2, never a traceback
+        click.secho(f"Lỗi nghiêm trọng, không đọc được lịch sử: {fatal_reason(exc)}.", fg="red", err=True)
         sys.exit(EXIT_FATAL)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -54,6 +57,12 @@ def history(unit: str | None, history: str | None, as_json: bool) -> None:
         _print_stored(data)
     else:
         _print_series(data)
+
+
+def _store_failed(exc: HistoryError) -> NoReturn:
+    """A store that cannot be read (bad address, wrong password, server unreachable, damaged file): why, exit 2."""
+    click.secho(f"Không đọc được lịch sử {exc.store}: {exc.reason}.", fg="red", err=True)
+    sys.exit(EXIT_FATAL)
 
 
 def _print_stored(data: dict) -> None:
@@ -142,6 +151,8 @@ def export(fmt: str, period: str | None, history: str | None, mapping: Path | No
                             attribute_option_combo=aoc)
     except (app.ExportError, app.ConfigError) as exc:
         raise CommandRefused(str(exc)) from None
+    except HistoryError as exc:  # the store cannot be read: why, as `history` says it
+        _store_failed(exc)
     except Exception as exc:  # a store that cannot be opened, a full disk: say so plainly, exit 2
         click.secho(f"Lỗi nghiêm trọng, không xuất được: {fatal_reason(exc)}.", fg="red", err=True)
         sys.exit(EXIT_FATAL)

@@ -706,6 +706,15 @@ class NotAReport(Problem):
     unit_hint = "Lập báo cáo bằng tệp Excel mẫu huyện gửi rồi kiểm tra và gửi tệp Excel đó (không gửi tệp Word, PDF hay ảnh chụp)."
 
 
+@_register
+class CountTooLarge(Problem):
+    code = "count-too-large"
+    title = "Số quá lớn"
+    template = ("Ô “{label}” ghi {value}, quá lớn cho một số lượng: Excel chỉ giữ đúng số có tới 15 chữ số; "
+                "số này không được tổng hợp.")
+    hint = "Nhập đúng số lượng (số nguyên, không quá 15 chữ số); xem lại ô này có bị dán nhầm số khác không."
+
+
 SEVERITY_ORDER = (ERROR, WARNING, INFO)  # how every list of problems is read: what must be fixed first
 
 

@@ -1,4 +1,4 @@
-"""Vietnamese text handling: one normal form for display, one key for matching."""
+"""Vietnamese text handling: one normal form for display, one key for matching; text a spreadsheet cannot run."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ def fold(value: object) -> str:
     text = text.replace("đ", "d")
     text = re.sub(r"[^\w%]+", " ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+# A cell starting with one of these is a formula to Excel and LibreOffice ("=HYPERLINK(…)" in a
+# unit's name would run when a CSV is opened); tab and carriage return start one too in some
+# versions. Every CSV the tool writes guards its text with ``excel_safe`` (OWASP CSV injection advice).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(text: str) -> str:
+    """Text that Excel shows as typed: a leading ' makes "=1+2" or "@SUM(…)" a label, not a formula.
+
+    >>> excel_safe("=HYPERLINK(\\"http://x\\")"), excel_safe("Xã Phước Hòa"), excel_safe("-1")
+    ('\\'=HYPERLINK("http://x")', 'Xã Phước Hòa', "'-1")
+    """
+    return "'" + text if text.startswith(FORMULA_START) else text

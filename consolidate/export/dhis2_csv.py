@@ -20,10 +20,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..core.observations import Observation
+from ..core.text import excel_safe
 from .dhis2 import ATTRIBUTE_COMBO, COMBO, COMMENT, DATA_ELEMENT, ORG_UNIT, PERIOD, VALUE
 from .dhis2_sending import write_payloads
 from .mapping import Dhis2Mapping
-from .output import ExportResult, excel_safe
+from .output import ExportResult
 
 DHIS2_CSV = "dhis2-gia-tri.csv"
 SUFFIX = ".csv"

@@ -31,9 +31,9 @@ from pathlib import Path
 from ..core.observations import field_code
 from ..core.registry import Registry
 from ..core.template import FORM1, FORM1_FIELDS, FORM2, FORM2_INDICATORS, FORM_SHEETS, RATES, WEIGHTS, field_label
-from ..core.text import fold
+from ..core.text import excel_safe, fold
 from ..settings.units import ConfigError, decode_csv
-from .output import excel_safe, write_atomically
+from .output import write_atomically
 
 MAPPING_CSV = "dhis2-anh-xa.csv"
 KIND, CODE, NAME = "Loại", "Mã", "Tên"

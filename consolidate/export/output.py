@@ -1,4 +1,5 @@
-"""What every exporter shares: writing a file atomically, numbers as text, text that Excel cannot run.
+"""What every exporter shares: writing a file atomically, numbers as text, text that Excel cannot run
+(``core.text.excel_safe``, the guard every CSV of the tool shares).
 
 The export package may import only ``core`` and ``settings`` (it sits beside ``write``, not on
 it), so the temporary-then-rename step is its own here: a reader of the out folder (DHIS2's
@@ -15,11 +16,6 @@ from pathlib import Path
 
 from ..core import problems as P
 
-# A cell starting with one of these is a formula to Excel and LibreOffice ("=HYPERLINK(…)" in a
-# unit's name would run when the CSV is opened); tab and carriage return start one too in some
-# versions. The merged workbook's CSV log guards its text the same way.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 @dataclass
 class ExportResult:
@@ -35,15 +31,6 @@ class ExportResult:
     zeros: int = 0  # DHIS2 only: values "0" sent (DHIS2 keeps them only where the data element stores zeros)
     deletions: int = 0  # DHIS2 only: keys sent before for these periods that no longer have a valid value
     commands: list[str] = field(default_factory=list)  # DHIS2 only: how to send each file (dry run first)
-
-
-def excel_safe(text: str) -> str:
-    """Text that Excel shows as typed: a leading ' makes "=1+2" or "@SUM(…)" a label, not a formula.
-
-    >>> excel_safe("=HYPERLINK(\\"http://x\\")"), excel_safe("Xã Phước Hòa"), excel_safe("-1")
-    ('\\'=HYPERLINK("http://x")', 'Xã Phước Hòa', "'-1")
-    """
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def number_text(value: float | int) -> str:

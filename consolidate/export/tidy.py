@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..core.observations import Observation
 from ..core.registry import Registry
-from .output import excel_safe, number_text, write_atomically
+from ..core.text import excel_safe
+from .output import number_text, write_atomically
 
 TIDY_CSV = "so-lieu.csv"
 TIDY_COLUMNS = ("period", "unit_code", "unit_name", "form", "field", "value", "status", "file", "sheet", "cell")
@@ -60,7 +61,7 @@ def value_text(value: float | int | str | None) -> str:
 
 def tidy_csv_text(observations: Iterable[Observation], registry: Registry | None = None) -> str:
     """The whole CSV as text. Every text cell that could start a formula gets a leading ' (see
-    ``output.excel_safe``); numbers never need it, so a value column of numbers stays numeric."""
+    ``core.text.excel_safe``); numbers never need it, so a value column of numbers stays numeric."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(TIDY_COLUMNS)

@@ -20,7 +20,8 @@ from ..core.periods import period_key, report_period
 from ..core.records import Record, Source
 from ..core.results import REPORTED, HistoryView, RunResult
 from ..core.template import FORM2, FORM2_INDICATORS
-from .store import FigureRows, HistoryStore, NoHistoryYet, open_store, store_label, stored_value
+from .address import NoHistoryYet, store_label
+from .store import FigureRows, HistoryStore, open_store, stored_value
 
 
 def tool_version() -> str:
@@ -86,10 +87,36 @@ def figure_rows(result: RunResult, period: str, run_time: str, version: str) -> 
     return FigureRows(units, build)
 
 
-def prepare_recording(result: RunResult, target: str | Path, now: dt.datetime | None = None) -> Callable[[], int]:
+class Recording:
+    """A run's figures on their way into the store, in two steps, so that the store holds only what the
+    outputs show (issue 21): ``write()`` stores them in a transaction it leaves open (while the other
+    core finishes the merged workbook), ``publish()`` commits it once the output set is in place, and
+    ``discard()`` rolls it back when the set was refused (the previous outputs, and figures, stay)."""
+
+    def __init__(self, store: HistoryStore, write: Callable[[], int]) -> None:
+        self.store, self._write = store, write
+
+    def write(self) -> int:
+        """Store the figures, not yet committed; how many. HistoryError if the store refuses them."""
+        with no_cycle_collection():  # ~330,000 figures for a country, none in a cycle
+            return self._write()
+
+    def publish(self) -> None:
+        """Commit what ``write`` stored (nothing when it was not called); HistoryError if the store refuses."""
+        try:
+            self.store.publish()
+        finally:
+            self.store.close()
+
+    def discard(self) -> None:
+        """Roll back what ``write`` stored, and let the store go."""
+        self.store.close()
+
+
+def prepare_recording(result: RunResult, target: str | Path, now: dt.datetime | None = None) -> Recording:
     """Open (and migrate) the store at ``target`` now, so that whatever is wrong with it is known before the
-    outputs are written (HistoryError); the function that then stores the run's figures under its period
-    and returns how many. The CLI calls that one while the other core finishes the merged workbook."""
+    outputs are written (HistoryError); the ``Recording`` that then stores the run's figures under its period.
+    The CLI writes them while the other core finishes the merged workbook, and commits them with the outputs."""
     view = result.history or HistoryView(report_period(result.settings), store_label(target))
     result.history = view
     run_time = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
@@ -100,18 +127,24 @@ def prepare_recording(result: RunResult, target: str | Path, now: dt.datetime | 
     store = open_store(target)
     store.engine.dispose()  # no connection held open across the fork of the workbook's writer
 
-    def record() -> int:
-        with no_cycle_collection(), store:  # ~330,000 figures for a country, none in a cycle
-            view.recorded = store.record(view.period, read, figure_rows(result, view.period, run_time, version),
-                                         run_time, version, district)
+    def write() -> int:
+        view.recorded = store.record(view.period, read, figure_rows(result, view.period, run_time, version),
+                                     run_time, version, district, publish=False)
         return view.recorded
 
-    return record
+    return Recording(store, write)
 
 
 def record_run(result: RunResult, target: str | Path, now: dt.datetime | None = None) -> int:
     """Store the run's figures under its period in the store at ``target``; how many. HistoryError if it cannot."""
-    return prepare_recording(result, target, now)()
+    recording = prepare_recording(result, target, now)
+    try:
+        count = recording.write()
+    except BaseException:
+        recording.discard()
+        raise
+    recording.publish()
+    return count
 
 
 def read_past(target: str | Path, period: str) -> tuple[HistoryView, list[Record]]:

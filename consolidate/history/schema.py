@@ -140,11 +140,15 @@ def stored_version(conn: sa.Connection) -> int:
 def migrate(engine: sa.Engine) -> int:
     """Bring the store up to ``VERSION``, one step per transaction; the version it had before.
 
-    On PostgreSQL several districts may open the province's store at once: an advisory lock
-    makes the second wait for the first's migration instead of creating the tables twice.
+    Several writers may open a new or older store at once: a district's server (its button) and
+    a command-line run on one SQLite file, several districts on a province's PostgreSQL. Each step
+    takes the writers' lock first (``lock_writers``) and checks the version again under it, so the
+    second waits for the first's step and then skips it, instead of creating the tables twice
+    ("table source already exists", issue 21). The first look takes no write lock: a store
+    already current is read, never locked, and a read-only copy can still be read.
     """
     with engine.begin() as conn:
-        lock_writers(conn)
+        lock_writers(conn, reading=True)
         found = stored_version(conn)
     if found > VERSION:
         raise NewerSchema(found)
@@ -165,7 +169,17 @@ def migrate(engine: sa.Engine) -> int:
 LOCK_KEY = 170_017  # any fixed number: the advisory lock of this tool's history (issue 17)
 
 
-def lock_writers(conn: sa.Connection) -> None:
-    """Serialise writers on PostgreSQL until the transaction ends (SQLite locks the whole file itself)."""
+def lock_writers(conn: sa.Connection, reading: bool = False) -> None:
+    """Serialise writers until the transaction ends; the first statement of its transaction.
+
+    PostgreSQL: an advisory lock (a reader waits for a migration under way too). SQLite:
+    ``BEGIN IMMEDIATE``, the file's write lock taken at once. Python's sqlite3 module opens a
+    transaction only before an INSERT, UPDATE or DELETE, so without it a ``CREATE TABLE`` runs
+    on its own and two first opens both create the tables; and a transaction that reads before
+    it writes could not take the write lock while another holds it (SQLite's busy deadlock).
+    ``reading``: the SQLite reader takes no lock (it sees what was committed).
+    """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_KEY)))
+    elif conn.dialect.name == "sqlite" and not reading:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

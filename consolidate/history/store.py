@@ -3,12 +3,12 @@
 One code path (SQLAlchemy Core) serves both. Recording a period replaces that period's
 figures for the units the run read, in one transaction: a re-run leaves no duplicates, and
 the other units and periods are untouched. What cannot be opened or written is a
-``HistoryError`` with a Vietnamese reason, which the run turns into one line of its log.
+``HistoryError`` with a Vietnamese reason, which the run turns into one line of its log
+(``address``: how the store is reached and named, and those reasons).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
 
@@ -18,96 +18,23 @@ from ..core.cycles import no_cycle_collection
 from ..core.formats import HISTORY_NAME
 from ..core.observations import ACCEPTED, REJECTED, HistoryError, Observation, field_code
 from ..core.periods import period_key, previous_period
-from .schema import VERSION, NewerSchema, aggregate_table, lock_writers, migrate, observation, period_table, source
+from .address import db_reason, engine_for, store_label
+from .schema import NewerSchema, aggregate_table, lock_writers, migrate, observation, period_table, source
 
 STORE_NAME = HISTORY_NAME  # the default store, beside the outputs; no run ever deletes it
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
-CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise (?connect_timeout=…)
 _DELETE_CHUNK = 500  # unit codes per DELETE … IN (…): well under every driver's parameter limit
-
-
-class NoHistoryYet(HistoryError):
-    """The store is a file that does not exist yet: no run has recorded anything there."""
-
-
-def store_label(target: str | Path) -> str:
-    """How messages name a store: its path, or its URL without the password."""
-    if isinstance(target, str) and _URL.match(target):
-        try:
-            return sa.make_url(target).render_as_string(hide_password=True)
-        except sa.exc.ArgumentError:
-            return target
-    return str(target)
-
-
-def _engine(target: str | Path, create: bool) -> sa.Engine:
-    label = store_label(target)
-    if isinstance(target, str) and _URL.match(target):
-        try:
-            url = sa.make_url(target)
-        except sa.exc.ArgumentError:
-            raise HistoryError(label, "địa chỉ cơ sở dữ liệu không đúng dạng; ví dụ postgresql://tên:mật-khẩu@máy-chủ/lich_su "
-                                      "hoặc đường dẫn tới một tệp .sqlite") from None
-        if url.drivername in ("postgresql", "postgres"):  # "postgres://" too, as Heroku and others write it
-            url = url.set(drivername="postgresql+psycopg")  # psycopg 3, installed with the tool
-        elif url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise HistoryError(label, "chỉ dùng được tệp SQLite (sqlite:///…) hoặc PostgreSQL (postgresql://…)")
-        path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") else None
-    else:
-        path = Path(target)
-        url = sa.URL.create("sqlite", database=str(path))  # no escaping: a Vietnamese or spaced path stays as it is
-    if path is not None:
-        if not path.exists() and not create:
-            raise NoHistoryYet(label, "chưa có lịch sử ở đây (chưa lần chạy nào ghi vào tệp này)")
-        if path.is_dir():
-            raise HistoryError(label, "đây là một thư mục, không phải tệp lịch sử")
-        if create:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                raise HistoryError(label, "không tạo được thư mục chứa tệp lịch sử (kiểm tra đường dẫn và quyền ghi)") from None
-    options = {}
-    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
-        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}  # a server that does not answer: not forever
-    try:
-        return sa.create_engine(url, **options)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise HistoryError(label, f"không dùng được địa chỉ này (mã {type(exc).__name__})") from None
-
-
-def db_reason(exc: BaseException) -> str:
-    """What went wrong with a database, in Vietnamese (the driver's own text is English); its type as a code."""
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    if isinstance(exc, NewerSchema):
-        return (f"lịch sử được ghi bởi phiên bản mới hơn của chương trình (lược đồ số {exc.version}, "
-                f"phiên bản này chỉ đọc được đến số {VERSION}); hãy cập nhật chương trình")
-    if "not a database" in text or "malformed" in text:
-        return "tệp này không phải cơ sở dữ liệu lịch sử, hoặc đã hỏng"
-    if "locked" in text or "busy" in text:
-        return "cơ sở dữ liệu đang bị chương trình khác khóa; đợi chương trình đó xong rồi chạy lại"
-    if "readonly" in text or "read-only" in text or "permission denied" in text:
-        return "không có quyền ghi vào cơ sở dữ liệu"
-    if "unable to open" in text:
-        return "không mở được tệp (kiểm tra thư mục và quyền ghi)"
-    if "password" in text or "authentication" in text:
-        return "máy chủ từ chối tên đăng nhập hoặc mật khẩu"
-    if "does not exist" in text and "database" in text:
-        return "máy chủ không có cơ sở dữ liệu mang tên này"
-    if isinstance(exc, sa.exc.OperationalError):
-        return "không kết nối được máy chủ cơ sở dữ liệu (kiểm tra địa chỉ, cổng và mạng)"
-    return f"lỗi cơ sở dữ liệu (mã {type(getattr(exc, 'orig', None) or exc).__name__})"
 
 
 def open_store(url: str | Path, create: bool = True) -> HistoryStore:
     """The store at a path (an SQLite file) or a URL (``sqlite:///…``, ``postgresql://…``), migrated
     forward; ``create=False`` refuses a file that does not exist yet (reading an empty history says nothing)."""
     label = store_label(url)
-    engine = _engine(url, create)
+    engine = engine_for(url, create)
     try:
         migrate(engine)
     except (sa.exc.SQLAlchemyError, NewerSchema, OSError) as exc:
         engine.dispose()
-        raise HistoryError(label, db_reason(exc)) from None
+        raise HistoryError(label, db_reason(exc, engine.dialect.name == "sqlite")) from None
     return HistoryStore(engine, label)
 
 
@@ -223,6 +150,8 @@ class HistoryStore:
 
     def __init__(self, engine: sa.Engine, label: str) -> None:
         self.engine, self.label = engine, label
+        self.local = engine.dialect.name == "sqlite"  # a file: what fails is never a server
+        self._pending: tuple[sa.Connection, sa.RootTransaction] | None = None  # record(publish=False)'s
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -231,17 +160,22 @@ class HistoryStore:
         self.close()
 
     def close(self) -> None:
-        """Release the connections (on Windows an SQLite file stays locked while one is open)."""
+        """Release the connections (on Windows an SQLite file stays locked while one is open), rolling
+        back figures recorded and not published."""
+        self.discard()
         self.engine.dispose()
 
     # Writing -------------------------------------------------------------------------
 
     def record(self, period: str, units: Iterable[str], observations: Iterable[Observation] | FigureRows,
-               run_time: str, tool_version: str, aggregates: dict[str, tuple[float, int]] | None = None) -> int:
+               run_time: str, tool_version: str, aggregates: dict[str, tuple[float, int]] | None = None,
+               publish: bool = True) -> int:
         """Replace ``period``'s figures of ``units`` (the units the run read) by ``observations``, in one
         transaction; the number of figures stored. Other units and periods keep theirs. ``aggregates``
         (data element → the district's value and how many units it is over) replace the period's.
-        ``observations`` may also be ``FigureRows``: the figures already as the tables' rows."""
+        ``observations`` may also be ``FigureRows``: the figures already as the tables' rows.
+        ``publish=False`` leaves the transaction open, holding the writers' lock: ``publish()`` commits
+        it, ``close()`` without that rolls it back (a run keeps its figures only if its outputs land)."""
         if isinstance(observations, FigureRows):
             units, rows_of = set(units) | observations.units, observations.build
         else:
@@ -249,35 +183,67 @@ class HistoryStore:
             units = set(units) | {o.unit_code for o in found}
             rows_of = lambda first_id: observation_rows(period, found, first_id)  # noqa: E731
         codes = sorted(units)
+        self.discard()
+        conn = self.engine.connect()
         try:
-            with self.engine.begin() as conn:
-                lock_writers(conn)  # also makes the ids below this writer's alone
-                for start in range(0, len(codes), _DELETE_CHUNK):
-                    chunk = codes[start:start + _DELETE_CHUNK]
-                    conn.execute(observation.delete().where(observation.c.period == period, observation.c.org_unit.in_(chunk)))
-                    conn.execute(source.delete().where(source.c.period == period, source.c.org_unit.in_(chunk)))
-                next_id = int(conn.execute(sa.select(sa.func.max(source.c.id))).scalar() or 0) + 1
-                sources, rows = rows_of(next_id)
-                if rows:
-                    _insert_many(conn, source, sources)
-                    _insert_many(conn, observation, rows)
-                    c = observation.c
-                    counts = dict(conn.execute(sa.select(c.status, sa.func.count()).where(c.period == period)
-                                               .group_by(c.status)).all())
-                    units_now = conn.execute(sa.select(sa.func.count(sa.distinct(source.c.org_unit)))
-                                             .where(source.c.period == period)).scalar()
-                    conn.execute(period_table.delete().where(period_table.c.code == period))
-                    conn.execute(period_table.insert().values(
-                        code=period, run_time=run_time, tool_version=tool_version, units=units_now,
-                        accepted=counts.get(ACCEPTED, 0), rejected=counts.get(REJECTED, 0)))
-                if aggregates is not None:
-                    conn.execute(aggregate_table.delete().where(aggregate_table.c.period == period))
-                    if aggregates:
-                        _insert_many(conn, aggregate_table, [(period, element, float(value), int(count))
-                                                             for element, (value, count) in aggregates.items()])
-        except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(self.label, db_reason(exc)) from None
+            transaction = conn.begin()
+            lock_writers(conn)  # also makes the ids below this writer's alone
+            for start in range(0, len(codes), _DELETE_CHUNK):
+                chunk = codes[start:start + _DELETE_CHUNK]
+                conn.execute(observation.delete().where(observation.c.period == period, observation.c.org_unit.in_(chunk)))
+                conn.execute(source.delete().where(source.c.period == period, source.c.org_unit.in_(chunk)))
+            next_id = int(conn.execute(sa.select(sa.func.max(source.c.id))).scalar() or 0) + 1
+            sources, rows = rows_of(next_id)
+            if rows:
+                _insert_many(conn, source, sources)
+                _insert_many(conn, observation, rows)
+                c = observation.c
+                counts = dict(conn.execute(sa.select(c.status, sa.func.count()).where(c.period == period)
+                                           .group_by(c.status)).all())
+                units_now = conn.execute(sa.select(sa.func.count(sa.distinct(source.c.org_unit)))
+                                         .where(source.c.period == period)).scalar()
+                conn.execute(period_table.delete().where(period_table.c.code == period))
+                conn.execute(period_table.insert().values(
+                    code=period, run_time=run_time, tool_version=tool_version, units=units_now,
+                    accepted=counts.get(ACCEPTED, 0), rejected=counts.get(REJECTED, 0)))
+            if aggregates is not None:
+                conn.execute(aggregate_table.delete().where(aggregate_table.c.period == period))
+                if aggregates:
+                    _insert_many(conn, aggregate_table, [(period, element, float(value), int(count))
+                                                         for element, (value, count) in aggregates.items()])
+        except BaseException as exc:
+            conn.close()  # rolls the transaction back
+            if isinstance(exc, sa.exc.SQLAlchemyError):
+                raise HistoryError(self.label, db_reason(exc, self.local)) from None
+            raise
+        self._pending = (conn, transaction)
+        if publish:
+            self.publish()
         return len(rows)
+
+    def publish(self) -> None:
+        """Commit what ``record(publish=False)`` stored (nothing to do otherwise); HistoryError if refused."""
+        if self._pending is None:
+            return
+        conn, transaction = self._pending
+        self._pending = None
+        try:
+            transaction.commit()
+        except sa.exc.SQLAlchemyError as exc:
+            raise HistoryError(self.label, db_reason(exc, self.local)) from None
+        finally:
+            conn.close()
+
+    def discard(self) -> None:
+        """Roll back what ``record(publish=False)`` stored and did not publish (nothing to do otherwise)."""
+        if self._pending is None:
+            return
+        conn, _ = self._pending
+        self._pending = None
+        try:
+            conn.close()  # rolls the transaction back
+        except sa.exc.SQLAlchemyError:
+            pass  # a connection lost meanwhile: the server rolled it back itself
 
     # Reading -------------------------------------------------------------------------
 
@@ -312,7 +278,7 @@ class HistoryStore:
                     where = {ident: rest for ident, *rest in driver_rows(conn, sources)}
                     rows = driver_rows(conn, query)
             except sa.exc.SQLAlchemyError as exc:
-                raise HistoryError(self.label, db_reason(exc)) from None
+                raise HistoryError(self.label, db_reason(exc, self.local)) from None
             parts = {element: _parts(element) for element in {r[0] for r in rows}}
             new = tuple.__new__  # no per-row Python constructor, one comprehension
             found = [new(Observation, (p, code, name, form, item, field, text if number is None else number, status_,
@@ -385,4 +351,4 @@ class HistoryStore:
             with self.engine.connect() as conn:
                 return iter(driver_rows(conn, query))
         except sa.exc.SQLAlchemyError as exc:
-            raise HistoryError(self.label, db_reason(exc)) from None
+            raise HistoryError(self.label, db_reason(exc, self.local)) from None

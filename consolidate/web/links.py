@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from ..core.registry import Registry
+from ..core.text import excel_safe
 from .state import ServerState, make_private, write_atomically
 
 LINKS_NAME = "lien-ket-don-vi.csv"
@@ -33,14 +34,15 @@ def clerk_url(base_url: str, token: str) -> str:
 
 def write_links(registry: Registry, state: ServerState, out: Path, base_url: str) -> Path:
     """``out/lien-ket-don-vi.csv`` (code,name,url; UTF-8 with BOM so Excel shows the names), one row per
-    reporting unit, tokens made for units that have none; readable only by the clerk where the OS allows."""
+    reporting unit, tokens made for units that have none; readable only by the clerk where the OS allows.
+    A name or code that Excel would run as a formula ("=HYPERLINK(…)") is written as text, as in every CSV."""
     units = registry.reporting_units()
     state.ensure([u.code for u in units])
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["code", "name", "url"])
     for unit in units:
-        writer.writerow([unit.code, unit.name, unit_url(base_url, state.unit_token(unit.code))])
+        writer.writerow([excel_safe(unit.code), excel_safe(unit.name), unit_url(base_url, state.unit_token(unit.code))])
     path = out / LINKS_NAME
     out.mkdir(parents=True, exist_ok=True)
     write_atomically(path, buffer.getvalue().encode("utf-8-sig"))
