@@ -12,6 +12,7 @@ import csv
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -172,16 +173,12 @@ def test_zeros_are_sent_and_the_summary_says_dhis2_may_drop_them(tmp_path, monke
     assert [v for v in values if v["value"] == "0"]
 
 
-def test_the_cli_says_zeros_may_be_dropped(tmp_path, monkeypatch):
-    import sys
-    import types
-    db = tmp_path / "lich-su.sqlite"
-    db.write_bytes(b"stand-in")
-    module = types.ModuleType("consolidate.history")
-    module.open_store = lambda url: StandInStore(sample() + [obs(field="scanners", value=0.0, cell="I7")])
-    monkeypatch.setitem(sys.modules, "consolidate.history", module)
+def test_the_cli_says_zeros_may_be_dropped(store, tmp_path, monkeypatch):
+    stand_in = sys.modules["consolidate.history"]  # test_export's store fixture put its stand-in module there
+    monkeypatch.setattr(stand_in, "open_store", lambda url, create=True: StandInStore(
+        sample() + [obs(field="scanners", value=0.0, cell="I7")]))
     path = mapping_file(tmp_path, lambda rows: fill(rows))
-    result = run_cli("export", "--format", "dhis2-json", "--mapping", path, "--history", db, "--out", tmp_path / "o")
+    result = run_cli("export", "--format", "dhis2-json", "--mapping", path, "--history", store, "--out", tmp_path / "o")
     assert "1 giá trị bằng 0" in result.output and "zeroIsSignificant" in result.output
 
 
