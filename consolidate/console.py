@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import Callable, NamedTuple, TextIO
 
 import click
 
@@ -36,6 +36,24 @@ def say(*parts: str | Paint, err: bool = False, fg: str | None = None, bold: boo
     click.echo(line, err=err)
 
 
+# What a Ctrl+C leaves, as the command running knows it (``run`` once it may have replaced outputs); a
+# Ctrl+C caught outside that command (while its exit unwinds, in click's own frames) still says it.
+_what_interrupted_leaves: list[Callable[[], str]] = []
+
+
+def interrupted_says(meaning: Callable[[], str]) -> None:
+    """From now on in this process, a Ctrl+C is told by ``meaning()`` (the folder as it then is)."""
+    _what_interrupted_leaves[:] = [meaning]
+
+
+def interrupted_line() -> str:
+    """The line for a Ctrl+C now: the running command's own, else INTERRUPTED."""
+    try:
+        return _what_interrupted_leaves[-1]() if _what_interrupted_leaves else INTERRUPTED
+    except Exception:  # noqa: BLE001 - never a traceback for a Ctrl+C; the plain line is true enough
+        return INTERRUPTED
+
+
 class Interrupted(click.ClickException):
     """Ctrl+C: one Vietnamese line on stderr and exit 130, instead of click's "Aborted!" and 1
     (the code that means "submissions have errors"). The line says what is true at that moment
@@ -43,8 +61,8 @@ class Interrupted(click.ClickException):
 
     exit_code = EXIT_INTERRUPTED
 
-    def __init__(self, message: str = INTERRUPTED) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message if message is not None else interrupted_line())
 
     def show(self, file: TextIO | None = None) -> None:
         file = file or sys.stderr
@@ -221,7 +239,7 @@ class VietnameseGroup(click.Group):
             say(f"Lỗi: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:  # Ctrl+C while click was still parsing
-            click.secho(INTERRUPTED, fg="yellow", err=True)
+            click.secho(interrupted_line(), fg="yellow", err=True)
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
 

@@ -40,7 +40,7 @@ def test_serve_started_from_the_clerks_folder_with_relative_paths_serves_every_d
     assert run_cli("init", district / "cau-hinh").exit_code == 0
     port = free_port()
 
-    with serve_process(district, "inbox", "--out", "outbox", "--units", "cau-hinh/don-vi.csv",
+    with serve_process(district, "inbox", "--out", "outbox", "--units", "cau-hinh/don-vi.xlsx",
                        "--config", "cau-hinh/cau-hinh.toml", port=port) as serving:
         rows = csv.DictReader(io.StringIO((district / "outbox" / LINKS_NAME).read_text(encoding="utf-8-sig")))
         son = next(row["url"] for row in rows if row["code"] == "x-phuoc-son")

@@ -10,7 +10,7 @@ import click
 
 from .. import app
 from ..terminal import interrupts_kept
-from ..console import (EXIT_INTERRUPTED, FILE, INTERRUPTED, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, VietnameseGroup,
+from ..console import (EXIT_INTERRUPTED, FILE, INTERRUPTED, interrupted_line, VERSION_MESSAGE, VERSION_TEXT, CommandRefused, VietnameseGroup,
                        VietnamesePath, say)
 from ..core import problems as P
 from ..core.quiet import quiet_cleanup
@@ -62,7 +62,7 @@ def run_console(args: list[str] | None = None) -> None:
             main(args)
     except KeyboardInterrupt:  # before click had a context (while parsing), or a second Ctrl+C: the same line
         click.echo(file=sys.stderr)
-        say(INTERRUPTED, fg="yellow", err=True)
+        say(interrupted_line(), fg="yellow", err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         gc.freeze()

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from .. import app
-from ..console import (FILE, FOLDER, INTERRUPTED, CommandRefused, Interrupted, Paint, ValueRefused, VietnamesePath,
+from ..console import (FILE, FOLDER, INTERRUPTED, CommandRefused, Interrupted, interrupted_says, Paint, ValueRefused, VietnamesePath,
                        json_visible, say)
 from ..core import problems as P
 from ..core.formats import FEEDBACK_DIR, HISTORY_NAME, LOG_PREFIX, LOG_SUFFIX
@@ -55,6 +55,7 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
     with app.no_cycle_collection():  # 10,000 units' objects, none in a cycle: ~0.15 s of collecting
         registry, settings = load_or_refuse(units_file, config_file)
     before = _outputs_stamp(out, registry)
+    interrupted_says(lambda: _interrupted(out, registry, before))  # also for a Ctrl+C while the exit unwinds
     try:
         _run(inbox, out, registry, settings, previous, store, quiet, as_json, (units_file, config_file))
     except KeyboardInterrupt:
