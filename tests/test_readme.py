@@ -24,6 +24,7 @@ output, to update the examples.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import queue
@@ -356,6 +357,18 @@ def fill(root: Path, templates: str, inbox: str) -> list[Path]:
     return sent
 
 
+def type_into_workbook(path: Path, block: Block) -> None:
+    """The table typed into the workbook's first sheet in Excel, over what was there (the sheet's own notes in
+    columns further right are cleared with the rows they stood on)."""
+    rows = list(csv.reader(block.lines))
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    ws.delete_rows(1, ws.max_row)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
 def edit_toml(path: Path, block: Block) -> None:
     """Set the block's keys in the file: each `key = …` line (or its commented `# key = …`) in the same table."""
     text = path.read_text(encoding="utf-8").split("\n")
@@ -442,6 +455,8 @@ def walk(root: Path, stack: ExitStack, text: str | None = None, compare: bool = 
                     command, expected = line[2:], []
                 else:
                     expected.append(line)
+        elif item.tag == "csv" and len(item.info.split()) == 2 and item.info.split()[1].endswith(".xlsx"):
+            type_into_workbook(root / item.info.split()[1], item)
         elif item.tag == "csv" and len(item.info.split()) == 2:
             (root / item.info.split()[1]).write_text("\n".join(item.lines) + "\n", encoding="utf-8")
         elif item.tag == "toml" and len(item.info.split()) == 2:

@@ -37,9 +37,20 @@ def sources_line(registry: Registry, units_file: Path | None, config_file: Path 
     units = units_path(units_file, config_file)
     count = f"{len(registry.reporting_units())} đơn vị báo cáo"
     sample = f"mẫu có sẵn của {default_settings().area}"
-    listed = f"{units} ({count})" if units is not None else f"{sample} ({count})"
-    settings = str(config_file) if config_file is not None else sample
+    listed = f"{_shown(units)} ({count})" if units is not None else f"{sample} ({count})"
+    settings = _shown(config_file) if config_file is not None else sample
     return f"Danh sách đơn vị: {listed} · cấu hình: {settings}."
+
+
+def _shown(path: Path) -> str:
+    """A path as the clerk typed it, or from the working folder: short, and the one a clerk would type again."""
+    path = Path(path)
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:  # elsewhere on the machine (or another drive on Windows): the whole path
+        return str(path)
 
 
 def sample_mismatch(registry: Registry, submissions: list[Submission]) -> P.Problem | None:
