@@ -127,7 +127,7 @@ class Negative:
 
     def render(self, labels: Mapping[str, str] | None = None) -> str:
         inner = self.operand.render(labels)
-        return f"−({inner})" if isinstance(self.operand, Binary) else f"−{inner}"
+        return f"−({inner})" if _precedence(self.operand) is not None else f"−{inner}"
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,9 @@ class Binary:
     def render(self, labels: Mapping[str, str] | None = None) -> str:
         def side(expr: Expr, right: bool) -> str:
             text = expr.render(labels)
-            if isinstance(expr, Binary):
-                mine, theirs = _PRECEDENCE[self.op], _PRECEDENCE[expr.op]
+            theirs = _precedence(expr)
+            if theirs is not None:
+                mine = _PRECEDENCE[self.op]
                 if theirs < mine or (right and theirs == mine and self.op in "-/"):
                     return f"({text})"
             return text
@@ -181,10 +182,19 @@ class Call:
         inner = [a.render(labels) for a in self.args]
         if self.function == "abs":
             return f"|{inner[0]}|"
-        return f"({' + '.join(inner)})" if len(inner) > 1 else inner[0]
+        return " + ".join(inner)
 
 
 Expr = Number | Name | Negative | Binary | Call
+
+
+def _precedence(expr: Expr) -> int | None:
+    """How tightly a rendered operand binds, where it may need parentheses (a sum of several is a +)."""
+    if isinstance(expr, Binary):
+        return _PRECEDENCE[expr.op]
+    if isinstance(expr, Call) and expr.function == "sum" and len(expr.args) > 1:
+        return _PRECEDENCE["+"]
+    return None
 
 
 @dataclass(frozen=True)
