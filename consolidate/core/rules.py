@@ -249,6 +249,8 @@ def compare(op: str, a: float, b: float, tolerance: float = 0.0) -> bool:
 def parse_rule(text: str, names: Mapping[str, str]) -> Comparison:
     """A rule's ``check``: one comparison (or a range) over the keys in ``names`` (key → label)."""
     tree = _parse(text)
+    if not isinstance(tree, (ast.Compare, ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call, ast.Attribute)):
+        _expr(tree, names)  # says what the construct is (and/or, if … else, lambda) and refuses it
     if not isinstance(tree, ast.Compare):
         raise RuleError("quy tắc phải là một phép so sánh, ví dụ “tong == a + b” hoặc “0 <= ty_le <= 100”; "
                         "ở đây không có dấu so sánh (==, !=, <, <=, >, >=).")
@@ -331,7 +333,7 @@ def _expr(node: ast.expr, names: Mapping[str, str]) -> Expr:
 
 def _call(node: ast.Call, names: Mapping[str, str]) -> Call:
     if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-        shown = node.func.id if isinstance(node.func, ast.Name) else "này"
+        shown = ast.unparse(node.func)[:40]  # text only: nothing is run
         raise RuleError(f"không dùng được hàm {shown}; chỉ dùng sum(…) và abs(…).")
     if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
         raise RuleError(f"hàm {node.func.id}(…) chỉ nhận các giá trị cách nhau bằng dấu phẩy.")
