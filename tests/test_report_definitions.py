@@ -464,3 +464,13 @@ def test_math_of_shipped_rules_never_reaches_for_anything_but_fields():
             for rule in form.rules:
                 assert set(rule.check.names()) <= set(form.names(rule.scope)), (path.name, rule.key)
                 assert math.isfinite(rule.tolerance)
+
+
+@pytest.mark.parametrize("args", [("form", "--help"), ("form", "list", "--help"), ("form", "check", "--help"),
+                                  ("form", "khong-co"), ("form", "check")])
+def test_the_form_commands_speak_vietnamese(args):
+    from test_vietnamese_cli import assert_vietnamese  # only here: the list of click's English lives there
+
+    result = run_cli(*args)
+    assert_vietnamese(result.output)
+    assert result.output.startswith("Cách dùng: consolidate form")
