@@ -474,3 +474,10 @@ def test_the_form_commands_speak_vietnamese(args):
     result = run_cli(*args)
     assert_vietnamese(result.output)
     assert result.output.startswith("Cách dùng: consolidate form")
+
+
+def test_a_definition_with_thousands_of_columns_is_refused_not_compiled(tmp_path):
+    text = GOOD + "".join(f'\n[[form.field]]\nkey = "c{n}"\nlabel = "Cột {n}"\n' for n in range(1_000))
+    with pytest.raises(ConfigError, match="quá giới hạn 1000") as refused:
+        load_definition(_definition(tmp_path, text))
+    assert refused.value.line == 13  # the first [[form.field]]: a file this long is past the search for lines

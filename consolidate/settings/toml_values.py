@@ -18,6 +18,7 @@ from .report import KeyLines, line_of
 from .units import ConfigError
 
 KEY = re.compile(r"[a-z][a-z0-9_]*")  # a name a rule can use: ASCII, lower case
+MAX_TABLES = 1_000  # forms, columns, rows, indicators or rules of one form: a real report has dozens
 REPORT_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")  # a file name's stem or a problem code: hyphens allowed
 
 
@@ -109,6 +110,9 @@ class TomlValues:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.refuse((*where, key), f"phải viết thành các bảng [[{'.'.join(p for p in (*where, key) if isinstance(p, str))}]], "
                                              f"mỗi bảng một {what}.")
+        if len(value) > MAX_TABLES:
+            raise self.refuse((*where, key), f"có {len(value)} {what}, quá giới hạn {MAX_TABLES} của "
+                                             "một biểu; hãy tách thành nhiều biểu.")
         return value
 
     def unique(self, seen: dict[str, tuple], value: str, where: tuple[str | int, ...], what: str,
