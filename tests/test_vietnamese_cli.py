@@ -56,7 +56,7 @@ def test_the_version_is_vietnamese():
     (("run",), "Lỗi: Thiếu THƯ_MỤC."),
     (("run", "khong-co-thu-muc"), "Lỗi: THƯ_MỤC: không tìm thấy thư mục “khong-co-thu-muc”."),
     (("run", "--bogus", "x"), "Lỗi: Không có tùy chọn “--bogus”"),
-    (("bogus",), "Lỗi: Không có lệnh “bogus”; các lệnh là: check, export, history, init, links, run, serve, template."),
+    (("bogus",), "Lỗi: Không có lệnh “bogus”; các lệnh là: check, export, form, history, init, links, run, serve, template."),
     (("check",), "Lỗi: Thiếu TỆP..."),
     (("check", "khong-co.xlsx"), "Lỗi: TỆP...: không tìm thấy tệp “khong-co.xlsx”."),
     (("check", "--units", "khong-co.csv", "khong-co.xlsx"), "Lỗi: --units: không tìm thấy tệp “khong-co.csv”."),

@@ -95,6 +95,17 @@ def read_settings(path: Path, base: ReportSettings | None = None) -> ReportSetti
     return _settings(path, data, lines, base)
 
 
+def read_toml(path: Path) -> tuple[dict, KeyLines]:
+    """A TOML file parsed, and where its keys are written; any fault is a ConfigError naming the line
+    (the report settings and the report definitions share it)."""
+    return _read_toml(path)
+
+
+def line_of(lines: KeyLines, key: tuple[str | int, ...]) -> int | None:
+    """The line of a key, else of the nearest table that holds it."""
+    return _line(lines, key)
+
+
 def _read_toml(path: Path) -> tuple[dict, KeyLines]:
     if not path.is_file():
         raise ConfigError(path, "không tìm thấy tệp này.")
@@ -327,19 +338,47 @@ class KeyLines:
                 self._parsed[n] = None
         return self._parsed[n]
 
-    def first(self, key: tuple[str, ...]) -> int | None:
-        """The line the key is first written on, or None (not written, or too far down)."""
-        last_parsed = 0
-        for n in range(1, min(len(self.lines), MAX_KEY_SEARCH_LINES) + 1):
+    def first(self, key: tuple[str | int, ...]) -> int | None:
+        """The line the key is first written on, or None (not written, or too far down). An int in
+        ``key`` is a position in an array of tables: ("form", 1, "rule", 0, "check") is the first
+        rule's check in the second [[form]].
+
+        Bisection: a key, once written, is in every longer prefix that parses, so a definition of a few
+        hundred lines costs a dozen parses, not one per line."""
+        last = min(len(self.lines), MAX_KEY_SEARCH_LINES)
+        holds_at = self._holds_at(last, key)
+        if not holds_at:
+            return None
+        low, high = 0, last  # the key is not in the first `low` lines, and it is in the first `high`
+        while high - low > 1:
+            middle = (low + high) // 2
+            found = self._holds_at(middle, key)
+            if found is None:
+                return None
+            if found:
+                high = middle
+            else:
+                low = middle
+        before = high - 1  # the key starts after the last shorter prefix that parses
+        while before > 0 and self._parse_within_budget(before) is None:
+            before -= 1
+        return before + 1
+
+    def _parse_within_budget(self, n: int) -> dict | None:
+        if n not in self._parsed and self._budget <= 0:
+            return None
+        return self._parse(n)
+
+    def _holds_at(self, n: int, key: tuple[str | int, ...]) -> bool | None:
+        """Whether the last prefix of at most n lines that parses holds the key; None past the budget."""
+        while n > 0:
             if n not in self._parsed and self._budget <= 0:
                 return None
             data = self._parse(n)
-            if data is None:
-                continue
-            if _holds(data, key):
-                return last_parsed + 1
-            last_parsed = n
-        return None
+            if data is not None:
+                return _holds(data, key)
+            n -= 1
+        return False
 
     def key_on(self, number: int) -> tuple[str, ...] | None:
         """The key (or table) written on line ``number``, read from that line and the lines before it
@@ -365,17 +404,20 @@ class KeyLines:
         return _path_to(data, _PROBE) or ()
 
 
-def _lookup(data: dict, key: tuple[str, ...]) -> object:
-    """The value at a dotted key of parsed TOML, or _MISSING."""
+def _lookup(data: dict, key: tuple[str | int, ...]) -> object:
+    """The value at a dotted key of parsed TOML (an int: a position in an array of tables), or _MISSING."""
     node: object = data
     for part in key:
-        if not isinstance(node, dict) or part not in node:
+        if isinstance(part, int):
+            if not isinstance(node, list) or not 0 <= part < len(node):
+                return _MISSING
+        elif not isinstance(node, dict) or part not in node:
             return _MISSING
         node = node[part]
     return node
 
 
-def _holds(data: dict, key: tuple[str, ...]) -> bool:
+def _holds(data: dict, key: tuple[str | int, ...]) -> bool:
     return _lookup(data, key) is not _MISSING
 
 
@@ -405,7 +447,7 @@ def _path_to(data: dict, probe: str) -> tuple[str, ...] | None:
     return None
 
 
-def _line(lines: KeyLines, key: tuple[str, ...]) -> int | None:
+def _line(lines: KeyLines, key: tuple[str | int, ...]) -> int | None:
     """The line of a key, else of the nearest table that holds it."""
     for n in range(len(key), 0, -1):
         if (line := lines.first(key[:n])) is not None:
