@@ -28,7 +28,8 @@ from consolidate.checks import plausibility
 from consolidate.schemas import form1_schema, form2_schema
 from consolidate.schemas.form1 import total_equals_parts
 from consolidate.settings.definition import load_definition, shipped_definitions
-from consolidate.settings.report import KeyLines, default_settings
+from consolidate.settings.report import default_settings
+from consolidate.settings.toml_lines import KeyLines
 from consolidate.settings.units import ConfigError
 from consolidate.write.sample import make_sample_inbox
 
@@ -249,7 +250,7 @@ def test_the_362_definition_agrees_with_the_template_contract(r362):
     # the report: number, titles, attachment line, template stamp
     assert r362.number == settings.report_number
     assert (form1.title, form2.title) == (settings.form1_title, settings.form2_title)
-    assert r362.attachment_line(settings.report_number, settings.report_date, settings.issuer) == settings.attachment_line
+    assert r362.attachment_line(settings.report_number, settings.report_date, settings.signer) == settings.attachment_line
     assert (r362.stamp, r362.layout_version) == (T.template_stamp(settings), T.TEMPLATE_VERSION)
 
 

@@ -20,15 +20,16 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from consolidate.schemas.checks import is_number, non_negative, numbers, percent, whole
+from consolidate.schemas.checks import exact, is_number, non_negative, numbers, percent, whole
 
 from ..core import definition as D
 from ..core.numbers import format_number
 from ..core.rules import EPSILON, ZERO, Binary, Call, Comparison, Expr, Name, Negative, Number
 
 # The names of the type checks are the catalogue's codes (core.problems), as consolidate.schemas names them.
-NOT_A_NUMBER, NOT_WHOLE, NEGATIVE, OUT_OF_RANGE, NOT_IN_LIST, MISSING = (
-    "not-a-number", "not-whole-number", "negative-count", "rate-out-of-range", "not-in-list", "not_nullable")
+NOT_A_NUMBER, TOO_LARGE, NOT_WHOLE, NEGATIVE, OUT_OF_RANGE, NOT_IN_LIST, MISSING = (
+    "not-a-number", "count-too-large", "not-whole-number", "negative-count", "rate-out-of-range", "not-in-list",
+    "not_nullable")
 
 Operand = Callable[[str], pd.Series]
 
@@ -183,8 +184,8 @@ def _in_list(options: tuple[str, ...]) -> Callable[[pd.Series], pd.Series]:
 def column_checks(f: D.Field) -> list[pa.Check]:
     """The type checks of one column, in the order a cell's first failure is its problem."""
     if f.type == D.COUNT:
-        return [pa.Check(is_number, name=NOT_A_NUMBER), pa.Check(whole, name=NOT_WHOLE),
-                pa.Check(non_negative, name=NEGATIVE)]
+        return [pa.Check(is_number, name=NOT_A_NUMBER), pa.Check(exact, name=TOO_LARGE),
+                pa.Check(whole, name=NOT_WHOLE), pa.Check(non_negative, name=NEGATIVE)]
     if f.type == D.PERCENT:
         return [pa.Check(is_number, name=NOT_A_NUMBER), pa.Check(percent, name=OUT_OF_RANGE)]
     if f.type == D.DECIMAL:

@@ -20,6 +20,7 @@ from ..core.periods import EXAMPLES, parse_period
 from ..core.registry import DEFAULT_DATA, ReportSettings
 from ..core.template import FORM2_INDICATORS
 from ..core.text import clean, fold
+from .toml_lines import MISSING, KeyLines, line_of, lookup
 from .units import MAX_BYTES, ConfigError
 
 _TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "period", "upload_limit_mb",
@@ -84,7 +85,7 @@ def load_config(path: Path) -> tuple[ReportSettings, Path | None]:
     units_path = (path.parent / clean(units)).resolve()
     if not units_path.is_file():
         raise ConfigError(path, f"không tìm thấy bảng đơn vị “{units}” (tìm ở {units_path}).",
-                          line=_line(lines, ("units",)), key="units")
+                          line=line_of(lines, ("units",)), key="units")
     return settings, units_path
 
 
@@ -99,11 +100,6 @@ def read_toml(path: Path) -> tuple[dict, KeyLines]:
     """A TOML file parsed, and where its keys are written; any fault is a ConfigError naming the line
     (the report settings and the report definitions share it)."""
     return _read_toml(path)
-
-
-def line_of(lines: KeyLines, key: tuple[str | int, ...]) -> int | None:
-    """The line of a key, else of the nearest table that holds it."""
-    return _line(lines, key)
 
 
 def _read_toml(path: Path) -> tuple[dict, KeyLines]:
@@ -150,7 +146,7 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
             _check_keys(path, lines, data[table], (table,), keys)
 
     def get(key: tuple[str, ...]) -> object:
-        return _lookup(data, key)
+        return lookup(data, key)
 
     values: dict[str, object] = {}
     for key, field in _TEXT_FIELDS.items():
@@ -160,7 +156,7 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
         if not isinstance(value, str):
             raise _wrong(path, lines, key, value, f"chữ trong dấu ngoặc kép, ví dụ {key[-1]} = \"{_EXAMPLES[key[-1]]}\"")
         if not clean(value):
-            raise ConfigError(path, "không được để trống.", line=_line(lines, key), key=".".join(key))
+            raise ConfigError(path, "không được để trống.", line=line_of(lines, key), key=".".join(key))
         values[field] = clean(value)
 
     if (value := get(("report_date",))) is not _MISSING:
@@ -195,7 +191,7 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
         for n, note in enumerate(value, start=1):
             if not isinstance(note, str):
                 raise ConfigError(path, f"ghi chú thứ {n} phải là chữ trong dấu ngoặc kép; ở đây là {_shown(note)}.",
-                                  line=_line(lines, ("form2", "notes")), key="form2.notes")
+                                  line=line_of(lines, ("form2", "notes")), key="form2.notes")
         values["form2_notes"] = tuple(clean(v) for v in value if clean(v))
     if (value := get(("form2", "targets"))) is not _MISSING:
         values["targets"] = _targets(path, lines, value)
@@ -208,7 +204,7 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
     return ReportSettings(**values)  # type: ignore[arg-type]
 
 
-_MISSING = object()
+_MISSING = MISSING
 _EXAMPLES = {"issuer": "UBND huyện", "area": "huyện Tuy Phước", "report_number": "362/UBND", "title": "…",
              "period_before": "từ 01/01/2024 – 30/4/2024", "period_after": "Từ 01/5 – 25/7/2024"}
 
@@ -219,7 +215,7 @@ def _check_keys(path: Path, lines: KeyLines, table: dict, prefix: tuple[str, ...
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             hint = f" Có phải “{close[0]}”?" if close else f" Các khóa dùng được: {', '.join(known)}."
             raise ConfigError(path, "không có khóa này trong cấu hình." + hint,
-                              line=_line(lines, (*prefix, key)), key=".".join((*prefix, key)))
+                              line=line_of(lines, (*prefix, key)), key=".".join((*prefix, key)))
 
 
 def _date(path: Path, lines: KeyLines, value: object) -> dt.date:
@@ -262,22 +258,22 @@ def _targets(path: Path, lines: KeyLines, value: object) -> tuple[tuple[str, flo
             hint = (f" Có phải “{labels[by_name[close[0]]]}” ({by_name[close[0]]})?" if close else
                     " Các chỉ tiêu là: " + "; ".join(f"{i.key} ({i.label})" for i in FORM2_INDICATORS) + ".")
             raise ConfigError(path, "không có chỉ tiêu này trong Biểu mẫu 2." + hint,
-                              line=_line(lines, where), key=".".join(where))
+                              line=line_of(lines, where), key=".".join(where))
         if indicator in given:
             raise ConfigError(path, f"chỉ tiêu “{labels[indicator]}” đã được ghi ở khóa “{given[indicator][0]}”.",
-                              line=_line(lines, where), key=".".join(where))
+                              line=line_of(lines, where), key=".".join(where))
         if isinstance(target, bool) or not isinstance(target, (int, float)):
             raise _wrong(path, lines, where, target, "một tỷ lệ % viết bằng số, không có ngoặc kép, ví dụ 80 hoặc 97.5")
         if not (math.isfinite(target) and 0 <= target <= 100):
             raise ConfigError(path, f"chỉ tiêu phải là tỷ lệ % từ 0 đến 100, không phải {_shown(target)}.",
-                              line=_line(lines, where), key=".".join(where))
+                              line=line_of(lines, where), key=".".join(where))
         given[indicator] = (name, float(target))
     return tuple((i.key, given[i.key][1]) for i in FORM2_INDICATORS if i.key in given)
 
 
 def _wrong(path: Path, lines: KeyLines, key: tuple[str, ...], value: object, expected: str) -> ConfigError:
     return ConfigError(path, f"phải là {expected}; ở đây là {_shown(value)}.",
-                       line=_line(lines, key), key=".".join(key))
+                       line=line_of(lines, key), key=".".join(key))
 
 
 def _shown(value: object) -> str:
@@ -303,153 +299,3 @@ def default_settings() -> ReportSettings:
     """The embedded sample's settings (report 362/UBND of Tuy Phước)."""
     with resources.as_file(resources.files("consolidate") / "data" / DEFAULT_DATA / "report.toml") as p:
         return load_settings(p)
-
-
-# Where each key is written, for messages: tomllib keeps no positions.
-
-MAX_KEY_SEARCH_LINES = 2_000  # a settings file has ~70 lines; each step parses a prefix, so the search is quadratic
-MAX_KEY_SEARCH_CHARS = 500_000  # characters parsed in all, across the prefixes (~0.25 s): a huge file gets no line
-_PROBE = "consolidate-probe-a81f"  # a key no settings file writes, to learn which table a line is in
-_TABLE_HEADER = re.compile(r"\s*\[([^\[\]]+)\]")
-
-
-class KeyLines:
-    """The line a key is written on, found by parsing successive prefixes of the file with tomllib.
-
-    The first prefix whose parse holds the key ends on the line where the key's value
-    ends; the key itself starts one line after the last shorter prefix that parsed (a
-    multi-line array or string does not parse until it closes). Only computed when a
-    message needs a line, and only as far as MAX_KEY_SEARCH_LINES and MAX_KEY_SEARCH_CHARS allow.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self._parsed: dict[int, dict | None] = {}
-        self._budget = MAX_KEY_SEARCH_CHARS
-
-    def _parse(self, n: int) -> dict | None:
-        """The first n lines parsed, or None where they do not parse (cut inside a statement)."""
-        if n not in self._parsed:
-            prefix = "\n".join(self.lines[:n])
-            self._budget -= len(prefix)
-            try:
-                self._parsed[n] = tomllib.loads(prefix)
-            except tomllib.TOMLDecodeError:
-                self._parsed[n] = None
-        return self._parsed[n]
-
-    def first(self, key: tuple[str | int, ...]) -> int | None:
-        """The line the key is first written on, or None (not written, or too far down). An int in
-        ``key`` is a position in an array of tables: ("form", 1, "rule", 0, "check") is the first
-        rule's check in the second [[form]].
-
-        Bisection: a key, once written, is in every longer prefix that parses, so a definition of a few
-        hundred lines costs a dozen parses, not one per line."""
-        last = min(len(self.lines), MAX_KEY_SEARCH_LINES)
-        holds_at = self._holds_at(last, key)
-        if not holds_at:
-            return None
-        low, high = 0, last  # the key is not in the first `low` lines, and it is in the first `high`
-        while high - low > 1:
-            middle = (low + high) // 2
-            found = self._holds_at(middle, key)
-            if found is None:
-                return None
-            if found:
-                high = middle
-            else:
-                low = middle
-        before = high - 1  # the key starts after the last shorter prefix that parses
-        while before > 0 and self._parse_within_budget(before) is None:
-            before -= 1
-        return before + 1
-
-    def _parse_within_budget(self, n: int) -> dict | None:
-        if n not in self._parsed and self._budget <= 0:
-            return None
-        return self._parse(n)
-
-    def _holds_at(self, n: int, key: tuple[str | int, ...]) -> bool | None:
-        """Whether the last prefix of at most n lines that parses holds the key; None past the budget."""
-        while n > 0:
-            if n not in self._parsed and self._budget <= 0:
-                return None
-            data = self._parse(n)
-            if data is not None:
-                return _holds(data, key)
-            n -= 1
-        return False
-
-    def key_on(self, number: int) -> tuple[str, ...] | None:
-        """The key (or table) written on line ``number``, read from that line and the lines before it
-        (the file may not parse as a whole: this is for pointing at a syntax error)."""
-        if not 1 <= number <= len(self.lines):
-            return None
-        line = self.lines[number - 1]
-        if m := _TABLE_HEADER.match(line):
-            return _dotted_key(m.group(1))
-        if "=" not in line:
-            return None
-        own = _dotted_key(line.split("=", 1)[0])
-        if own is None:
-            return None
-        return (*self._table_before(number), *own)
-
-    def _table_before(self, number: int) -> tuple[str, ...]:
-        """The table a key on line ``number`` belongs to: where a probe key lands after the lines before it."""
-        try:
-            data = tomllib.loads("\n".join([*self.lines[: number - 1], f"{_PROBE} = 0"]))
-        except tomllib.TOMLDecodeError:
-            return ()
-        return _path_to(data, _PROBE) or ()
-
-
-def _lookup(data: dict, key: tuple[str | int, ...]) -> object:
-    """The value at a dotted key of parsed TOML (an int: a position in an array of tables), or _MISSING."""
-    node: object = data
-    for part in key:
-        if isinstance(part, int):
-            if not isinstance(node, list) or not 0 <= part < len(node):
-                return _MISSING
-        elif not isinstance(node, dict) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
-
-
-def _holds(data: dict, key: tuple[str | int, ...]) -> bool:
-    return _lookup(data, key) is not _MISSING
-
-
-def _dotted_key(text: str) -> tuple[str, ...] | None:
-    """A TOML key as written ("form2.targets", '"chỉ tiêu"') as its parts, or None if it is not one."""
-    try:
-        node: object = tomllib.loads(f"{text.strip()} = 0")
-    except tomllib.TOMLDecodeError:
-        return None
-    parts: list[str] = []
-    while isinstance(node, dict) and len(node) == 1:
-        (part, node), = node.items()
-        parts.append(part)
-    return tuple(parts) or None
-
-
-def _path_to(data: dict, probe: str) -> tuple[str, ...] | None:
-    """The tables leading to the probe key, the last one opened being where it landed."""
-    if probe in data:
-        return ()
-    for name, value in data.items():
-        if isinstance(value, dict) and (found := _path_to(value, probe)) is not None:
-            return (name, *found)
-        if isinstance(value, list) and value and isinstance(value[-1], dict):
-            if (found := _path_to(value[-1], probe)) is not None:
-                return (name, *found)
-    return None
-
-
-def _line(lines: KeyLines, key: tuple[str | int, ...]) -> int | None:
-    """The line of a key, else of the nearest table that holds it."""
-    for n in range(len(key), 0, -1):
-        if (line := lines.first(key[:n])) is not None:
-            return line
-    return None

@@ -14,7 +14,7 @@ import string
 from pathlib import Path
 
 from ..core.text import clean
-from .report import KeyLines, line_of
+from .toml_lines import KeyLines, line_of
 from .units import ConfigError
 
 KEY = re.compile(r"[a-z][a-z0-9_]*")  # a name a rule can use: ASCII, lower case
