@@ -221,6 +221,7 @@ def test_the_feedback_copy_to_a_district_names_the_commune_that_must_fix_it(dist
     message, fix = row[5], row[6]
     comment = copy["Biểu mẫu 1"][wrong.cell].comment.text
 
+    assert rows[1][0] == "Đơn vị: Huyện Tuy Phước (báo cáo tổng hợp của 14 đơn vị)"
     assert wrong.unit == "Xã Phước Sơn"
     assert message == "Xã Phước Sơn: Tổng số 7 ≠ 6 + 0 + 0 (= 6)."
     assert "đề nghị Xã Phước Sơn sửa và gửi lại" in fix

@@ -56,7 +56,7 @@ def run(inbox: Path, out: Path, units_file: Path | None, config_file: Path | Non
         registry, settings = load_or_refuse(units_file, config_file)
     before = _outputs_stamp(out, registry)
     try:
-        _run(inbox, out, registry, settings, previous, store, quiet, as_json)
+        _run(inbox, out, registry, settings, previous, store, quiet, as_json, (units_file, config_file))
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(out, registry, before)) from None
 
@@ -85,8 +85,9 @@ def _interrupted(out: Path, registry: Registry, before: tuple[int, int, int] | N
 
 
 def _run(inbox: Path, out: Path, registry: Registry, settings: ReportSettings, previous: Path | None,
-         store: str | Path | None, quiet: bool, as_json: bool) -> None:
-    """``run`` once its options are checked: read, check, write, say (and exit with the run's code)."""
+         store: str | Path | None, quiet: bool, as_json: bool, sources: tuple[Path | None, Path | None]) -> None:
+    """``run`` once its options are checked: read, check, write, say (and exit with the run's code).
+    ``sources`` are the units file and settings file given, which the opening line names."""
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -121,7 +122,7 @@ def _run(inbox: Path, out: Path, registry: Registry, settings: ReportSettings, p
     if as_json:
         click.echo(json_visible(json.dumps(summary, ensure_ascii=False, indent=2)))
     elif not quiet:
-        print_opening(result, inbox, units_file, config_file)
+        print_opening(result, inbox, *sources)
         _print_summary(result, summary, inbox)
     if unaccounted:
         say("Kiểm tra đối soát KHÔNG đạt: có tệp hoặc đơn vị không được tổng hợp mà cũng không có trong nhật ký:",
