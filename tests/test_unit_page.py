@@ -65,10 +65,11 @@ def test_every_visit_lists_the_units_problems_with_the_communes_fix_as_the_clerk
     client, link = client_of(district), district.links()["x-phuoc-son"]
     path = district.own_file("x-phuoc-son")
     set_cells(path, "Biểu mẫu 1", {"G7": -1})  # a second error, whose fix differs for the clerk and the commune
-    upload(client, link, path.read_bytes(), "Báo cáo Phước Sơn.xlsx")
     runs = []
     real_run = app.run
     monkeypatch.setattr("consolidate.web.clerk.app.run", lambda *a, **k: runs.append(1) or real_run(*a, **k))
+    upload(client, link, path.read_bytes(), "Báo cáo Phước Sơn.xlsx")  # the browser is sent back to the page
+    after_upload = len(runs)
 
     visits = [text_of(client.get(link)) for _ in range(3)]  # the next day, and again
     row = clerk_row(client, district, "x-phuoc-son")
@@ -83,7 +84,10 @@ def test_every_visit_lists_the_units_problems_with_the_communes_fix_as_the_clerk
         assert not [p.how_to_fix for p in errors if p.how_to_fix != p.unit_how_to_fix and p.how_to_fix in page]
         assert f"còn {row['errors']} lỗi" in page  # the clerk's table and the unit's page say the same
     assert row["errors"] == "2" and row["state"] == "Đã báo cáo"
-    assert len(runs) == 1  # once per change of the inbox, not once per visit
+    assert len(runs) == after_upload  # once per change of the inbox, not once per visit
+    shutil.copy(district.own_file("x-phuoc-an"), district.inbox / "Phuoc An qua thu.xlsx")
+    client.get(link)
+    assert len(runs) == after_upload + 1
 
 
 def test_a_file_that_reached_the_inbox_another_way_shows_as_received_by_the_district(district):
