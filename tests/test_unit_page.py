@@ -242,3 +242,62 @@ def test_a_communes_feedback_copy_still_tells_it_the_fix_in_its_own_cells(tmp_pa
     (row,) = [r for r in rows if r[2] == "C7"]
     assert row[5] == "Tổng số 7 ≠ 6 + 0 + 0 (= 6)." and "sửa Tổng số thành 6" in row[6]
 
+
+
+# In a real browser, on a phone -------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+RED, GREEN = "rgb(253, 232, 234)", "rgb(230, 244, 231)"  # the status box: .notice.bad, .notice.ok
+
+
+def keep_screenshot(path: Path) -> None:
+    folder = os.environ.get("CONSOLIDATE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(folder) / path.name)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no system Chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_on_a_phone_the_problems_come_before_the_form_and_the_box_turns_green_once_fixed(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    from serving import http_upload, real_server  # the real server's helpers: only this test needs them
+
+    district = open_district(tmp_path)
+    links, son = district.links(), district.own_file("x-phuoc-son")
+    with real_server(district) as base, sync_api.sync_playwright() as pw:
+        for code in ("cap-huyen", "x-phuoc-an", "x-phuoc-son"):  # Phước Sơn sent its file yesterday, 7 ≠ 6 + 0 + 0
+            assert http_upload(base + links[code], district.own_file(code).read_bytes(), f"{code}.xlsx")[0] == 200
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="vi-VN", device_scale_factor=2)
+            desk = browser.new_page(viewport={"width": 1000, "height": 800}, locale="vi-VN")
+            for page in (phone, desk):  # today it opens its link again
+                page.goto(base + links["x-phuoc-son"])
+            shots = {"dien-thoai-con-loi": phone, "may-tinh-con-loi": desk}
+
+            errors = phone.locator("#danh-sach-loi tr.problem.error")
+            assert "Biểu mẫu 1!C7" in errors.first.inner_text() and "sửa Tổng số thành 6" in errors.first.inner_text()
+            assert phone.locator("#danh-sach-loi").bounding_box()["y"] < phone.locator("#form-gui").bounding_box()["y"]
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing to scroll sideways
+            box = phone.locator("#tinh-trang .notice")
+            assert box.evaluate("e => getComputedStyle(e).backgroundColor") == RED
+            for name, page in shots.items():
+                page.screenshot(path=str(tmp_path / f"trang-don-vi-{name}.png"), full_page=True)
+
+            set_cells(son, "Biểu mẫu 1", {"C7": 6})  # fixed, and sent again from the phone
+            phone.set_input_files("#tep", str(son))
+            phone.click("#nut-gui")
+            phone.wait_for_url("**da-gui=*")
+            phone.reload()  # sends nothing again: the page was reached by a GET
+            desk.reload()
+
+            assert box.evaluate("e => getComputedStyle(e).backgroundColor") == GREEN
+            assert phone.locator("#danh-sach-loi tr.problem.error").count() == 0
+            assert len([p for p in district.inbox.iterdir() if p.name.startswith("x-phuoc-son-")]) == 2
+            shots = {"dien-thoai-da-sua": phone, "may-tinh-da-sua": desk}
+            for name, page in shots.items():
+                page.screenshot(path=str(tmp_path / f"trang-don-vi-{name}.png"), full_page=True)
+        finally:
+            browser.close()
+    for shot in tmp_path.glob("trang-don-vi-*.png"):
+        keep_screenshot(shot)

@@ -170,17 +170,19 @@ def create_app(place: Place) -> Flask:
         uploads = state.uploads(unit.code)
         for entry in uploads:
             entry["when"] = _shown_time(entry["at"])
-        row = completeness.row(unit.code)
+        row = completeness.row(unit.code)  # the clerk's table's line: recomputed only when the inbox changed
+        in_use = next((e for e in uploads if row is not None and e["file"] == row.file), None)  # None: came another way
         sent = received or _sent(uploads, request.args.get(SENT_ARG, ""))
-        if sent is not None and sent.saved and row is not None and row.file == sent.saved:
+        if sent is not None and sent.saved and in_use is not None and in_use["file"] == sent.saved:
             sent.problems = row.problems  # what the run says of it now, as the status below says
+        refused = [_shown_problem(p) for p in sent.problems] if sent is not None and sent.refused else []
         return render_template("unit.html", unit=unit, report=report, uploads=uploads[::-1], row=row,
-                               by_page=row is not None and row.file in {e["file"] for e in uploads},
+                               by_page=in_use is not None, current_feedback=(in_use or {}).get("feedback", ""),
                                problems=[_shown_problem(p) for p in (row.problems if row else [])],
-                               received=sent, refused_problems=[_shown_problem(p) for p in sent.problems]
-                               if sent is not None and sent.refused else [], token=token, form_token=form_token(state.secret(), token),
-                               form_field=FORM_FIELD, file_field=FILE_FIELD,
-                               limit_bytes=place.limit_bytes, REPORTED=REPORTED, MISSING=MISSING), status
+                               received=sent, refused_problems=refused, token=token,
+                               form_token=form_token(state.secret(), token), form_field=FORM_FIELD,
+                               file_field=FILE_FIELD, limit_bytes=place.limit_bytes, REPORTED=REPORTED,
+                               MISSING=MISSING), status
 
     @web.get(f"/{UNIT_PATH}/<token>")
     def unit_get(token: str):
