@@ -209,7 +209,7 @@ def district_workbook_in_province_inbox(tmp_path: Path) -> Path:
 def test_the_feedback_copy_to_a_district_names_the_commune_that_must_fix_it(district_workbook_in_province_inbox,
                                                                           tmp_path, monkeypatch, way):
     if way == "openpyxl":  # the second way a copy is made: the package rebuilt with openpyxl
-        from consolidate.write.feedback import patched
+        from consolidate.write.feedback import patched  # only this case replaces the patcher
 
         def unsupported(*args):
             raise ValueError("a package the patcher does not understand")

@@ -3,7 +3,8 @@
 The browser's file name is only shown, never used as a path: the file is saved as
 ``<unit code>-<UTC time>.<suffix>`` (``x-phuoc-an-20261205T031500Z.xlsx``, core/upload_names.py), so a later upload of the same
 unit is newer by its modification time and, within one second, by its copy number " (2)": the rule by
-which a run already picks a unit's newest resubmission (core/choosing.py), with every earlier upload kept.
+which a run already picks a unit's newest resubmission (core/choosing.py, which replaces a unit's earlier
+uploads quietly), with every earlier upload kept.
 A file is checked in a private folder under --out, by a worker process (isolated.py: a slow or huge file
 cannot stall or exhaust the server), within the unit's limits (quota.py), and only then put into the inbox,
 in one ``os.replace`` after its bytes are on disk: a run never sees half a file, and an upload answered
