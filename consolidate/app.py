@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .checks import plausibility
 from .core import problems as P
-from .core.choosing import Candidate, choose, in_error
+from .core.choosing import Candidate, choose, in_error, quietly_replaced
 from .core.consolidation import consolidate
 from .core.cycles import no_cycle_collection
 from .core.formats import KIND_NAMES, READABLE, display_name, expected_kind
@@ -138,6 +138,8 @@ def _run(inbox: Path, registry: Registry | None, settings: ReportSettings | None
         used[code] = winner.file.name
         status[code] = UnitStatus(REPORTED, winner.file.name)
         records.extend(winner.records)
+    if replaced := quietly_replaced(problems):  # a unit's earlier uploads, re-sent through its page: nothing to say
+        problems[:] = [p for p in problems if p.file not in replaced]
 
     # Validate, and warn about what each unit alone says (below target); then what needs the others
     found, flagged = _own_checks(records, problems, settings, timings)

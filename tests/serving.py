@@ -84,7 +84,7 @@ def upload(client, link: str, data: bytes, name: str, token: str | None = None):
     if token is None:
         token = form_token(client.get(link).get_data(as_text=True))
     return client.post(link, data={"ma_xac_nhan": token, "tep": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+                       content_type="multipart/form-data", follow_redirects=True)  # a saved upload: back to the page
 
 
 def text_of(response) -> str:
@@ -137,7 +137,9 @@ def http_upload(url: str, data: bytes, name: str, timeout: float = 120, source: 
     from the loopback address ``source`` (127.0.0.2…: another PC of the office) when given."""
     status, page = http_get(url, timeout, source)
     body, content_type = multipart({"ma_xac_nhan": form_token(page.decode("utf-8"))}, "tep", name, data)
-    status, answer = http_request("POST", url, body, {"Content-Type": content_type}, timeout, source)
+    status, answer, moved = http_request("POST", url, body, {"Content-Type": content_type}, timeout, source, True)
+    if status == 303:  # saved: the browser is sent back to the unit's page, which it loads
+        status, answer = http_get(urllib.parse.urljoin(url, moved), timeout, source)
     return status, answer.decode("utf-8", "replace")
 
 
@@ -146,14 +148,17 @@ def http_get(url: str, timeout: float = 60, source: str | None = None) -> tuple[
 
 
 def http_request(method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float,
-                 source: str | None = None) -> tuple[int, bytes]:
-    """One request on its own connection, from ``source`` if given: (status, body)."""
+                 source: str | None = None, location: bool = False):
+    """One request on its own connection, from ``source`` if given: (status, body), and with ``location`` the
+    Location header too (a redirect's target; "" when none)."""
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout,
                                       source_address=(source, 0) if source else None)
     try:
         conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body, headers=headers)
         answer = conn.getresponse()
+        if location:
+            return answer.status, answer.read(), answer.getheader("Location", "")
         return answer.status, answer.read()
     finally:
         conn.close()

@@ -99,7 +99,8 @@ def test_earlier_uploads_are_kept_and_the_newest_wins_as_resubmissions_do(distri
 
     assert first.read_bytes() == wrong
     assert result.status["x-phuoc-son"].state == REPORTED and result.status["x-phuoc-son"].file == second.name
-    assert [p.code for p in result.problems if p.file == first.name] == ["superseded"]
+    assert [p.code for p in result.problems if p.file == first.name] == []  # replaced quietly: re-sending is asked for
+    assert [p.code for p in result.problems if p.unit == "Xã Phước Sơn"] == ["uploads-replaced"]
     assert not [p for p in result.errors if p.unit == "Xã Phước Sơn"]
     assert "Đã tiếp nhận lúc" in text_of(client.get(link))
 

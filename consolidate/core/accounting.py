@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from . import problems as P
+from .choosing import quietly_replaced
 from .formats import sha256_of
 from .results import MISSING, REPORTED, UNUSABLE, RunResult
 
@@ -36,11 +37,14 @@ def origins(result: RunResult) -> list[FileOrigin]:
     read_as = {s.name: ", ".join(dict.fromkeys(u.name for u in s.units)) for s in result.submissions}
     digests = {s.name: s.sha256 for s in result.submissions if s.sha256}  # taken by the reader from the bytes it read
 
+    resent = quietly_replaced(result.problems)
     found = []
     for f in result.files:
         logged = by_file.get(f.name, [])
         if f.name in used_by:
             fate, detail = MERGED, "Đã tổng hợp"
+        elif f.name in resent:
+            fate, detail = SUPERSEDED, f"Bị thay bằng bản gửi lại “{resent[f.name]}”"
         elif superseding := [p for p in logged if p.code in _SUPERSEDING]:
             fate, detail = SUPERSEDED, f"Bị thay bằng “{superseding[0].params['used']}”"
         elif skipped := [p for p in logged if p.code in _SKIPPING]:

@@ -1,4 +1,9 @@
-"""One submission per unit: the newest of a unit's files wins, the others are logged (pure, on records)."""
+"""One submission per unit: the newest of a unit's files wins, the others are logged (pure, on records).
+
+A unit that re-sends through its page does what the page asks: when the newest file and an older one are both
+its uploads (named as core/upload_names.py says), the older one is replaced quietly, without a "superseded"
+warning or a feedback copy; the unit's earlier uploads make one note for the clerk (``UploadsReplaced``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from . import problems as P
 from .records import Record, Source, Submission
 from .registry import Unit
 from .results import InboxFile
+from .upload_names import is_upload_of
 
 _VERSION = (
     re.compile(r"(?:^|[_\-\s.(])v\s*(\d+)(?=$|[_\-\s.)])"),
@@ -68,7 +74,13 @@ def choose(unit: Unit, cands: list[Candidate], problems: list[P.Problem]) -> Can
                 problems.append(P.ResubmissionConflict(file=a.file.name, unit=unit.name, name=unit.name,
                                                        file_name=a.file.name, other=b.file.name))
             return None
+    resent = [c for c in cands[:-1] if is_upload_of(c.file.name, unit.code)] if is_upload_of(winner.file.name, unit.code) else []
+    if resent:
+        problems.append(P.UploadsReplaced(unit=unit.name, name=unit.name, used=winner.file.name, count=len(resent),
+                                          replaced=[c.file.name for c in resent]))
     for older in cands[:-1]:
+        if older in resent:
+            continue
         if older.values() == winner.values():
             problems.append(P.DuplicateFile(file=older.file.name, unit=unit.name, name=unit.name,
                                             used=winner.file.name, file_name=older.file.name))
@@ -83,3 +95,9 @@ def in_error(records: list[Record], problems: list[P.Problem]) -> set:
     """Sources of records whose cell already has an error: not checked or warned about again."""
     cells = {Source(p.file, p.sheet, p.cell) for p in problems if p.cell and p.severity == P.ERROR}
     return {r.source for r in records if r.source in cells}
+
+
+def quietly_replaced(problems: list[P.Problem]) -> dict[str, str]:
+    """Each earlier upload that a unit's newer upload replaced quietly → the file used instead."""
+    return {name: p.params["used"] for p in problems if p.code == P.UploadsReplaced.code
+            for name in p.params["replaced"]}

@@ -409,6 +409,18 @@ class ResubmissionConflict(Problem):
 
 
 @_register
+class UploadsReplaced(Problem):
+    """A unit re-sent its report through its page, as the page asks: its earlier uploads are replaced quietly
+    (no warning, no feedback copy), in one line per unit; ``replaced`` names them, for the provenance sheet."""
+
+    code = "uploads-replaced"
+    severity = INFO
+    title = "Đơn vị gửi lại qua trang nhận báo cáo"
+    template = "{name} gửi lại qua trang nhận báo cáo: dùng bản gửi sau cùng “{used}”, bỏ {count} bản gửi trước."
+    hint = "Không cần làm gì."
+
+
+@_register
 class PeriodMismatch(Problem):
     code = "period-mismatch"
     title = "Khác kỳ báo cáo"

@@ -1,7 +1,8 @@
 """The clerk's side: who has reported (the run's own unit status, live), one consolidation at a time, its outputs.
 
 Completeness is ``app.run``'s ``RunResult.status`` on the inbox as it is now (the facts the merged
-workbook's "Tình trạng nộp" sheet lists), recomputed only when the inbox changed. The button runs
+workbook's "Tình trạng nộp" sheet lists), recomputed only when the inbox changed; each unit's page shows its
+own line of it, with the problems of its file, however the file reached the inbox. The button runs
 ``app.run`` and ``app.write`` into --out in a background thread, so uploads go on meanwhile (recording the
 period in the history beside the outputs, as ``consolidate run`` does); a second
 press while one runs is told so (and two processes are kept apart by the output lock of write/lock.py).
@@ -23,7 +24,8 @@ from ..core.formats import FEEDBACK_DIR, HISTORY_NAME, LOG_PREFIX, LOG_SUFFIX, P
 from ..core.results import REPORTED, RunResult
 from .uploads import Place
 
-RESUBMISSIONS = ("superseded", "duplicate-file", "resubmission-conflict")
+RESUBMISSIONS = ("superseded", "duplicate-file", "resubmission-conflict", P.UploadsReplaced.code)
+SEVERITY_ORDER = {P.ERROR: 0, P.WARNING: 1, P.INFO: 2}
 
 
 @dataclass
@@ -39,6 +41,7 @@ class UnitRow:
     errors: int = 0
     warnings: int = 0
     note: str = ""
+    problems: list[P.Problem] = field(default_factory=list)  # of its file, for the unit's own page; errors first
 
 
 def local_time(timestamp: float) -> str:
@@ -62,8 +65,18 @@ def status_rows(result: RunResult) -> list[UnitRow]:
         errors, warnings = counts.get(st.file, [0, 0]) if st.state == REPORTED else (0, 0)
         when = local_time(mtimes[st.file]) if st.file in mtimes else ""
         note = " ".join([st.note, *notes.get(name, [])]).strip()
-        rows.append(UnitRow(code, name, st.state, st.label, st.file, when, errors, warnings, note))
+        rows.append(UnitRow(code, name, st.state, st.label, st.file, when, errors, warnings, note,
+                            _own_problems(result, name, st.file)))
     return rows
+
+
+def _own_problems(result: RunResult, name: str, files: str) -> list[P.Problem]:
+    """What the run says about the file(s) a unit's status names, as the unit is told it (the clerk's own notes
+    and the other units' lines of a shared file left out); errors, then warnings, then notes."""
+    named = {f for f in files.split(", ") if f}
+    found = [p for p in result.problems
+             if p.file in named and p.unit in ("", name) and not p.clerk_only and p.code not in RESUBMISSIONS]
+    return sorted(found, key=lambda p: SEVERITY_ORDER.get(p.severity, 3))
 
 
 class Completeness:
@@ -93,6 +106,10 @@ class Completeness:
                 result = app.run(self.place.inbox, self.place.registry, self.place.settings)
                 self._rows, self._seen = status_rows(result), listing
             return list(self._rows)
+
+    def row(self, code: str) -> UnitRow | None:
+        """One unit's line (its page shows it): the same table, so the unit's page and the clerk's never disagree."""
+        return next((r for r in self.rows() if r.code == code), None)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from .uploads import Place, Received, UploadNoFile, UploadNotSaved, receive
 
 FORM_FIELD = "ma_xac_nhan"
 FILE_FIELD = "tep"
+SENT_ARG = "da-gui"  # after an upload, the unit's page names the file saved (a name of the inbox, nothing secret)
 # What a multipart body adds around the file (boundaries, headers, the token field): bodies up to
 # the limit plus this reach the page that explains the refusal; larger ones are refused unread.
 BODY_MARGIN = 64 * 1024
@@ -163,16 +164,25 @@ def create_app(place: Place) -> Flask:
     # A unit's page ----------------------------------------------------------------------
 
     def unit_page(token: str, received: Received | None = None, status: int = 200) -> tuple[str, int]:
+        """The unit's page: its line of the clerk's table with the problems of its file (on every visit), the
+        result of the upload just sent (a refusal, or the upload the query's ``da-gui`` names), the form, its uploads."""
         unit = unit_of(token)
         uploads = state.uploads(unit.code)
         for entry in uploads:
             entry["when"] = _shown_time(entry["at"])
-        problems = [_shown_problem(p) for p in received.problems] if received else []
-        return render_template("unit.html", unit=unit, report=report, uploads=uploads[::-1],
-                               latest=uploads[-1] if uploads else None, received=received, problems=problems,
-                               token=token, form_token=form_token(state.secret(), token),
-                               form_field=FORM_FIELD, file_field=FILE_FIELD,
-                               limit_bytes=place.limit_bytes), status
+        row = completeness.row(unit.code)  # the clerk's table's line: recomputed only when the inbox changed
+        in_use = next((e for e in uploads if row is not None and e["file"] == row.file), None)  # None: came another way
+        sent = received or _sent(uploads, request.args.get(SENT_ARG, ""))
+        if sent is not None and sent.saved and in_use is not None and in_use["file"] == sent.saved:
+            sent.problems = row.problems  # what the run says of it now, as the status below says
+        refused = [_shown_problem(p) for p in sent.problems] if sent is not None and sent.refused else []
+        return render_template("unit.html", unit=unit, report=report, uploads=uploads[::-1], row=row,
+                               by_page=in_use is not None, current_feedback=(in_use or {}).get("feedback", ""),
+                               problems=[_shown_problem(p) for p in (row.problems if row else [])],
+                               received=sent, refused_problems=refused, token=token,
+                               form_token=form_token(state.secret(), token), form_field=FORM_FIELD,
+                               file_field=FILE_FIELD, limit_bytes=place.limit_bytes, REPORTED=REPORTED,
+                               MISSING=MISSING), status
 
     @web.get(f"/{UNIT_PATH}/<token>")
     def unit_get(token: str):
@@ -180,6 +190,8 @@ def create_app(place: Place) -> Flask:
 
     @web.post(f"/{UNIT_PATH}/<token>")
     def unit_post(token: str):
+        """A refusal is answered at once (nothing was saved: sending again changes nothing); a saved upload sends
+        the browser back to the unit's page (303), so that reloading it does not send the file again."""
         unit = unit_of(token)
         if forged(token):
             refused = P.UploadForged()
@@ -189,7 +201,9 @@ def create_app(place: Place) -> Flask:
             return unit_page(token, Received("", refused=UploadNoFile()), 400)
         data = upload.read(place.limit_bytes + 1)
         received = receive(place, unit, data, upload.filename)
-        return unit_page(token, received, 200 if received.saved else REFUSAL_STATUS.get(type(received.refused), 422))
+        if received.saved:
+            return redirect(url_for("unit_get", token=token, **{SENT_ARG: received.saved}), code=303)
+        return unit_page(token, received, REFUSAL_STATUS.get(type(received.refused), 422))
 
     @web.get(f"/{UNIT_PATH}/<token>/phan-hoi/<name>")
     def unit_feedback(token: str, name: str):
@@ -283,6 +297,14 @@ def create_app(place: Place) -> Flask:
 def _shown_time(iso: str) -> str:
     """A stored UTC time as the office reads it: local time, hour first."""
     return local_time(datetime.fromisoformat(iso).timestamp())
+
+
+def _sent(uploads: list[dict], name: str) -> Received | None:
+    """The upload of this unit saved as ``name``, as its page tells it once sent; None for any other name."""
+    entry = next((e for e in uploads if name and e.get("file") == name), None)
+    if entry is None:
+        return None
+    return Received(entry.get("browser_name", ""), saved=name, feedback=entry.get("feedback", ""))
 
 
 def _shown_problem(p: P.Problem) -> dict[str, str]:

@@ -3,7 +3,7 @@
 An upload is put into the inbox first, then recorded in the state (uploads.py), so that a run never misses a
 file the unit was told was received. A server killed between the two leaves a file that a run will use but
 the unit's page never mentions. At start, every file of the inbox named as uploads are named
-(``<unit code>-<UTC time>[ (n)].<suffix>``, the code one of the units table's) that no record names is
+(``<unit code>-<UTC time>[ (n)].<suffix>``, core/upload_names.py, the code one of the units table's) that no record names is
 recorded for that unit, as received at its modification time, with what the same check finds in it and
 its annotated copy. Anything else is left alone: nothing in the inbox is ever moved, renamed or deleted here.
 """
@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import secrets
 import shutil
 from pathlib import Path
 
 from ..core import problems as P
+from ..core.upload_names import parse_upload_name
 from .isolated import CheckStopped
 from .state import replace_patiently
 from .uploads import CHECKING, WORK_DIR, Place
 
-UPLOAD_NAME = re.compile(r"(?P<code>.+)-\d{8}T\d{6}Z(?: \(\d+\))?\.(?:xlsx|xlsm|xls|ods|xlsb)")
 log = logging.getLogger("consolidate.web")
 
 
@@ -57,10 +56,10 @@ def unrecorded(place: Place) -> list[tuple[str, Path]]:
         return []
     candidates = []
     for name in names:
-        match = UPLOAD_NAME.fullmatch(name)
+        match = parse_upload_name(name)
         path = place.inbox / name
-        if match and match["code"] in codes and path.is_file() and not path.is_symlink():
-            candidates.append((match["code"], path))
+        if match and match.code in codes and path.is_file() and not path.is_symlink():
+            candidates.append((match.code, path))
     if not candidates:
         return []
     known = {e.get("file") for entries in place.state.snapshot()["uploads"].values() for e in entries}

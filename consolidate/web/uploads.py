@@ -1,9 +1,10 @@
 """One upload through a unit's link: sniffed, checked like ``consolidate check``, then saved into the inbox or refused.
 
 The browser's file name is only shown, never used as a path: the file is saved as
-``<unit code>-<UTC time>.<suffix>`` (``x-phuoc-an-20261205T031500Z.xlsx``), so a later upload of the same
+``<unit code>-<UTC time>.<suffix>`` (``x-phuoc-an-20261205T031500Z.xlsx``, core/upload_names.py), so a later upload of the same
 unit is newer by its modification time and, within one second, by its copy number " (2)": the rule by
-which a run already picks a unit's newest resubmission (core/choosing.py), with every earlier upload kept.
+which a run already picks a unit's newest resubmission (core/choosing.py, which replaces a unit's earlier
+uploads quietly), with every earlier upload kept.
 A file is checked in a private folder under --out, by a worker process (isolated.py: a slow or huge file
 cannot stall or exhaust the server), within the unit's limits (quota.py), and only then put into the inbox,
 in one ``os.replace`` after its bytes are on disk: a run never sees half a file, and an upload answered
@@ -13,7 +14,6 @@ reconcile.py).
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import logging
 import os
@@ -29,6 +29,7 @@ from typing import Callable
 from ..core import problems as P
 from ..core.formats import KIND_NAMES, READABLE, sniff
 from ..core.registry import Registry, ReportSettings, Unit
+from ..core.upload_names import upload_name, utc_stamp
 from .isolated import CHECK_SECONDS, DIED, SHARED, TIMED_OUT, Checked, CheckStopped, Workers, check_upload
 from .quota import Quota
 from .state import ServerState, replace_patiently, utc_now
@@ -236,16 +237,11 @@ def _reserve(place: Place, code: str, suffix: str) -> str:
     with place._names_lock:
         n = 1
         while True:
-            name = f"{code}-{stamp}{f' ({n})' if n > 1 else ''}{suffix}"
+            name = upload_name(code, stamp, n, suffix)
             if name not in place._reserved and not (place.inbox / name).exists():
                 place._reserved.add(name)
                 return name
             n += 1
-
-
-def utc_stamp() -> str:
-    """The time in an upload's name, UTC to the second: the names of one unit sort as they were sent."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _save(inbox: Path, name: str, data: bytes) -> None:

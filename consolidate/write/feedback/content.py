@@ -61,8 +61,32 @@ def text(value: str) -> str:
     return clean_text(value)
 
 
-def comment_text(problems: list[P.Problem]) -> str:
-    return "\n\n".join(f"{p.message}\nCách sửa: {p.unit_how_to_fix}" for p in problems)
+def from_commune(sub: Submission, p: P.Problem) -> str:
+    """The commune whose figures a problem is about, in a district's merged workbook sent up (``sub.sender``), else
+    "": that commune fixes them and sends again; nobody edits the district's generated file."""
+    if sub.sender and p.unit and p.unit != sub.sender and p.severity in (P.ERROR, P.WARNING):
+        return p.unit
+    return ""
+
+
+def message_text(sub: Submission, p: P.Problem) -> str:
+    """What is wrong, naming the commune when the copy goes back to a district."""
+    commune = from_commune(sub, p)
+    return f"{commune}: {p.message}" if commune else p.message
+
+
+def fix_text(sub: Submission, p: P.Problem) -> str:
+    """The fix told to the file's sender: its own cells for a unit; for a district, the commune that must fix them."""
+    commune = from_commune(sub, p)
+    if not commune:
+        return p.unit_how_to_fix
+    check = "sửa" if p.severity == P.ERROR else "kiểm tra lại (sửa nếu sai)"
+    return (f"Số liệu của {commune}: đề nghị {commune} {check} và gửi lại, rồi tổng hợp lại và gửi lại báo cáo "
+            "tổng hợp; không sửa trực tiếp trong tệp tổng hợp.")
+
+
+def comment_text(sub: Submission, problems: list[P.Problem]) -> str:
+    return "\n\n".join(f"{message_text(sub, p)}\nCách sửa: {fix_text(sub, p)}" for p in problems)
 
 
 UNIT_NOTE_LINE = "— Ghi chú có sẵn của đơn vị ({author}) —"
@@ -114,9 +138,9 @@ def order(p: P.Problem, sheet_index: dict[str, int]) -> tuple:
     return (SEVERITY_RANK.get(p.severity, 3), bool(p.cell), sheet_index.get(p.sheet, -1), row, col)
 
 
-def row_values(n: int, p: P.Problem) -> tuple:
+def row_values(sub: Submission, n: int, p: P.Problem) -> tuple:
     """One problem's row of the 'Phản hồi' sheet, in COLUMNS' order (both ways of writing the copy)."""
-    return (n, p.sheet, p.cell, p.title, p.severity_label, p.message, p.unit_how_to_fix)
+    return (n, p.sheet, p.cell, p.title, p.severity_label, message_text(sub, p), fix_text(sub, p))
 
 
 def summary_line(problems: list[P.Problem]) -> str:

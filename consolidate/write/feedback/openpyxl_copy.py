@@ -50,7 +50,7 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data
         wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
         _clean_previous_feedback(wb)
         problems = problems + C.unlogged_external(sub, problems, _strip_external_formulas(wb, data))
-        _mark_cells(wb, problems)
+        _mark_cells(wb, sub, problems)
         _add_feedback_sheet(wb, sub, problems)
         _keep_source_dates(wb, data)
         with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
@@ -258,7 +258,7 @@ def _target_cell(wb: Workbook, p: P.Problem):
     return cell
 
 
-def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
+def _mark_cells(wb: Workbook, sub: Submission, problems: list[P.Problem]) -> None:
     by_cell: dict[tuple[str, str], tuple[object, list[P.Problem]]] = {}
     for p in problems:
         cell = _target_cell(wb, p)
@@ -266,7 +266,7 @@ def _mark_cells(wb: Workbook, problems: list[P.Problem]) -> None:
             key = (cell.parent.title, cell.coordinate)
             by_cell.setdefault(key, (cell, []))[1].append(p)
     for cell, found in by_cell.values():
-        text = C.comment_text(found)
+        text = C.comment_text(sub, found)
         if cell.comment is not None:  # the unit's own note stays, below ours
             text = C.with_unit_note(text, cell.comment.author or "", cell.comment.text)
         width, height = C.comment_size(text)
@@ -285,11 +285,10 @@ def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]
     wb.active = 0
     ws.sheet_view.tabSelected = True
 
-    _put(ws, 1, 1, TITLE_PREFIX + sub.name).font = Font(bold=True, size=14)
-    units = ", ".join(u.name for u in sub.units)
-    if units:
-        _put(ws, 2, 1, f"Đơn vị: {units}")
-    _put(ws, 3, 1, C.summary_line(problems))
+    titles = C.title_lines(sub, problems)  # as the patched copy's: a district's workbook is addressed to the district
+    for row, value in titles.items():
+        _put(ws, row, 1, value)
+    ws.cell(1, 1).font = Font(bold=True, size=14)
     wrap = Alignment(wrap_text=True, vertical="top")
     header_fill = _solid("FFDDEBF7")
     for col, (label, width) in enumerate(COLUMNS, start=1):
@@ -303,7 +302,7 @@ def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]
     texts: dict[int, tuple] = {}
     for n, p in enumerate(ordered, start=1):
         row = HEADER_ROW + n
-        values = C.row_values(n, p)
+        values = C.row_values(sub, n, p)
         texts[row] = values
         for col, value in enumerate(values, start=1):
             _put(ws, row, col, value).alignment = wrap
@@ -318,7 +317,7 @@ def _add_feedback_sheet(wb: Workbook, sub: Submission, problems: list[P.Problem]
     for row in (1, 2, 3):  # the title lines span the table and wrap
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLUMNS))
         ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
-    for row, height in C.row_heights(C.title_lines(sub, problems), texts).items():
+    for row, height in C.row_heights(titles, texts).items():
         ws.row_dimensions[row].height = height
     ws.page_margins.left = ws.page_margins.right = SIDE_MARGIN
     ws.oddFooter.center.text = FOOTER.removeprefix("&C")

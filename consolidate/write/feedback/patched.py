@@ -197,7 +197,7 @@ def _patched_copy(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem],
     """Annotate the unit's own package: only the parts that change are rewritten (see ooxml.patch)."""
     _patch_clean_previous(book)
     problems = problems + C.unlogged_external(sub, problems, book.strip_external_formulas())
-    marked = _patch_mark_cells(book, problems)
+    marked = _patch_mark_cells(book, sub, problems)
     _patch_add_sheet(book, sub, problems, marked)
     with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
         book.save(tmp)
@@ -228,7 +228,7 @@ def _patch_clean_previous(book: X.XlsxPatch) -> None:
                 book.set_fill(name, row, col, None if book.cell_locked(name, row, col) else INPUT_YELLOW)
 
 
-def _patch_mark_cells(book: X.XlsxPatch, problems: list[P.Problem]) -> set[int]:
+def _patch_mark_cells(book: X.XlsxPatch, sub: Submission, problems: list[P.Problem]) -> set[int]:
     """Fill and comment each problem's cell; return the ids of the problems that got a cell."""
     by_cell: dict[tuple[str, int, int], list[P.Problem]] = {}
     for p in problems:
@@ -239,7 +239,7 @@ def _patch_mark_cells(book: X.XlsxPatch, problems: list[P.Problem]) -> set[int]:
         by_cell.setdefault((p.sheet, row, col), []).append(p)
     own_notes = {sheet: book.comments(sheet) for sheet, _, _ in by_cell}  # once a sheet, not once a cell
     for (sheet, row, col), found in by_cell.items():
-        text = C.comment_text(found)
+        text = C.comment_text(sub, found)
         own = own_notes[sheet].get((row, col))
         if own is not None:  # the unit's own note stays, below ours
             text = C.with_unit_note(text, own.author, own.text)
@@ -276,7 +276,7 @@ def _patch_add_sheet(book: X.XlsxPatch, sub: Submission, problems: list[P.Proble
     links = []
     for n, p in enumerate(sorted(problems, key=lambda p: C.order(p, sheet_index)), start=1):
         row = HEADER_ROW + n
-        values = C.row_values(n, p)
+        values = C.row_values(sub, n, p)
         texts[row] = values
         for col, value in enumerate(values, start=1):
             cells[(row, col)] = (value, wrap)
