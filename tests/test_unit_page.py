@@ -301,3 +301,12 @@ def test_on_a_phone_the_problems_come_before_the_form_and_the_box_turns_green_on
             browser.close()
     for shot in tmp_path.glob("trang-don-vi-*.png"):
         keep_screenshot(shot)
+
+
+def test_every_page_names_the_district_that_asks_for_the_report(district):
+    """The heading of the unit's and the clerk's page: "của UBND huyện Tuy Phước", as the printed forms say
+    (issue 22 §1), not "của UBND huyện (huyện Tuy Phước)"."""
+    client = client_of(district)
+    for page in (client.get(district.links()["x-phuoc-son"]), client.get(district.clerk)):
+        heading = re.search(r"<header>.*?</header>", page.get_data(as_text=True), re.S)[0]
+        assert "của UBND huyện Tuy Phước</p>" in heading and "(huyện Tuy Phước)" not in heading, heading

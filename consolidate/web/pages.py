@@ -136,7 +136,7 @@ def create_app(place: Place) -> Flask:
     start_uploads(place)  # a warm check worker; uploads a killed server saved but never recorded, recorded
     web.extensions["consolidate"] = {"place": place, "completeness": completeness, "consolidation": consolidation}
     settings = place.settings
-    report = {"number": settings.report_number, "issuer": settings.issuer, "area": settings.area,
+    report = {"number": settings.report_number, "issuer": settings.signer, "area": settings.area,
               "date": settings.report_date.strftime("%d/%m/%Y"), "form1": settings.form1_title,
               "period_before": settings.period_before, "period_after": settings.period_after,
               "limit": f"{settings.upload_limit_mb:g}".replace(".", ",")}
