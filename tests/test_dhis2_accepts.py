@@ -265,3 +265,15 @@ def test_the_tidy_rows_as_a_workbook_keep_vietnamese_and_numbers(store, tmp_path
                    check=True, capture_output=True, timeout=180)
     text = (converted / "so-lieu.csv").read_text(encoding="utf-8")
     assert "Xã Phước Sơn" in text and "Kỳ báo cáo" in text
+
+
+def test_a_unit_name_that_would_drive_the_terminal_is_shown_escaped_by_export(store, tmp_path, monkeypatch):
+    """Issue 21 item 16, for `export`: a name from the history (the unit's own file) never reaches the
+    terminal raw."""
+    stand_in = sys.modules["consolidate.history"]
+    monkeypatch.setattr(stand_in, "open_store", lambda url, create=True: StandInStore(
+        [obs(unit_code="x-moi", unit_name="Xã \x1b]0;hacked\x07Mới")]))
+    path = mapping_file(tmp_path, lambda rows: fill(rows))
+    result = run_cli("export", "--format", "dhis2-json", "--mapping", path, "--history", store, "--out", tmp_path / "o")
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "Xã \\x1b]0;hacked\\x07Mới" in result.output

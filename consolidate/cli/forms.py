@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..console import FILE, VietnameseGroup, VietnamesePath
+from ..console import FILE, VietnameseGroup, VietnamesePath, say
 from ..settings.definition import load_definition, shipped_definitions, summary
 from ..settings.units import ConfigError
 from .group import EXIT_FATAL, main
@@ -36,9 +36,9 @@ def list_definitions() -> None:
         try:
             report = load_definition(path)
         except ConfigError as exc:  # a broken installation: said, and the others still listed
-            click.secho(f"Lỗi: {exc.message}", fg="red", err=True)
+            say(f"Lỗi: {exc.message}", fg="red", err=True)
             continue
-        click.echo(f"{report.key}  {report.number}  {report.title}")
+        say(f"{report.key}  {report.number}  {report.title}")
 
 
 @form.command(name="check", short_help="Kiểm tra một tệp định nghĩa báo cáo (.toml).")
@@ -54,6 +54,6 @@ def check_definition(path: Path) -> None:
     try:
         report = load_definition(path)
     except ConfigError as exc:
-        click.secho(f"Lỗi: {exc.message}", fg="red", err=True)
+        say(f"Lỗi: {exc.message}", fg="red", err=True)
         sys.exit(EXIT_FATAL)
-    click.echo(summary(report))
+    say(summary(report))

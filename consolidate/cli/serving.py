@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..console import FOLDER, CommandRefused, ValueRefused, VietnamesePath
+from ..console import FOLDER, CommandRefused, ValueRefused, VietnamesePath, say
 from .group import EXIT_FATAL, fatal_reason, inside, load_or_refuse, main, settings_options
 
 
@@ -58,19 +58,19 @@ def serve(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
         raise CommandRefused(f"Không mở được cổng {port} trên {host} ({exc.strerror or exc}); "
                              "có thể một chương trình khác đang dùng cổng này: chọn cổng khác bằng --port.") from None
     if is_open_to_network(host):
-        click.secho("Cảnh báo: máy chủ mở cho cả mạng cơ quan. Ai có đường liên kết cũng dùng được nó: "
+        say("Cảnh báo: máy chủ mở cho cả mạng cơ quan. Ai có đường liên kết cũng dùng được nó: "
                     "chỉ gửi mỗi đường liên kết cho đúng đơn vị, không đăng lên nhóm chung.", fg="yellow", err=True)
         if base_url is None:
-            click.secho(f"Các đường liên kết đang bắt đầu bằng {opened.base_url}, máy khác không mở được: chạy lại với "
+            say(f"Các đường liên kết đang bắt đầu bằng {opened.base_url}, máy khác không mở được: chạy lại với "
                         f"--base-url http://<địa chỉ IP của máy này>:{port}.", fg="yellow", err=True)
-    click.echo(f"Đang nhận báo cáo vào {inbox}, kết quả ghi vào {out}.")
-    click.echo(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")
-    click.echo(f"Đường liên kết của từng đơn vị: {opened.links}")
-    click.echo("Bấm Ctrl+C để dừng.")
+    say(f"Đang nhận báo cáo vào {inbox}, kết quả ghi vào {out}.")
+    say(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")
+    say(f"Đường liên kết của từng đơn vị: {opened.links}")
+    say("Bấm Ctrl+C để dừng.")
     try:
         server.run()
     except KeyboardInterrupt:
-        click.echo("Đã dừng máy chủ; các báo cáo đã nhận vẫn nằm trong thư mục nhận về.")
+        say("Đã dừng máy chủ; các báo cáo đã nhận vẫn nằm trong thư mục nhận về.")
     finally:
         server.close()
 
@@ -110,11 +110,11 @@ def links(inbox: Path, out: Path, units_file: Path | None, config_file: Path | N
             ServerState(out).renew_clerk()
         opened = open_inbox(inbox, out, registry, settings, base_url)
     if renew is not None:
-        click.echo(f"Đã cấp đường liên kết mới cho {codes[renew].name}; đường liên kết cũ không còn dùng được.")
+        say(f"Đã cấp đường liên kết mới cho {codes[renew].name}; đường liên kết cũ không còn dùng được.")
     if renew_clerk:
-        click.echo("Đã cấp đường liên kết mới cho trang của văn thư; đường liên kết cũ không còn dùng được.")
-    click.echo(f"Đã ghi đường liên kết của các đơn vị vào {opened.links}")
-    click.echo(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")
+        say("Đã cấp đường liên kết mới cho trang của văn thư; đường liên kết cũ không còn dùng được.")
+    say(f"Đã ghi đường liên kết của các đơn vị vào {opened.links}")
+    say(f"Trang của văn thư (không gửi cho ai): {opened.clerk}")
 
 
 def from_here(*paths: Path | None) -> list[Path | None]:
@@ -131,9 +131,9 @@ def _server_state_said(out: Path) -> Iterator[None]:
     try:
         yield
     except StateError as exc:
-        click.secho(str(exc), fg="red", err=True)
+        say(str(exc), fg="red", err=True)
         sys.exit(EXIT_FATAL)
     except OSError as exc:
-        click.secho(f"Không ghi được đường liên kết vào thư mục kết quả {out}: {fatal_reason(exc)}.",
+        say(f"Không ghi được đường liên kết vào thư mục kết quả {out}: {fatal_reason(exc)}.",
                     fg="red", err=True)
         sys.exit(EXIT_FATAL)

@@ -10,7 +10,7 @@ from typing import NoReturn
 import click
 
 from .. import app
-from ..console import FILE, FOLDER, CommandRefused, ValueRefused, VietnamesePath
+from ..console import FILE, FOLDER, CommandRefused, Paint, ValueRefused, VietnamesePath, json_visible, say
 from ..core.formats import HISTORY_NAME
 from ..core.numbers import format_number
 from ..core.observations import ACCEPTED, HistoryError
@@ -49,10 +49,10 @@ def history(unit: str | None, history: str | None, as_json: bool) -> None:
     except HistoryError as exc:
         _store_failed(exc)
     except Exception as exc:  # a bug or a failing disk: said plainly, exit 2, never a traceback
-        click.secho(f"Lỗi nghiêm trọng, không đọc được lịch sử: {fatal_reason(exc)}.", fg="red", err=True)
+        say(f"Lỗi nghiêm trọng, không đọc được lịch sử: {fatal_reason(exc)}.", fg="red", err=True)
         sys.exit(EXIT_FATAL)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_visible(json.dumps(data, ensure_ascii=False, indent=2)))
     elif unit is None:
         _print_stored(data)
     else:
@@ -61,39 +61,39 @@ def history(unit: str | None, history: str | None, as_json: bool) -> None:
 
 def _store_failed(exc: HistoryError) -> NoReturn:
     """A store that cannot be read (bad address, wrong password, server unreachable, damaged file): why, exit 2."""
-    click.secho(f"Không đọc được lịch sử {exc.store}: {exc.reason}.", fg="red", err=True)
+    say(f"Không đọc được lịch sử {exc.store}: {exc.reason}.", fg="red", err=True)
     sys.exit(EXIT_FATAL)
 
 
 def _print_stored(data: dict) -> None:
-    click.echo(f"Lịch sử: {data['store']}")
+    say(f"Lịch sử: {data['store']}")
     if not data["periods"]:
-        click.echo("Chưa có kỳ nào được lưu.")
+        say("Chưa có kỳ nào được lưu.")
         return
-    click.echo(f"Các kỳ đã lưu ({len(data['periods'])}):")
-    click.echo(f"  {'Kỳ':<8} {'Đơn vị':>7} {'Số liệu hợp lệ':>15} {'Số liệu lỗi':>12}  Lưu lúc")
+    say(f"Các kỳ đã lưu ({len(data['periods'])}):")
+    say(f"  {'Kỳ':<8} {'Đơn vị':>7} {'Số liệu hợp lệ':>15} {'Số liệu lỗi':>12}  Lưu lúc")
     for p in data["periods"]:
-        click.echo(f"  {p['period']:<8} {p['units']:>7} {p['accepted']:>15} {p['rejected']:>12}  {p['run_time']}")
-    click.echo(f"Các đơn vị ({len(data['units'])}):")
+        say(f"  {p['period']:<8} {p['units']:>7} {p['accepted']:>15} {p['rejected']:>12}  {p['run_time']}")
+    say(f"Các đơn vị ({len(data['units'])}):")
     width = max(len(u["code"]) for u in data["units"])
     for u in data["units"]:
-        click.echo(f"  {u['code']:<{width}}  {u['name']} – {len(u['periods'])} kỳ: {', '.join(u['periods'])}")
-    click.echo("Xem số liệu một đơn vị qua các kỳ: consolidate history --unit MÃ")
+        say(f"  {u['code']:<{width}}  {u['name']} – {len(u['periods'])} kỳ: {', '.join(u['periods'])}")
+    say("Xem số liệu một đơn vị qua các kỳ: consolidate history --unit MÃ")
 
 
 def _print_series(data: dict) -> None:
     """One row per field, one column per period: the unit's figures over time; a rejected figure as "lỗi"."""
     periods = data["periods"]
-    click.echo(f"{data['unit']['name']} (mã {data['unit']['code']}): số liệu qua {len(periods)} kỳ, lịch sử {data['store']}")
+    say(f"{data['unit']['name']} (mã {data['unit']['code']}): số liệu qua {len(periods)} kỳ, lịch sử {data['store']}")
     rows: dict[str, dict[str, str]] = {}
     for v in data["values"]:
         shown = format_number(v["value"]) if v["status"] == ACCEPTED else f"lỗi ({v['problem']})"
         rows.setdefault(v["label"], {})[v["period"]] = shown
     width = max(len(label) for label in rows)
     cols = [max(len(p), *(len(r.get(p, "")) for r in rows.values())) for p in periods]
-    click.echo(f"  {'Chỉ tiêu':<{width}}  " + "  ".join(f"{p:>{w}}" for p, w in zip(periods, cols)))
+    say(f"  {'Chỉ tiêu':<{width}}  " + "  ".join(f"{p:>{w}}" for p, w in zip(periods, cols)))
     for label, by_period in rows.items():
-        click.echo(f"  {label:<{width}}  " + "  ".join(f"{by_period.get(p, '–'):>{w}}" for p, w in zip(periods, cols)))
+        say(f"  {label:<{width}}  " + "  ".join(f"{by_period.get(p, '–'):>{w}}" for p, w in zip(periods, cols)))
 
 
 
@@ -154,30 +154,33 @@ def export(fmt: str, period: str | None, history: str | None, mapping: Path | No
     except HistoryError as exc:  # the store cannot be read: why, as `history` says it
         _store_failed(exc)
     except Exception as exc:  # a store that cannot be opened, a full disk: say so plainly, exit 2
-        click.secho(f"Lỗi nghiêm trọng, không xuất được: {fatal_reason(exc)}.", fg="red", err=True)
+        say(f"Lỗi nghiêm trọng, không xuất được: {fatal_reason(exc)}.", fg="red", err=True)
         sys.exit(EXIT_FATAL)
-    click.echo(f"Đã xuất {result.exported} giá trị ({fmt}), kỳ: {', '.join(result.periods) or 'không có'}.")
+    say(f"Đã xuất {result.exported} giá trị ({fmt}), kỳ: {', '.join(result.periods) or 'không có'}.")
     if result.rejected:
-        click.echo(f"Không gửi sang DHIS2 {result.rejected} giá trị bị lỗi: chỉ số liệu hợp lệ được xuất.")
+        say(f"Không gửi sang DHIS2 {result.rejected} giá trị bị lỗi: chỉ số liệu hợp lệ được xuất.")
     if result.problems:
-        click.secho(f"Chưa xuất {result.unmapped} giá trị vì thiếu mã DHIS2 hoặc kỳ không hợp lệ:", fg="yellow", bold=True)
+        say(f"Chưa xuất {result.unmapped} giá trị vì thiếu mã DHIS2 hoặc kỳ không hợp lệ:", fg="yellow", bold=True)
         for p in result.problems:
-            click.echo(f"  [{click.style(p.severity_label, fg=COLORS[p.severity])}] {p.message}\n      Cách sửa: {p.how_to_fix}")
+            say("  [", Paint(p.severity_label, fg=COLORS[p.severity]), f"] {p.message}")
+            say(f"      Cách sửa: {p.how_to_fix}")
     _say_dhis2_notes(result)
-    click.echo("Kết quả:\n" + "\n".join(f"  {path}" for path in result.paths))
+    say("Kết quả:")
+    for path in result.paths:
+        say(f"  {path}")
     sys.exit(EXIT_ERRORS if result.problems else EXIT_OK)
 
 
 def _say_dhis2_notes(result: app.ExportResult) -> None:
     """What a DHIS2 import of these files will do that the clerk would not guess: zeros, stale values, how to send."""
     if result.zeros:
-        click.echo(f"Có {result.zeros} giá trị bằng 0: DHIS2 chỉ lưu số 0 khi phần tử dữ liệu được đặt “Lưu giá trị 0” "
+        say(f"Có {result.zeros} giá trị bằng 0: DHIS2 chỉ lưu số 0 khi phần tử dữ liệu được đặt “Lưu giá trị 0” "
                    "(zeroIsSignificant); nếu không, DHIS2 bỏ qua các số 0 này.")
     if result.deletions:
-        click.secho(f"{result.deletions} giá trị đã xuất lần trước nay không còn số liệu hợp lệ (ô để trống hoặc bị "
+        say(f"{result.deletions} giá trị đã xuất lần trước nay không còn số liệu hợp lệ (ô để trống hoặc bị "
                     "lỗi): DHIS2 vẫn giữ giá trị cũ cho tới khi gửi tệp dhis2-xoa (importStrategy=DELETE).",
                     fg="yellow")
     if result.commands:
-        click.echo("Gửi sang DHIS2 (chạy thử với dryRun=true, xem báo cáo nhập rồi bỏ dryRun=true để nhập thật):")
+        say("Gửi sang DHIS2 (chạy thử với dryRun=true, xem báo cáo nhập rồi bỏ dryRun=true để nhập thật):")
         for line in result.commands:
-            click.echo(f"  {line}")
+            say(f"  {line}")

@@ -227,7 +227,7 @@ def render(result: RunResult, feedback_links: dict[str, str] | None = None) -> s
         "<body>",
         f'<h1 id="dau-trang">{esc(title)}</h1>',
         f'<p class="meta">Báo cáo số {esc(s.report_number)} ngày {d.day:02d} tháng {d.month} năm {d.year} '
-        f"của {esc(s.issuer)} · Kỳ sau khi chuyển giao (Biểu mẫu 2): {esc(s.period_after)}</p>",
+        f"của {esc(s.signer)} · Kỳ sau khi chuyển giao (Biểu mẫu 2): {esc(s.period_after)}</p>",
         '<div class="boxes">',
         f'<div class="box {"good" if complete else "bad"}">Đơn vị đã báo cáo<b>{reported}/{len(result.status)}</b></div>',
         f'<div class="box {"bad" if errors else "good"}">Lỗi<b>{errors}</b></div>',
