@@ -21,6 +21,7 @@ from ..core.registry import DEFAULT_DATA, ReportSettings
 from ..core.template import FORM2_INDICATORS
 from ..core.text import clean, fold
 from .toml_lines import MISSING, KeyLines, line_of, lookup
+from .toml_values import shown
 from .units import MAX_BYTES, ConfigError
 
 _TOP_KEYS = ("units", "issuer", "area", "report_number", "report_date", "year", "period", "upload_limit_mb",
@@ -190,7 +191,7 @@ def _settings(path: Path, data: dict, lines: KeyLines, base: ReportSettings | No
                          "một danh sách chuỗi trong [ ], ví dụ notes = [\"(i) …\", \"(ii) …\"]")
         for n, note in enumerate(value, start=1):
             if not isinstance(note, str):
-                raise ConfigError(path, f"ghi chú thứ {n} phải là chữ trong dấu ngoặc kép; ở đây là {_shown(note)}.",
+                raise ConfigError(path, f"ghi chú thứ {n} phải là chữ trong dấu ngoặc kép; ở đây là {shown(note)}.",
                                   line=line_of(lines, ("form2", "notes")), key="form2.notes")
         values["form2_notes"] = tuple(clean(v) for v in value if clean(v))
     if (value := get(("form2", "targets"))) is not _MISSING:
@@ -265,29 +266,17 @@ def _targets(path: Path, lines: KeyLines, value: object) -> tuple[tuple[str, flo
         if isinstance(target, bool) or not isinstance(target, (int, float)):
             raise _wrong(path, lines, where, target, "một tỷ lệ % viết bằng số, không có ngoặc kép, ví dụ 80 hoặc 97.5")
         if not (math.isfinite(target) and 0 <= target <= 100):
-            raise ConfigError(path, f"chỉ tiêu phải là tỷ lệ % từ 0 đến 100, không phải {_shown(target)}.",
+            raise ConfigError(path, f"chỉ tiêu phải là tỷ lệ % từ 0 đến 100, không phải {shown(target)}.",
                               line=line_of(lines, where), key=".".join(where))
         given[indicator] = (name, float(target))
     return tuple((i.key, given[i.key][1]) for i in FORM2_INDICATORS if i.key in given)
 
 
 def _wrong(path: Path, lines: KeyLines, key: tuple[str, ...], value: object, expected: str) -> ConfigError:
-    return ConfigError(path, f"phải là {expected}; ở đây là {_shown(value)}.",
+    return ConfigError(path, f"phải là {expected}; ở đây là {shown(value)}.",
                        line=line_of(lines, key), key=".".join(key))
 
 
-def _shown(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f"chuỗi “{value}”"
-    if isinstance(value, dict):
-        return "một bảng"
-    if isinstance(value, list):
-        return "một danh sách"
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(value)
 
 
 def load_settings(path: Path) -> ReportSettings:
