@@ -24,7 +24,7 @@ from consolidate.schemas.checks import exact, is_number, non_negative, numbers, 
 
 from ..core import definition as D
 from ..core.numbers import format_number
-from ..core.rules import EPSILON, ZERO, Binary, Call, Comparison, Expr, Name, Negative, Number
+from ..core.rules import ZERO, Binary, Call, Comparison, Expr, Name, Negative, Number, compare
 
 # The names of the type checks are the catalogue's codes (core.problems), as consolidate.schemas names them.
 NOT_A_NUMBER, TOO_LARGE, NOT_WHOLE, NEGATIVE, OUT_OF_RANGE, NOT_IN_LIST, MISSING = (
@@ -126,20 +126,6 @@ def evaluate(expr: Expr, operand: Operand, index: pd.Index) -> pd.Series:
     raise TypeError(f"not an expression: {expr!r}")
 
 
-def compare(op: str, a: pd.Series, b: pd.Series, tolerance: float) -> pd.Series:
-    """``core.rules.compare`` over whole columns."""
-    slack = tolerance + EPSILON
-    if op == "==":
-        return (a - b).abs() <= slack
-    if op == "!=":
-        return (a - b).abs() > slack
-    if op == "<":
-        return a - b < tolerance - EPSILON
-    if op == "<=":
-        return a - b <= slack
-    if op == ">":
-        return b - a < tolerance - EPSILON
-    return b - a <= slack
 
 
 def holds(check: Comparison, operand: Operand, index: pd.Index, tolerance: float = 0.0) -> pd.Series:

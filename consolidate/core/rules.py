@@ -227,8 +227,9 @@ class Comparison:
         return " ".join(parts)
 
 
-def compare(op: str, a: float, b: float, tolerance: float = 0.0) -> bool:
-    """``a op b`` with a tolerance (rates rounded by hand: 33,3 + 66,7 may be typed as 100,1)."""
+def compare(op: str, a, b, tolerance: float = 0.0):  # noqa: ANN001, ANN201 - numbers, or whole pandas columns
+    """``a op b`` with a tolerance (rates rounded by hand: 33,3 + 66,7 may be typed as 100,1). Written with
+    ``abs`` and operators only, so the vectorised checks (checks/compile.py) compare whole columns with it."""
     slack = tolerance + EPSILON
     if op == "==":
         return abs(a - b) <= slack
