@@ -213,10 +213,15 @@ def _screen_any(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] 
     return screen(part, max_rows, max_cols)
 
 
+_MACROS = re.compile(rb"(?i:macrosheet|vbaproject)")  # in a sheet's root, a relationship, a content type
+
+
 def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
     """(is a sheet, stores a formula) for one XML part; None when calamine must not read the package."""
     if _screen_markup(part, max_rows, max_cols) is None:
         return None
+    if _MACROS.search(part):
+        return None  # a macro sheet or a VBA project: the careful reader logs it (the copy leaves it out)
     if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
         return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
     if b"sheetData" not in part:
