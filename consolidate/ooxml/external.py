@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Iterable
 from urllib.parse import unquote
 
-from .macros import RT_VBA, is_macro_sheet
+from .macros import MACRO_MARK, RT_VBA, is_macro_sheet
 from .xml_text import Unsupported, doctype_address, parse, part_text, utf8_part, without_doctype
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

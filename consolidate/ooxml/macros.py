@@ -25,6 +25,8 @@ VBA_TYPE = "application/vnd.ms-office.vbaProject"
 XLSM_MAIN = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 
+# A macro sheet's root, relationship or content type, a VBA project's: in any part, in any case.
+MACRO_MARK = re.compile(rb"(?i:macrosheet|vbaproject)")
 _ROOT = re.compile(rb"<(?:[\w.\-]+:)?(?:intl)?macrosheet[\s>/]", re.IGNORECASE)
 # The names Excel runs by themselves (Auto_Open as Excel 4.0 writes it, or _xlnm.Auto_Open).
 _AUTO = re.compile(r"(?:_xlnm\.)?auto_(?:open|close|activate|deactivate)\b", re.IGNORECASE)

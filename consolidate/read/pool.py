@@ -44,7 +44,7 @@ from .calamine_worker import values as calamine_values
 from ..core.formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .stamp import stamp_from_zip, stamp_of
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
-from ..ooxml.external import EXTERNAL_TARGET, may_hold_external
+from ..ooxml.external import EXTERNAL_TARGET, MACRO_MARK, may_hold_external
 from ..ooxml.package import inflated, stored_bytes
 from ..ooxml.xml_text import Unsupported, is_plain_utf8, utf8_part
 
@@ -205,23 +205,18 @@ def _screen_any(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] 
     """A part that is XML gets the checks of a sheet (or styles, or a workbook); any other part
     (media, binary) only the check for markup declarations: a DTD anywhere goes to the careful reader.
     So do XML in another encoding than plain UTF-8 (the screens below read bytes as Excel writes
-    them) and a relationship to an outside address (the careful reader logs it)."""
-    if (not is_plain_utf8(part) and utf8_part(part[:64]).lstrip().startswith(b"<")) or \
+    them), a relationship to an outside address and a macro (the careful reader logs them)."""
+    if (not is_plain_utf8(part) and utf8_part(part[:64]).lstrip().startswith(b"<")) or MACRO_MARK.search(part) or \
             (b"TargetMode" in part and EXTERNAL_TARGET.search(part)):
         return None
     screen = _screen_part if _looks_like_xml(part) else _screen_markup
     return screen(part, max_rows, max_cols)
 
 
-_MACROS = re.compile(rb"(?i:macrosheet|vbaproject)")  # in a sheet's root, a relationship, a content type
-
-
 def _screen_part(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] | None:
     """(is a sheet, stores a formula) for one XML part; None when calamine must not read the package."""
     if _screen_markup(part, max_rows, max_cols) is None:
         return None
-    if _MACROS.search(part):
-        return None  # a macro sheet or a VBA project: the careful reader logs it (the copy leaves it out)
     if (b"numFmtId" in part and _PERCENT_ID.search(part)) or (b"%" in part and _PERCENT_CODE.search(part)):
         return None  # calamine gives 0.978 for a cell Excel shows as 97.8 %
     if b"sheetData" not in part:
