@@ -821,7 +821,6 @@ class XlsxPatch:
                 index[i] = len(index) + shift
         if not self.new_sheet and len(index) == len(self.sheets) and not self.drop_external_links:
             return  # no sheet removed: no macro sheet either, so no name of one
-
         if self.drop_external_links:
             edits.extend((n.start, n.end, "") for n in self.wb_nodes if n.local == "externalReferences")
         names = first(self.wb_nodes, "definedNames")
