@@ -727,6 +727,19 @@ class CountTooLarge(Problem):
     hint = "Nhập đúng số lượng (số nguyên, không quá 15 chữ số); xem lại ô này có bị dán nhầm số khác không."
 
 
+@_register
+class MacroRemoved(Problem):
+    code = "macro-removed"
+    severity = WARNING
+    title = "Tệp có macro"
+    template = ("{what}: macro có thể tự chạy lệnh hoặc chương trình khi mở tệp bằng Excel; số liệu không lấy "
+                "từ đó, bản phản hồi đã bỏ phần này vì lý do an toàn.")
+    hint = ("Không mở tệp gốc này bằng Excel và không bật macro; đề nghị đơn vị lập lại báo cáo từ tệp mẫu, "
+            "lưu thành tệp .xlsx (không có macro) rồi gửi lại.")
+    unit_hint = ("Xóa macro khỏi tệp: lập lại báo cáo từ tệp mẫu huyện gửi, lưu thành “Sổ làm việc Excel (*.xlsx)” "
+                 "rồi gửi lại.")
+
+
 SEVERITY_ORDER = (ERROR, WARNING, INFO)  # how every list of problems is read: what must be fixed first
 
 

@@ -30,9 +30,10 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Iterable
 from urllib.parse import unquote
 
+from .macros import MACRO_MARK, RT_VBA, is_macro_sheet
 from .xml_text import Unsupported, doctype_address, parse, part_text, utf8_part, without_doctype
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -148,6 +149,8 @@ class PackageScan:
     maybe: bool = False
     names: frozenset[str] = frozenset()
     reaches: list[Reach] = field(default_factory=list)
+    macro_sheets: list[str] = field(default_factory=list)  # Excel 4.0 macro sheets, by name (see ``macros``)
+    vba: bool = False  # whether the workbook links a VBA project
 
 
 def rels_source(rels_part: str) -> str:
@@ -277,7 +280,27 @@ def _reaches(parts: dict[str, bytes], workbook: str, names: frozenset[str]) -> l
     return found
 
 
-def package_scan(path: Path) -> PackageScan:
+def macro_content(parts: dict[str, bytes], workbook: str) -> tuple[list[str], bool]:
+    """The names of the workbook's macro sheets, and whether it links a VBA project (see ``macros``)."""
+    folder, name = posixpath.split(workbook)
+    rels = _internal_targets(parts.get(posixpath.join(folder, "_rels", name + ".rels"), b""), workbook)
+    vba = any(kind == RT_VBA for kind, _ in rels.values())
+    try:
+        types = parse(without_doctype(parts["[Content_Types].xml"]) or parts["[Content_Types].xml"])
+        overrides = {(el.get("PartName") or "").lower().lstrip("/"): el.get("ContentType") or ""
+                     for el in types if _local(el.tag) == "Override"}
+        tree = parse(without_doctype(parts[workbook]) or parts[workbook])
+    except (KeyError, Unsupported):
+        return [], vba
+    found = []
+    for el in tree.iter(f"{{{MAIN_NS}}}sheet"):
+        rel = rels.get(el.get(f"{{{REL_NS}}}id") or "")
+        if rel is not None and is_macro_sheet(rel[0], rel[1], overrides.get(rel[1].lower()), parts.get(rel[1])):
+            found.append(el.get("name") or "")
+    return found, vba
+
+
+def package_scan(path: Path | IO[bytes]) -> PackageScan:
     """The cheap test first: whether any XML part may hold a formula or a name that reaches outside;
     the workbook's names that do; and everything else that reaches outside (see ``Reach``)."""
     scan = PackageScan()
@@ -288,6 +311,7 @@ def package_scan(path: Path) -> PackageScan:
     except Exception:  # noqa: BLE001 - a package the reader could open; it reports its own troubles
         return scan
     workbook = _workbook_part(parts)
+    scan.macro_sheets, scan.vba = macro_content(parts, workbook)
     scan.maybe = any(may_hold_external(data) for data in parts.values())
     if scan.maybe and workbook in parts:
         try:

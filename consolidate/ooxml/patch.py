@@ -38,6 +38,7 @@ from pathlib import Path
 
 from .external import external_names, is_external_xml, may_hold_external
 from .unlink import leave_outside_out
+from .macros import RT_VBA, is_macro_name, is_macro_sheet
 from .comments import CommentsPart, NewNote, Note, VmlDrawing, comments_xml, new_vml, plain_text, vml_blocks
 from .package import (
     MAIN_NS,
@@ -544,10 +545,27 @@ class XlsxPatch:
         styles_part = self.workbook_rels.part(styles[0])
         self.styles = Styles(styles_part, package.read(styles_part))
         self.new_sheet: tuple[str, NewSheet] | None = None
+        self.macro_sheets = self._leave_macros_out()
         self.drop_external_links = False
         self.external_names: frozenset[str] = frozenset()  # defined names that reach outside (upper case)
         self._claimed: set[str] = set()
         self._top_block: int | None = None
+
+    def _leave_macros_out(self) -> list[str]:
+        """Drop the macro sheets and the VBA project (see ``macros``); the names that start them go when the
+        workbook part is saved. Return the macro sheets' names."""
+        found = [s.name for s in self.sheets if is_macro_sheet(s.rel_type, s.part, self.content_types.of(s.part), None)]
+        for name in found:
+            self.remove_sheet(name)
+        for rel in self.workbook_rels.of_type(RT_VBA):
+            part = self.workbook_rels.part(rel)
+            self.workbook_rels.remove(rel["Id"])
+            own = Rels(part, self.package.read_optional(rels_path(part)))
+            for used in [own.part(r) for r in own.items if r.get("TargetMode") != "External"] + [part]:
+                self.content_types.remove(used)
+                self.package.remove(used)
+            self.package.remove(rels_path(part))
+        return found
 
     # Reading
 
@@ -802,13 +820,16 @@ class XlsxPatch:
             else:
                 index[i] = len(index) + shift
         if not self.new_sheet and len(index) == len(self.sheets) and not self.drop_external_links:
-            return
+            return  # no sheet removed: no macro sheet either, so no name of one
         if self.drop_external_links:
             edits.extend((n.start, n.end, "") for n in self.wb_nodes if n.local == "externalReferences")
         names = first(self.wb_nodes, "definedNames")
         for node in children(text, names) if names is not None and not names.empty else []:
             if self.drop_external_links and (attr(node.attrs, "name") or "").upper() in self.external_names:
                 edits.append((node.start, node.end, ""))  # a name that points into another workbook
+                continue
+            if self._macro_name(node):
+                edits.append((node.start, node.end, ""))  # Auto_Open and its kin, a name of a macro sheet
                 continue
             local = attr(node.attrs, "localSheetId")
             if local is None:
@@ -823,6 +844,11 @@ class XlsxPatch:
         if self.new_sheet:
             self._add_sheet(edits, names)
         self.package.put(self.workbook_part, checked(apply(text, edits)))
+
+    def _macro_name(self, node: Node) -> bool:
+        found = {a: attr(node.attrs, a) or "" for a in ("function", "xlm", "vbProcedure")}
+        formula = html.unescape(self.wb_text[node.inner_start:node.inner_end])
+        return is_macro_name(attr(node.attrs, "name") or "", formula, found, self.macro_sheets)
 
     def _add_sheet(self, edits: list[tuple[int, int, str]], names: Node | None) -> None:
         assert self.new_sheet is not None

@@ -138,6 +138,10 @@ def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
     """
     scan = package_scan(path)
     found: list[P.Problem] = [_reach_problem(name, reach) for reach in scan.reaches]
+    found += [P.MacroRemoved(file=name, sheet=sheet, what=f"Trang macro Excel 4.0 “{sheet}”")
+              for sheet in scan.macro_sheets]
+    if scan.vba:
+        found.append(P.MacroRemoved(file=name, what="Dự án macro VBA (xl/vbaProject.bin)"))
     if not scan.maybe:
         return found
     try:
@@ -146,6 +150,8 @@ def external_formula_problems(path: Path, name: str) -> list[P.Problem]:
         return found
     cells = []
     for grid in grids:
+        if grid.title in scan.macro_sheets:
+            continue  # the whole sheet is left out of the copy: said once, above, not formula by formula
         for (row, col), cell in sorted(grid.cells.items()):
             text = getattr(cell.value, "text", cell.value)  # an array formula carries its text
             if isinstance(text, str) and text.startswith("=") and is_external(text[1:], scan.names):

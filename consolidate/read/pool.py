@@ -44,7 +44,7 @@ from .calamine_worker import values as calamine_values
 from ..core.formats import ZIP_MAGIC, sha256_of, sniff, zip_kind
 from .stamp import stamp_from_zip, stamp_of
 from .reader import FORMULA_TAG, MAX_COLS, MAX_ROWS, Submission, read_submission
-from ..ooxml.external import EXTERNAL_TARGET, may_hold_external
+from ..ooxml.external import EXTERNAL_TARGET, MACRO_MARK, may_hold_external
 from ..ooxml.package import inflated, stored_bytes
 from ..ooxml.xml_text import Unsupported, is_plain_utf8, utf8_part
 
@@ -205,8 +205,8 @@ def _screen_any(part: bytes, max_rows: int, max_cols: int) -> tuple[bool, bool] 
     """A part that is XML gets the checks of a sheet (or styles, or a workbook); any other part
     (media, binary) only the check for markup declarations: a DTD anywhere goes to the careful reader.
     So do XML in another encoding than plain UTF-8 (the screens below read bytes as Excel writes
-    them) and a relationship to an outside address (the careful reader logs it)."""
-    if (not is_plain_utf8(part) and utf8_part(part[:64]).lstrip().startswith(b"<")) or \
+    them), a relationship to an outside address and a macro (the careful reader logs them)."""
+    if (not is_plain_utf8(part) and utf8_part(part[:64]).lstrip().startswith(b"<")) or MACRO_MARK.search(part) or \
             (b"TargetMode" in part and EXTERNAL_TARGET.search(part)):
         return None
     screen = _screen_part if _looks_like_xml(part) else _screen_markup

@@ -26,7 +26,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ...core import problems as P
 from . import content as C
 from .content import AUTHOR, COLUMNS, FEEDBACK_SHEET, FILLS, HEADER_ROW, INPUT_YELLOW, MAX_UNPACKED_BYTES, TITLE_PREFIX
-from ...ooxml.external import external_names, external_relationships, is_external, rels_source
+from ...ooxml.external import external_names, external_relationships, is_external, package_scan, rels_source
+from ...ooxml.macros import XLSM_MAIN, XLSX_MAIN, is_macro_name
 from ...ooxml.xml_text import without_doctype
 from ..files import atomic_target
 from ...ooxml.package import NEW_PART_TIME, Rels
@@ -44,7 +45,9 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data
         return False
     wb = None
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=sub.path.suffix.lower() == ".xlsm", rich_text=True)
+        # No VBA project kept, ever (see ooxml.macros): the copy is the district's document
+        wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, rich_text=True)
+        _leave_macros_out(wb, data)
         if wb.calculation is None:
             wb.calculation = CalcProperties()
         wb.calculation.fullCalcOnLoad = True  # openpyxl keeps formulas but not their cached values
@@ -54,7 +57,7 @@ def openpyxl_copy(sub: Submission, problems: list[P.Problem], target: Path, data
         _add_feedback_sheet(wb, sub, problems)
         _keep_source_dates(wb, data)
         with atomic_target(target, sweep=False) as tmp:  # swept once in write_feedback
-            _save(wb, tmp)
+            _save(wb, tmp, macro_enabled=target.suffix.lower() == ".xlsm")
     except OSError:  # a full disk is the run's problem, as for the other outputs
         raise
     except Exception:  # a file that read-only reading survived but a full load or save does not
@@ -76,6 +79,21 @@ def _close_vba_archive(wb: Workbook | None) -> None:
             archive.close()
         except (OSError, ValueError):  # nothing of it is written anywhere: what is left is garbage
             pass
+
+
+def _leave_macros_out(wb: Workbook, data: bytes) -> None:
+    """What the patcher does (``XlsxPatch``, ``ooxml.macros``), on openpyxl's model: no macro sheet (openpyxl
+    reads one as a worksheet) and no name that starts one or points at one. The VBA project was not loaded."""
+    macro_sheets = package_scan(io.BytesIO(data)).macro_sheets
+    for name in macro_sheets:
+        if name in wb.sheetnames:
+            wb.remove(wb[name])
+    for scope in (wb.defined_names, *(ws.defined_names for ws in wb.worksheets)):
+        for key, dn in list(scope.items()):
+            flags = {"function": "1" if dn.function else "", "xlm": "1" if dn.xlm else "",
+                     "vbProcedure": "1" if dn.vbProcedure else ""}
+            if is_macro_name(key, dn.attr_text or "", flags, macro_sheets):
+                del scope[key]
 
 
 def _strip_external_formulas(wb: Workbook, data: bytes) -> list[tuple[str, tuple[int, int], str]]:
@@ -160,9 +178,13 @@ class _FixedTimeZip(zipfile.ZipFile):
     an .xlsm's VML drawings), so a document type declaration or a relationship to an outside address
     is dropped here, whatever the part (``ooxml.unlink`` does the same for the patched copy)."""
 
+    macro_enabled = False  # an .xlsm's copy: its workbook keeps the macro-enabled content type (ooxml.macros)
+
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # noqa: D102
         name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
         data = _inside_only(name, data.encode("utf-8") if isinstance(data, str) else data)
+        if name == "[Content_Types].xml" and self.macro_enabled:
+            data = data.replace(XLSX_MAIN.encode(), XLSM_MAIN.encode())
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             info = zipfile.ZipInfo(zinfo_or_arcname, date_time=NEW_PART_TIME)
             info.compress_type = self.compression
@@ -192,9 +214,10 @@ def _inside_only(name: str, data: bytes) -> bytes:
 _MEDIA = (".png", ".jpeg", ".jpg", ".gif", ".bmp", ".emf", ".wmf", ".bin")
 
 
-def _save(wb: Workbook, target: Path) -> None:
+def _save(wb: Workbook, target: Path, macro_enabled: bool = False) -> None:
     """openpyxl's save without its clock: the dates stay the source's, the members' times fixed."""
     with _FixedTimeZip(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        archive.macro_enabled = macro_enabled
         ExcelWriter(wb, archive).write_data()
 
 
