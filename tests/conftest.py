@@ -92,3 +92,25 @@ WINDOWS_SIM = os.environ.get("CONSOLIDATE_WINDOWS_SIM") == "1"
 def needs_fork(why: str):
     """Skip where there is no os.fork (Windows, the simulated-Windows run), saying why the test needs it."""
     return pytest.mark.skipif(not hasattr(os, "fork"), reason=f"needs os.fork (absent on Windows): {why}")
+
+
+def force_copy_kind(kind: str, monkeypatch) -> list[str]:
+    """A feedback copy made one way: the unit's package "patched", or rebuilt with "openpyxl" (as for a package
+    the patcher does not understand). The list it returns fills with the files rebuilt with openpyxl, for
+    the test to check that the way asked for was the one taken."""
+    from consolidate.write.feedback import patched
+
+    rebuilt: list[str] = []
+    fallback = patched._openpyxl_copy
+
+    def openpyxl_copy(sub, *args):
+        rebuilt.append(sub.name)
+        return fallback(sub, *args)
+
+    def unsupported(*args):
+        raise ValueError("a package the patcher does not understand")
+
+    monkeypatch.setattr(patched, "_openpyxl_copy", openpyxl_copy)
+    if kind == "openpyxl":
+        monkeypatch.setattr(patched, "_patched_copy", unsupported)
+    return rebuilt

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 import hostile
-from conftest import read_log, run_cli, unit_file
+from conftest import force_copy_kind, read_log, run_cli, unit_file
 from consolidate.app import check
 from consolidate.app import run as run_pipeline
 from consolidate.ooxml.external import is_external
@@ -30,21 +30,7 @@ AN = "bao-cao-x-phuoc-an.xlsx"
 def copy_kind(request, monkeypatch):
     """Both ways a feedback copy is made: the unit's package patched, or rebuilt with openpyxl
     (as for a package the patcher does not understand). Checks that the way asked for was the one taken."""
-    from consolidate.write.feedback import patched
-
-    rebuilt: list[str] = []
-    fallback = patched._openpyxl_copy
-
-    def openpyxl_copy(sub, *args):
-        rebuilt.append(sub.name)
-        return fallback(sub, *args)
-
-    def unsupported(*args):
-        raise ValueError("a package the patcher does not understand")
-
-    monkeypatch.setattr(patched, "_openpyxl_copy", openpyxl_copy)
-    if request.param == "openpyxl":
-        monkeypatch.setattr(patched, "_patched_copy", unsupported)
+    rebuilt = force_copy_kind(request.param, monkeypatch)
     yield request.param
     assert (AN in rebuilt) == (request.param == "openpyxl"), rebuilt
 

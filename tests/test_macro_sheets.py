@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import read_log, run_cli, unit_file
+from conftest import force_copy_kind, read_log, run_cli, unit_file
 from xlsx_flavours import read_parts, write_parts
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -66,21 +66,7 @@ def macro_workbook(src: Path, dst: Path, relationship: str) -> Path:
 def copy_kind(request, monkeypatch):
     """Both ways a feedback copy is made (as in test_hostile_round2): the unit's package patched, or
     rebuilt with openpyxl. Checks that the way asked for was the one taken."""
-    from consolidate.write.feedback import patched
-
-    rebuilt: list[str] = []
-    fallback = patched._openpyxl_copy
-
-    def openpyxl_copy(sub, *args):
-        rebuilt.append(sub.name)
-        return fallback(sub, *args)
-
-    def unsupported(*args):
-        raise ValueError("a package the patcher does not understand")
-
-    monkeypatch.setattr(patched, "_openpyxl_copy", openpyxl_copy)
-    if request.param == "openpyxl":
-        monkeypatch.setattr(patched, "_patched_copy", unsupported)
+    rebuilt = force_copy_kind(request.param, monkeypatch)
     yield request.param
     assert (AN in rebuilt) == (request.param == "openpyxl"), rebuilt
 

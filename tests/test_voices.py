@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from consolidate.core import problems as P
-from conftest import Text, merged, read_log, run_cli, set_cells, unit_file
+from conftest import Text, force_copy_kind, merged, read_log, run_cli, set_cells, unit_file
 
 # Words that only make sense to the district clerk: asking "the unit", its units list, its inbox, its run.
 CLERK_WORDS = ("với đơn vị", "danh sách đơn vị báo cáo", "liên hệ", "đề nghị đơn vị", "hỏi đơn vị",
@@ -68,21 +68,7 @@ def phan_hoi_hints(path: Path) -> dict[str, str]:
 def copy_kind(request, monkeypatch):
     """Both ways a feedback copy is made: the unit's package patched, or rebuilt with openpyxl.
     Yields the list of files copied with openpyxl, checked after the test."""
-    from consolidate.write.feedback import patched
-
-    rebuilt: list[str] = []
-    fallback = patched._openpyxl_copy
-
-    def openpyxl_copy(sub, *args):
-        rebuilt.append(sub.name)
-        return fallback(sub, *args)
-
-    def unsupported(*args):
-        raise ValueError("a package the patcher does not understand")
-
-    monkeypatch.setattr(patched, "_openpyxl_copy", openpyxl_copy)
-    if request.param == "openpyxl":
-        monkeypatch.setattr(patched, "_patched_copy", unsupported)
+    rebuilt = force_copy_kind(request.param, monkeypatch)
     yield rebuilt
     assert bool(rebuilt) == (request.param == "openpyxl"), rebuilt
 
