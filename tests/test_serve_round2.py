@@ -10,6 +10,7 @@ import logging
 import re
 import select
 import socket
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from conftest import run_cli
 from consolidate.web.connections import Limits
 from consolidate.web.links import LINKS_NAME
+from consolidate.web.server import WaitressInVietnamese
 from consolidate.write.sample import make_sample_inbox
 from serving import (free_port, http_get, http_request, http_upload, multipart, open_district, real_server,
                      report_of_size, serve_process)
@@ -249,3 +251,24 @@ def test_a_request_sent_too_slowly_or_left_unfinished_is_closed_and_a_slow_uploa
     said = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("Đã đóng kết nối của máy 127.0.0.4: yêu cầu gửi quá chậm") for m in said), said
     assert not [m for m in said if m.isascii()]
+
+
+@pytest.mark.parametrize("message, args, level", [
+    ("Exception while serving /don-vi/AbCdEf0123456789", (), logging.ERROR),
+    ("Socket error", (), logging.ERROR),
+    ("Exception when servicing %r", ("<task>",), logging.ERROR),
+    ("Canceling %d pending task(s)", (3,), logging.WARNING),
+    ("Application is not a callable", (), logging.WARNING),  # anything waitress may add one day
+])
+def test_no_english_line_or_traceback_of_waitress_reaches_the_clerks_terminal(message, args, level):
+    """Issue 21 item 18 for `serve`: what waitress logs with a traceback or a path (a link's token) is one
+    Vietnamese line."""
+    record = logging.LogRecord("waitress", level, "channel.py", 1, message, args, None)
+    try:
+        raise OSError(104, "Connection reset by peer")
+    except OSError:
+        record.exc_info = sys.exc_info()
+    assert WaitressInVietnamese().filter(record)
+    said = record.getMessage()
+    assert record.exc_info is None and "don-vi" not in said and message.split(" %")[0] not in said
+    assert re.search("[ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ]", said), said

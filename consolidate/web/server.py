@@ -40,20 +40,44 @@ WAITRESS_SAYS = {
     "server accept() threw an exception":  # a client gone before its connection was taken: nothing lost
         "Một kết nối đóng trước khi máy chủ kịp nhận; bỏ qua.",
 }
+# Waitress's messages that carry their detail in the text itself (a path, which may hold a link's token)
+# or come with a traceback: told by how they start.
+WAITRESS_SAYS_START = {
+    "Exception while serving ": "Một yêu cầu gặp lỗi trong máy chủ và đã được trả lời bằng trang báo lỗi; các báo cáo "
+                                "đã nhận không bị ảnh hưởng.",
+    "Exception when servicing ": "Một yêu cầu gặp lỗi trong máy chủ và đã được trả lời bằng trang báo lỗi; các "
+                                 "báo cáo đã nhận không bị ảnh hưởng.",
+    "Client disconnected while serving ": "Một trình duyệt đã đóng kết nối trước khi nhận xong trang; bỏ qua.",
+    "Socket error": "Một kết nối bị ngắt giữa chừng (mạng chập chờn hoặc trình duyệt đã đóng); bỏ qua.",
+    "Unexpected exception when flushing": "Một kết nối bị ngắt giữa chừng (mạng chập chờn hoặc trình duyệt đã "
+                                          "đóng); bỏ qua.",
+    "Unexpected error when closing an outbuf": "Một kết nối bị ngắt giữa chừng; bỏ qua.",
+    "%d thread(s) still running": "Đang dừng máy chủ: còn %d yêu cầu chưa xong.",
+    "Canceling %d pending task(s)": "Đang dừng máy chủ: bỏ %d yêu cầu còn chờ.",
+}
+# Anything else waitress says at a warning or above: no English reaches the clerk's terminal, ever (issue 21.18).
+WAITRESS_OTHER = "Máy chủ web báo một sự cố nhỏ khi trả lời một yêu cầu; các báo cáo đã nhận không bị ảnh hưởng."
 BUSY_MACHINE = ("Máy này đang mở quá nhiều kết nối tới máy chủ", "Máy chủ chỉ nhận một số kết nối cùng lúc từ mỗi "
                 "máy; yêu cầu này chưa được xử lý, chưa lưu gì.",
                 "Đóng bớt các thẻ trình duyệt đang mở trang này, đợi một phút rồi mở lại đường liên kết.")
 
 
 class WaitressInVietnamese(logging.Filter):
-    """Waitress's messages about its load (WAITRESS_SAYS) as the clerk's terminal says them, without the
-    English text or a traceback."""
+    """Waitress's messages (about its load, a connection dropped, a request that failed) as the clerk's terminal
+    says them, without the English text, the path (it may hold a link's token) or a traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        said = WAITRESS_SAYS.get(record.msg) if isinstance(record.msg, str) else None
+        text = record.msg if isinstance(record.msg, str) else ""
+        said = WAITRESS_SAYS.get(text)
+        if said is None:
+            said = next((v for start, v in WAITRESS_SAYS_START.items() if text.startswith(start)), None)
+        if said is None and record.levelno >= logging.WARNING and record.name.startswith("waitress"):
+            said = WAITRESS_OTHER
         if said is not None:
             record.msg = said
-            record.exc_info, record.exc_text = None, None
+            if "%" not in said:  # the English text's own arguments have no place in it
+                record.args = ()
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
 
 
