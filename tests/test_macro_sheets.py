@@ -17,49 +17,16 @@ import openpyxl
 import pytest
 
 from conftest import force_copy_kind, read_log, run_cli, unit_file
-from xlsx_flavours import read_parts, write_parts
-
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
-MACROSHEET_REL = "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet"
-VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
-AN = "bao-cao-x-phuoc-an.xlsm"
+from xlsx_flavours import MACROSHEET_REL, WORKSHEET_REL, read_parts, write_parts
+from xlsx_flavours import macro_workbook as any_macro_workbook
 
 
 def macro_workbook(src: Path, dst: Path, relationship: str) -> Path:
-    """``src`` saved as an .xlsm with an Excel 4.0 macro sheet "Macro1" (xl/macrosheets/sheet1.xml)
-    whose first cell runs a program, a name Auto_Open that runs it when the file opens, and a VBA
-    project (xl/vbaProject.bin): what a hostile or infected unit's file holds."""
-    parts = read_parts(src)
-    text = {name: parts[name].decode("utf-8") for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-                                                            "[Content_Types].xml")}
-    workbook = text["xl/workbook.xml"].replace(
-        "</sheets>", '<sheet name="Macro1" sheetId="9" state="hidden" r:id="rId99"/></sheets>')
-    auto_open = '<definedName name="_xlnm.Auto_Open" hidden="1">Macro1!$A$1</definedName>'
-    if "</definedNames>" in workbook:
-        workbook = workbook.replace("</definedNames>", auto_open + "</definedNames>")
-    else:
-        workbook = workbook.replace("</sheets>", f"</sheets><definedNames>{auto_open}</definedNames>")
-    text["xl/workbook.xml"] = workbook
-    text["xl/_rels/workbook.xml.rels"] = text["xl/_rels/workbook.xml.rels"].replace(
-        "</Relationships>", f'<Relationship Id="rId99" Type="{relationship}" Target="macrosheets/sheet1.xml"/>'
-                            f'<Relationship Id="rId98" Type="{VBA_REL}" Target="vbaProject.bin"/></Relationships>')
-    text["[Content_Types].xml"] = text["[Content_Types].xml"].replace(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-        "application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
-        "</Types>", '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
-                    '<Override PartName="/xl/macrosheets/sheet1.xml" '
-                    'ContentType="application/vnd.ms-excel.macrosheet+xml"/></Types>')
-    text["xl/macrosheets/sheet1.xml"] = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xm:macrosheet xmlns="{MAIN_NS}" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
-        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
-        '<row r="1"><c r="A1"><f>EXEC("calc.exe")</f></c></row><row r="2"><c r="A2"><f>HALT()</f></c></row>'
-        "</sheetData></xm:macrosheet>")
-    parts.update({name: value.encode("utf-8") for name, value in text.items()})
-    parts["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"Attribute VB_Name = \"Module1\"" * 8
-    write_parts(dst, parts)
-    return dst
+    """The hostile kind: a hidden macro sheet, Auto_Open and a VBA project."""
+    return any_macro_workbook(src, dst, relationship, hostile=True)
+
+
+AN = "bao-cao-x-phuoc-an.xlsm"
 
 
 @pytest.fixture(params=["patched", "openpyxl"])

@@ -375,38 +375,8 @@ import openpyxl  # noqa: E402
 
 import hostile  # noqa: E402
 from legacy_files import write_ods, write_xls  # noqa: E402
-from xlsx_flavours import as_saved_by_excel, read_parts, write_parts  # noqa: E402
+from xlsx_flavours import MACROSHEET_REL, as_saved_by_excel, macro_workbook  # noqa: E402
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
-MACROSHEET_REL = "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet"
-
-
-def macro_workbook(src: Path, dst: Path, relationship: str = WORKSHEET_REL) -> Path:
-    """``src`` saved as an .xlsm with an Excel 4.0 macro sheet (xl/macrosheets/sheet1.xml, content type
-    application/vnd.ms-excel.macrosheet+xml) whose first cell runs a program when opened."""
-    parts = read_parts(src)
-    text = {name: parts[name].decode("utf-8") for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-                                                            "[Content_Types].xml")}
-    text["xl/workbook.xml"] = text["xl/workbook.xml"].replace(
-        "</sheets>", '<sheet name="Macro1" sheetId="9" r:id="rId99"/></sheets>')
-    text["xl/_rels/workbook.xml.rels"] = text["xl/_rels/workbook.xml.rels"].replace(
-        "</Relationships>", f'<Relationship Id="rId99" Type="{relationship}" Target="macrosheets/sheet1.xml"/>'
-                            "</Relationships>")
-    text["[Content_Types].xml"] = text["[Content_Types].xml"].replace(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-        "application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
-        "</Types>", '<Override PartName="/xl/macrosheets/sheet1.xml" '
-                    'ContentType="application/vnd.ms-excel.macrosheet+xml"/></Types>')
-    text["xl/macrosheets/sheet1.xml"] = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xm:macrosheet xmlns="{MAIN_NS}" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
-        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
-        '<row r="1"><c r="A1"><f>EXEC("calc.exe")</f></c></row><row r="2"><c r="A2"><f>HALT()</f></c></row>'
-        "</sheetData></xm:macrosheet>")
-    parts.update({name: value.encode("utf-8") for name, value in text.items()})
-    write_parts(dst, parts)
-    return dst
 
 
 def test_a_macro_workbook_leaves_no_half_closed_zip_for_the_collector(inbox, out, monkeypatch):

@@ -232,3 +232,49 @@ def undeclared_ignorable_prefixes(xml: bytes) -> list[str]:
             if f"xmlns:{prefix}=" not in tag.group(0):
                 missing.append(prefix)
     return missing
+
+
+# An Excel 4.0 macro sheet: linked as a worksheet (as some tools write it) or with Excel's own relationship type.
+WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+MACROSHEET_REL = "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet"
+VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+
+
+def macro_workbook(src: Path, dst: Path, relationship: str = WORKSHEET_REL, *, hostile: bool = False) -> Path:
+    """``src`` saved as an .xlsm with an Excel 4.0 macro sheet "Macro1" (xl/macrosheets/sheet1.xml) whose first
+    cell runs a program; ``hostile`` adds what an infected unit's file holds besides: the sheet hidden, a name
+    Auto_Open that runs it when the file opens, and a VBA project (xl/vbaProject.bin)."""
+    parts = read_parts(src)
+    text = {name: parts[name].decode("utf-8") for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                                            "[Content_Types].xml")}
+    hidden = ' state="hidden"' if hostile else ""
+    workbook = text["xl/workbook.xml"].replace(
+        "</sheets>", f'<sheet name="Macro1" sheetId="9"{hidden} r:id="rId99"/></sheets>')
+    if hostile:
+        auto_open = '<definedName name="_xlnm.Auto_Open" hidden="1">Macro1!$A$1</definedName>'
+        if "</definedNames>" in workbook:
+            workbook = workbook.replace("</definedNames>", auto_open + "</definedNames>")
+        else:
+            workbook = workbook.replace("</sheets>", f"</sheets><definedNames>{auto_open}</definedNames>")
+    text["xl/workbook.xml"] = workbook
+    vba = f'<Relationship Id="rId98" Type="{VBA_REL}" Target="vbaProject.bin"/>' if hostile else ""
+    text["xl/_rels/workbook.xml.rels"] = text["xl/_rels/workbook.xml.rels"].replace(
+        "</Relationships>", f'<Relationship Id="rId99" Type="{relationship}" Target="macrosheets/sheet1.xml"/>'
+                            f"{vba}</Relationships>")
+    vba_type = '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' if hostile else ""
+    text["[Content_Types].xml"] = text["[Content_Types].xml"].replace(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
+        "</Types>", f'{vba_type}<Override PartName="/xl/macrosheets/sheet1.xml" '
+                    'ContentType="application/vnd.ms-excel.macrosheet+xml"/></Types>')
+    text["xl/macrosheets/sheet1.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xm:macrosheet xmlns="{MAIN}" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+        'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
+        '<row r="1"><c r="A1"><f>EXEC("calc.exe")</f></c></row><row r="2"><c r="A2"><f>HALT()</f></c></row>'
+        "</sheetData></xm:macrosheet>")
+    parts.update({name: value.encode("utf-8") for name, value in text.items()})
+    if hostile:
+        parts["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"Attribute VB_Name = \"Module1\"" * 8
+    write_parts(dst, parts)
+    return dst
